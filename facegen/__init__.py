@@ -1,0 +1,1 @@
+"""facegen: controllable face generation (AE, VAE, CVAE, ...) on face photos."""

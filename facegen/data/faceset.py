@@ -1,0 +1,65 @@
+"""What a face dataset is in memory: one uint8 image tensor plus per-image conditions and metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class FaceSet:
+    """Faces decoded once into memory.
+
+    images:     uint8 (N, C, H, W), C in {1, 3}.
+    cond:       float32 (N, K) conditions in [-1, +1] (K = len(cond_names), may be 0).
+    cond_names: name of each condition column, e.g. ["smile"] or ["smile", "gender", "age"].
+    labelled:   bool (N,): True where the conditions are known (False for unlabelled faces).
+    names:      file name of each image (no folder).
+    meta:       per-image tensors of length N: "age" (float, nan if unknown),
+                "gender" (int, 0 male / 1 female / -1 unknown), "race" (int, -1 unknown),
+                and for CelebA "attrs" (int8 (N, 40), +1 / -1).
+    attr_names: names of the columns of meta["attrs"] (empty when there are none).
+    source:     one line saying which data this is, for logs and flags.json.
+    """
+
+    images: torch.Tensor
+    cond: torch.Tensor
+    cond_names: list[str]
+    labelled: torch.Tensor
+    names: list[str]
+    meta: dict[str, torch.Tensor] = field(default_factory=dict)
+    attr_names: list[str] = field(default_factory=list)
+    source: str = ""
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def channels(self) -> int:
+        return self.images.shape[1]
+
+    @property
+    def size(self) -> int:
+        return self.images.shape[-1]
+
+    def subset(self, idx: torch.Tensor) -> FaceSet:
+        """The faces at integer positions ``idx`` (views where torch allows)."""
+        idx = torch.as_tensor(idx, dtype=torch.long)
+        return FaceSet(
+            images=self.images[idx],
+            cond=self.cond[idx],
+            cond_names=list(self.cond_names),
+            labelled=self.labelled[idx],
+            names=[self.names[i] for i in idx.tolist()],
+            meta={k: v[idx] for k, v in self.meta.items()},
+            attr_names=list(self.attr_names),
+            source=self.source,
+        )
+
+    def split(self, val_fraction: float, seed: int) -> tuple[FaceSet, FaceSet]:
+        """A fixed (per seed) train / validation split; validation gets at least one face."""
+        n = len(self)
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        n_val = max(1, round(n * val_fraction)) if n > 1 else 0
+        return self.subset(perm[n_val:].sort().values), self.subset(perm[:n_val].sort().values)

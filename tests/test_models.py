@@ -1,0 +1,84 @@
+"""The maths of the models: shapes, the KL term, the reparameterisation, the condition."""
+
+import pytest
+import torch
+from torch.distributions import Normal, kl_divergence
+
+from facegen.models import MODELS, ModelConfig, build_model
+from facegen.models.base import kl_to_standard_normal, reparameterize
+from facegen.models.conv import level_sizes
+
+
+@pytest.mark.parametrize("size", [32, 50, 64, 128])
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_encoder_decoder_shapes(name, size, channels):
+    model = build_model(name, ModelConfig(size=size, channels=channels, latent_size=7, cond_dim=1)).eval()
+    x = torch.rand(3, channels, size, size)
+    y = torch.rand(3, 1) * 2 - 1
+    mu, logvar = model.encode(x, y)
+    assert mu.shape == (3, 7)
+    assert (logvar is None) == (not model.variational)
+    out = model.decode(mu, y)
+    assert out.shape == x.shape
+    assert 0 <= out.min() and out.max() <= 1
+
+
+def test_level_sizes_round_trip_odd_sizes():
+    assert level_sizes(50) == [50, 25, 13, 7, 4]
+    assert level_sizes(32) == [32, 16, 8, 4]
+    assert level_sizes(128)[-1] == 4
+
+
+def test_kl_matches_torch_distributions():
+    torch.manual_seed(0)
+    mu, logvar = torch.randn(16, 5), torch.randn(16, 5)
+    ours = kl_to_standard_normal(mu, logvar)
+    ref = kl_divergence(Normal(mu, (0.5 * logvar).exp()), Normal(torch.zeros(5), torch.ones(5))).sum(1)
+    torch.testing.assert_close(ours, ref)
+    assert kl_to_standard_normal(torch.zeros(2, 3), torch.zeros(2, 3)).abs().max() == 0
+
+
+def test_reparameterized_samples_have_posterior_moments():
+    torch.manual_seed(0)
+    mu = torch.tensor([[1.5, -2.0, 0.0]]).expand(200_000, 3)
+    logvar = torch.tensor([[0.0, 2 * torch.log(torch.tensor(0.5)), 2 * torch.log(torch.tensor(3.0))]]).expand(200_000, 3)
+    z = reparameterize(mu, logvar)
+    torch.testing.assert_close(z.mean(0), mu[0], atol=0.03, rtol=0)
+    torch.testing.assert_close(z.std(0), torch.tensor([1.0, 0.5, 3.0]), atol=0.02, rtol=0)
+
+
+def test_reparameterization_passes_gradients():
+    mu = torch.zeros(4, 2, requires_grad=True)
+    logvar = torch.zeros(4, 2, requires_grad=True)
+    reparameterize(mu, logvar).sum().backward()
+    assert mu.grad is not None and torch.all(mu.grad == 1)
+    assert logvar.grad is not None and logvar.grad.abs().sum() > 0
+
+
+def test_vae_loss_is_recon_plus_beta_kl():
+    torch.manual_seed(0)
+    model = build_model("vae", ModelConfig(size=32, channels=1, latent_size=4, beta=0.5))
+    out = model.loss(torch.rand(4, 1, 32, 32), torch.zeros(4, 0))
+    torch.testing.assert_close(out["loss"], out["recon"] + 0.5 * out["kl"])
+    assert out["kl"] >= 0
+
+
+def test_cvae_decoder_uses_the_condition():
+    torch.manual_seed(0)
+    model = build_model("cvae", ModelConfig(size=32, channels=3, latent_size=4, cond_dim=1)).eval()
+    z = torch.randn(2, 4)
+    a = model.decode(z, torch.full((2, 1), -1.0))
+    b = model.decode(z, torch.full((2, 1), 1.0))
+    assert (a - b).abs().max() > 1e-4
+    vae = build_model("vae", ModelConfig(size=32, channels=3, latent_size=4, cond_dim=1)).eval()
+    torch.testing.assert_close(vae.decode(z, torch.full((2, 1), -1.0)), vae.decode(z, torch.full((2, 1), 1.0)))
+
+
+def test_bce_and_mse_losses_are_summed_over_pixels():
+    from facegen.models.base import reconstruction_loss
+    x = torch.full((2, 1, 4, 4), 0.5)
+    logits = torch.zeros(2, 1, 4, 4)  # sigmoid -> 0.5
+    assert torch.allclose(reconstruction_loss(logits, x, "mse"), torch.zeros(2))
+    bce = reconstruction_loss(logits, x, "bce")
+    assert torch.allclose(bce, torch.full((2,), 16 * torch.log(torch.tensor(2.0)).item()))
