@@ -51,6 +51,9 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--labels", type=Path, default=None,
                    help="smile label CSV (',stimulus_filename,avg_encode', degree in [-1, 1])")
     g.add_argument("--attrs", type=Path, default=None, help="CelebA list_attr_celeba.txt (with --dataset celeba)")
+    g.add_argument("--toy_dir", type=Path, default=Path("data/toyfaces"),
+                   help="where the procedural toy faces are generated when no real data is given")
+    g.add_argument("--toy_n", type=int, default=3000, help="number of toy faces to generate")
     g.add_argument("--resize", type=int, default=50, help="square image size in pixels (32-128)")
     g.add_argument("--grayscale", action="store_true", help="1 channel instead of RGB")
     g.add_argument("--val_fraction", type=float, default=0.1, help="share of faces held out for validation")

@@ -59,7 +59,8 @@ def load_faces(args: argparse.Namespace) -> FaceSet:
     return load_dataset(dataset=args.dataset, data=args.data, labels=args.labels, attrs=args.attrs,
                         size=args.resize, channels=1 if args.grayscale else 3,
                         conditions=[c.strip() for c in conditions.split(",") if c.strip()],
-                        cache_dir=args.cache_dir, num_workers=args.num_workers)
+                        cache_dir=args.cache_dir, num_workers=args.num_workers,
+                        toy_root=args.toy_dir, toy_n=args.toy_n)
 
 
 def split_faces(faces: FaceSet, args: argparse.Namespace) -> tuple[FaceSet, FaceSet]:
@@ -67,6 +68,15 @@ def split_faces(faces: FaceSet, args: argparse.Namespace) -> tuple[FaceSet, Face
     if len(faces) < 4:
         raise FacegenError(f"only {len(faces)} faces found ({faces.source}); need at least 4 to train")
     return faces.split(args.val_fraction, args.seed)
+
+
+def run_faces(flags: dict) -> tuple[FaceSet, FaceSet]:
+    """The (train, validation) faces of a trained run, rebuilt from its flags.json (cached, so fast)."""
+    args = argparse.Namespace(**flags["args"])
+    for key in ("data", "labels", "attrs", "cache_dir", "toy_dir"):
+        value = getattr(args, key, None)
+        setattr(args, key, Path(value) if value not in (None, "None") else None)
+    return split_faces(load_faces(args), args)
 
 
 def _check_resume_flags(out: Path, args: argparse.Namespace) -> None:
@@ -81,6 +91,9 @@ def _check_resume_flags(out: Path, args: argparse.Namespace) -> None:
 
 def train_from_args(model_name: str, args: argparse.Namespace) -> Path:
     """Load data, build the model, train it into ``args.out``; returns the run folder."""
+    for key, value in vars(args).items():  # absolute paths, so a run folder works from any directory
+        if isinstance(value, Path):
+            setattr(args, key, value.resolve())
     if args.resume:
         prepare_run_dir(args.out, resume=True, overwrite=False)
         _check_resume_flags(args.out, args)

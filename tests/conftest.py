@@ -1,0 +1,31 @@
+"""Shared fixtures: a tiny toy-face dataset and a tiny trained CVAE run, built once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def tiny_args(tmp: Path, model: str = "cvae", *extra: str) -> list[str]:
+    """Flags for a seconds-long training run on 160 toy faces at 32 px, all under ``tmp``."""
+    return ["--dataset", "toy", "--toy_dir", str(tmp / "toy"), "--toy_n", "160", "--resize", "32",
+            "--cache_dir", str(tmp / "cache"), "--latent_size", "6", "--batch_size", "16",
+            "--n_epochs", "3", "--eval_every", "1", "--out", str(tmp / model), *extra]
+
+
+@pytest.fixture(scope="session")
+def toy_root(tmp_path_factory) -> Path:
+    """A session-wide scratch folder whose toy faces and cache are shared by tests that train."""
+    return tmp_path_factory.mktemp("toyspace")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(toy_root) -> Path:
+    """A CVAE trained for 3 epochs on toy faces: a complete run folder for the exploration scripts."""
+    from facegen.experiment import train_from_args, training_parser
+
+    args = training_parser("cvae").parse_args(tiny_args(toy_root, "cvae"))
+    return train_from_args("cvae", args)
