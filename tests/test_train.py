@@ -1,0 +1,103 @@
+"""The trainer: learning happens, resume is exact, divergence stops cleanly, statistics are right."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from facegen.data.faceset import FaceSet
+from facegen.errors import FacegenError
+from facegen.models import ModelConfig, build_model
+from facegen.moments import RunningMoments
+from facegen.run import LAST, load_checkpoint, prepare_run_dir
+from facegen.train import Trainer, TrainConfig, seed_everything
+
+
+def structured_faces(n: int = 64, size: int = 32) -> FaceSet:
+    """Images that are learnable: a vertical ramp whose colour and a bright blob depend on a label."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.rand(n, 1, generator=g) * 2 - 1
+    ramp = torch.linspace(0, 1, size)
+    colour = torch.rand(n, 3, 1, 1, generator=g)
+    img = colour * ramp[None, None, :, None] * torch.ones(1, 1, 1, size)
+    rows = ((y[:, 0] + 1) / 2 * (size - 8)).long()
+    for i, r in enumerate(rows.tolist()):
+        img[i, :, r:r + 6, size // 2 - 3:size // 2 + 3] = 1.0
+    images = (img * 255).round().to(torch.uint8)
+    return FaceSet(images, y, ["smile"], torch.ones(n, dtype=torch.bool), [f"{i}.png" for i in range(n)])
+
+
+def make_trainer(out: Path, n_epochs: int, model: str = "cvae", lr: float = 2e-3, lr_step: int = 100) -> Trainer:
+    seed_everything(0)
+    train, val = structured_faces().split(0.25, seed=0)
+    net = build_model(model, ModelConfig(size=32, channels=3, latent_size=4, cond_dim=1, base_channels=8))
+    cfg = TrainConfig(n_epochs=n_epochs, lr=lr, batch_size=8, lr_step=lr_step, eval_every=2, seed=0)
+    return Trainer(net, train, val, cfg, out, torch.device("cpu"), {"test": True})
+
+
+@pytest.mark.parametrize("model", ["ae", "vae", "cvae"])
+def test_loss_falls_on_a_small_fixed_set(tmp_path, model):
+    prepare_run_dir(tmp_path, resume=False, overwrite=False)
+    history = make_trainer(tmp_path, 12, model).fit()
+    assert history[-1]["train_recon"] < 0.5 * history[0]["train_recon"]
+    assert history[-1]["val_loss"] is not None
+    for name in ("training.csv", "training.gif", "iterations/original.png", "iterations/iter_12.png",
+                 "plots/training.png", "plots/latent_var.png", "plots/latent_var_first_50.png",
+                 "plots/latent_var_last_50.png", LAST):
+        assert (tmp_path / name).exists(), name
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path):
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    for d in (straight, stopped):
+        prepare_run_dir(d, resume=False, overwrite=False)
+    make_trainer(straight, 4, lr_step=2).fit()
+    make_trainer(stopped, 2, lr_step=2).fit()
+    resumed = make_trainer(stopped, 4, lr_step=2)
+    resumed.resume()
+    assert resumed.epoch == 2
+    resumed.fit()
+    a, b = load_checkpoint(straight / LAST), load_checkpoint(stopped / LAST)
+    assert a["epoch"] == b["epoch"] == 4
+    assert a["scheduler"]["last_epoch"] == b["scheduler"]["last_epoch"] == 4
+    for key in a["model"]:
+        torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0, msg=key)
+    assert [r["train_loss"] for r in a["history"]] == [r["train_loss"] for r in b["history"]]
+    assert (stopped / "training.csv").read_text().count("\n") == 5  # header + 4 epochs, no duplicates
+
+
+def test_divergence_stops_and_keeps_last_good_checkpoint(tmp_path):
+    prepare_run_dir(tmp_path, resume=False, overwrite=False)
+    trainer = make_trainer(tmp_path, 5)
+    real_loss = trainer.model.loss
+    calls = {"n": 0}
+
+    def exploding_loss(x, y, labelled=None):
+        out = real_loss(x, y, labelled)
+        calls["n"] += 1
+        if trainer.epoch >= 1 and trainer.model.training:
+            out["loss"] = out["loss"] * float("nan")
+        return out
+
+    trainer.model.loss = exploding_loss
+    with pytest.raises(FacegenError, match="diverged at epoch 2"):
+        trainer.fit()
+    ckpt = load_checkpoint(tmp_path / LAST)
+    assert ckpt["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
+
+
+def test_running_moments_match_batch_statistics():
+    torch.manual_seed(0)
+    data = torch.randn(103, 5) * torch.tensor([1.0, 2.0, 0.1, 5.0, 0.0]) + 3
+    moments = RunningMoments()
+    for chunk in data.split(8):
+        moments.update(chunk)
+    torch.testing.assert_close(moments.variance(), data.var(0, unbiased=False), rtol=1e-5, atol=1e-6)
+
+
+def test_latent_variance_recorded_per_epoch(tmp_path):
+    prepare_run_dir(tmp_path, resume=False, overwrite=False)
+    trainer = make_trainer(tmp_path, 3)
+    trainer.fit()
+    assert len(trainer.latent_var) == 3 and trainer.latent_var[0].shape == (4,)
