@@ -1,0 +1,96 @@
+"""Face datasets: pick one from the command-line flags and decode it into a :class:`FaceSet`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from facegen.data.celeba import load_celeba
+from facegen.data.faceset import FaceSet
+from facegen.data.toyfaces import make_toy_dataset
+from facegen.data.utkface import load_utkface
+from facegen.errors import FacegenError
+
+DATASETS = ("auto", "utkface", "celeba", "toy")
+DEFAULT_IMAGES, DEFAULT_LABELS = Path("data/UTKFace"), Path("data/smiles_dataset.txt")
+LABEL_NAMES = ("smiles_dataset.txt", "labels.csv")
+ATTR_NAMES = ("list_attr_celeba.txt",)
+
+
+def resolve_data(
+    data: Path | None,
+    labels: Path | None,
+    dataset: str = "auto",
+    toy_root: Path = Path("data/toyfaces"),
+    attrs: Path | None = None,
+    toy_n: int = 3000,
+) -> tuple[str, Path, Path]:
+    """(kind, images_dir, labels_or_attrs_file) with kind "utkface", "celeba" or "toy".
+
+    An explicit ``data`` wins; without it, ``data/UTKFace`` + ``data/smiles_dataset.txt`` when both
+    exist, else the toy faces under ``toy_root`` (drawn on first use, saying so in one line).
+    """
+    if dataset not in DATASETS:
+        raise FacegenError(f"unknown dataset {dataset!r}: pass --dataset one of {', '.join(DATASETS)}")
+    if data is not None:
+        if dataset == "toy":
+            raise FacegenError("--dataset toy draws its own faces: drop --data, or pick another --dataset")
+        data = Path(data)
+        if dataset == "celeba" or (dataset == "auto" and attrs is not None):
+            return "celeba", data, Path(attrs or labels or _find_beside(data, ATTR_NAMES, "--attrs FILE"))
+        return "utkface", data, Path(labels or _find_beside(data, LABEL_NAMES, "--labels FILE"))
+    if labels is not None or attrs is not None:
+        raise FacegenError("--labels / --attrs need the images too: pass --data DIR")
+    if dataset == "celeba":
+        raise FacegenError("CelebA has no default folder: pass --data DIR (img_align_celeba), --attrs FILE")
+    if dataset != "toy" and DEFAULT_IMAGES.is_dir() and DEFAULT_LABELS.is_file():
+        return "utkface", DEFAULT_IMAGES, DEFAULT_LABELS
+    if dataset == "utkface":
+        raise FacegenError(f"no {DEFAULT_IMAGES} with {DEFAULT_LABELS}: pass --data DIR and --labels FILE")
+    images_dir, labels_file = make_toy_dataset(Path(toy_root), n=toy_n)
+    return "toy", images_dir, labels_file
+
+
+def load_dataset(
+    *,
+    dataset: str = "auto",
+    data: Path | None = None,
+    labels: Path | None = None,
+    attrs: Path | None = None,
+    size: int = 64,
+    channels: int = 3,
+    conditions: Sequence[str] = ("smile",),
+    cache_dir: Path | None = Path("data/cache"),
+    num_workers: int = 0,
+    unlabeled: Path | None = None,
+    max_unlabeled: int | None = None,
+    max_images: int | None = None,
+    toy_root: Path = Path("data/toyfaces"),
+    toy_n: int = 3000,
+) -> FaceSet:
+    """Resolve the flags (see :func:`resolve_data`), decode the faces and print which data is used.
+
+    For CelebA, ``conditions`` holds at most one attribute name (``smile`` means Smiling).
+    """
+    kind, images_dir, file = resolve_data(data, labels, dataset, toy_root, attrs, toy_n)
+    if kind == "celeba":
+        if len(conditions) > 1 or unlabeled is not None:
+            raise FacegenError("CelebA takes one attribute as condition and no --unlabeled: adjust the flags")
+        faces = load_celeba(images_dir, file, size=size, channels=channels,
+                            condition=conditions[0] if conditions else None, cache_dir=cache_dir,
+                            num_workers=num_workers, max_images=max_images)
+    else:
+        faces = load_utkface(images_dir, file, size=size, channels=channels, conditions=conditions,
+                             cache_dir=cache_dir, num_workers=num_workers, unlabeled_dir=unlabeled,
+                             max_unlabeled=max_unlabeled, name="toy faces" if kind == "toy" else "UTKFace")
+    print(f"data: {faces.source}")
+    return faces
+
+
+def _find_beside(data: Path, names: Sequence[str], flag: str) -> Path:
+    """The first of ``names`` inside ``data`` or next to it."""
+    for folder in (data, data.parent):
+        for name in names:
+            if (folder / name).is_file():
+                return folder / name
+    raise FacegenError(f"no {' or '.join(names)} inside or next to {data}: pass {flag}")

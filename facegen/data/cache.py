@@ -1,0 +1,170 @@
+"""Decode face images once into one uint8 tensor: in parallel, antialiased, with an optional disk cache.
+
+The cache file is keyed on every image's absolute path, size and modification time plus the decode
+settings, so changing any image or setting simply misses the cache and decodes afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from facegen.errors import FacegenError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+FORMAT_VERSION = 1
+REDUCING_GAP = 2.0  # Image.reduce stops at >= 2x the target size, then a Lanczos resize finishes
+CHUNK = 32  # images per thread-pool task: fewer hand-offs between threads
+Crop = tuple[float, float, float, float]
+
+
+def list_images(folder: Path) -> list[Path]:
+    """The image files directly inside ``folder``, sorted by name (hidden files skipped)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FacegenError(f"image folder {folder} not found: pass --data DIR with a folder of face images")
+    paths = sorted(
+        folder / entry.name
+        for entry in os.scandir(folder)
+        if entry.is_file() and not entry.name.startswith(".") and entry.name.lower().endswith(IMAGE_SUFFIXES)
+    )
+    if not paths:
+        raise FacegenError(
+            f"image folder {folder} holds no images ({' '.join(IMAGE_SUFFIXES)}): "
+            "pass --data DIR with a folder of face images"
+        )
+    return paths
+
+
+def decode_images(
+    paths: list[Path],
+    *,
+    size: int,
+    channels: int,
+    crop: Crop | None = None,
+    cache_dir: Path | None,
+    num_workers: int = 0,
+    desc: str = "decoding",
+) -> torch.Tensor:
+    """uint8 (N, channels, size, size): each image cropped (fractions left, top, right, bottom of its
+    width / height), centre-cropped to a square, resized with antialiasing and converted to RGB or L.
+
+    ``num_workers <= 0`` uses every core; ``cache_dir=None`` disables the disk cache.
+    """
+    if channels not in (1, 3):
+        raise FacegenError(f"channels must be 1 (--grayscale) or 3, not {channels}")
+    if size < 1:
+        raise FacegenError(f"--resize must be a positive number of pixels, not {size}")
+    paths = [Path(p) for p in paths]
+    cache_file = None
+    if cache_dir is not None:
+        key = _cache_key(paths, size, channels, crop)
+        cache_file = Path(cache_dir) / f"faces-{key[:16]}.pt"
+        cached = _load_cache(cache_file, (len(paths), channels, size, size))
+        if cached is not None:
+            return cached
+    images = _decode_all(paths, size, channels, crop, num_workers, desc)
+    if cache_file is not None:
+        _save_cache(cache_file, images)
+    return images
+
+
+def _decode_all(
+    paths: list[Path], size: int, channels: int, crop: Crop | None, num_workers: int, desc: str
+) -> torch.Tensor:
+    n = len(paths)
+    out = np.empty((n, channels, size, size), dtype=np.uint8)
+
+    def fill(start: int) -> int:
+        stop = min(start + CHUNK, n)
+        for i in range(start, stop):
+            face = _decode_one(paths[i], size, channels, crop)
+            out[i] = face.reshape(size, size, channels).transpose(2, 0, 1)
+        return stop - start
+
+    workers = num_workers if num_workers > 0 else os.cpu_count() or 1
+    with (
+        ThreadPoolExecutor(max_workers=max(1, min(workers, n))) as pool,
+        tqdm(total=n, desc=desc, unit="img", disable=n < 200) as bar,
+    ):
+        for done in pool.map(fill, range(0, n, CHUNK)):
+            bar.update(done)
+    return torch.from_numpy(out)
+
+
+def _decode_one(path: Path, size: int, channels: int, crop: Crop | None) -> np.ndarray:
+    """One image as uint8 (size, size) or (size, size, 3)."""
+    mode = "RGB" if channels == 3 else "L"
+    try:
+        with Image.open(path) as im:
+            full_w, full_h = im.size
+            box = _square_box(full_w, full_h, crop)
+            scale = min(1.0, size / (box[2] - box[0]))
+            # JPEG only: the decoder's DCT scaling shrinks by 1/2, 1/4 or 1/8 while staying >= the target
+            im.draft(mode, (math.ceil(full_w * scale), math.ceil(full_h * scale)))
+            fx, fy = im.size[0] / full_w, im.size[1] / full_h
+            box = (box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy)
+            small = im.convert(mode).resize(
+                (size, size), Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP
+            )
+            return np.asarray(small)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise FacegenError(f"cannot read image {path} ({e}): remove or replace the file") from None
+
+
+def _square_box(width: int, height: int, crop: Crop | None) -> Crop:
+    """The pixel box to keep: the crop fractions, then the largest centred square inside them."""
+    left, top, right, bottom = crop if crop is not None else (0.0, 0.0, 1.0, 1.0)
+    left, right, top, bottom = left * width, right * width, top * height, bottom * height
+    if right <= left or bottom <= top:
+        raise FacegenError(f"crop {crop} is empty: give fractions left < right and top < bottom")
+    half = min(right - left, bottom - top) / 2
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    return (cx - half, cy - half, cx + half, cy + half)
+
+
+def _cache_key(paths: list[Path], size: int, channels: int, crop: Crop | None) -> str:
+    digest = hashlib.sha1(f"faces v{FORMAT_VERSION} size={size} channels={channels} crop={crop}\n".encode())
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            raise FacegenError(f"cannot read image {path} ({e.strerror}): remove or replace it") from None
+        digest.update(f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _load_cache(file: Path, shape: tuple[int, ...]) -> torch.Tensor | None:
+    """The cached tensor, or None when there is none or it is unreadable / of the wrong shape."""
+    if not file.is_file():
+        return None
+    try:
+        images = torch.load(file, weights_only=True)
+    except Exception as e:  # any corruption: rebuild below
+        print(f"warning: ignoring unreadable image cache {file} ({e}); rebuilding it", file=sys.stderr)
+        return None
+    if isinstance(images, torch.Tensor) and images.dtype == torch.uint8 and tuple(images.shape) == shape:
+        return images
+    print(f"warning: ignoring image cache {file} of unexpected contents; rebuilding it", file=sys.stderr)
+    return None
+
+
+def _save_cache(file: Path, images: torch.Tensor) -> None:
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(images, tmp)
+        os.replace(tmp, file)
+    except OSError as e:
+        print(f"warning: cannot write image cache {file} ({e}); pass a writable --cache_dir", file=sys.stderr)
+    finally:
+        tmp.unlink(missing_ok=True)

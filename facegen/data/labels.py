@@ -1,0 +1,69 @@
+"""Smile-degree labels: the CSV of the Conditional Smiles study.
+
+Format: a header holding ``stimulus_filename`` and ``avg_encode`` (an extra leading index column, as in
+``,stimulus_filename,avg_encode``, is allowed), then one row per face with its degree in [-1, +1].
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+from facegen.errors import FacegenError
+
+FILE_COLUMN = "stimulus_filename"
+DEGREE_COLUMN = "avg_encode"
+
+
+def read_smile_labels(path: Path) -> dict[str, float]:
+    """File name -> smile degree in [-1, +1], in file order."""
+    path = Path(path)
+    if not path.is_file():
+        raise FacegenError(f"smile label file {path} not found: pass --labels FILE (CSV with {FILE_COLUMN})")
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        rows = csv.reader(f)
+        header = [cell.strip() for cell in next(rows, [])]
+        if FILE_COLUMN not in header or DEGREE_COLUMN not in header:
+            raise FacegenError(
+                f"{path} line 1: header must name the columns {FILE_COLUMN} and {DEGREE_COLUMN}: "
+                f"fix the header (e.g. ',{FILE_COLUMN},{DEGREE_COLUMN}') or pass --labels with the right file"
+            )
+        i_file, i_degree = header.index(FILE_COLUMN), header.index(DEGREE_COLUMN)
+        labels: dict[str, float] = {}
+        for row in rows:
+            if not any(cell.strip() for cell in row):
+                continue
+            where = f"{path} line {rows.line_num}"
+            fix = "fix or delete that row"
+            if len(row) != len(header):
+                raise FacegenError(f"{where}: expected {len(header)} columns, found {len(row)}: {fix}")
+            name = row[i_file].strip()
+            if not name:
+                raise FacegenError(f"{where}: empty {FILE_COLUMN}: {fix}")
+            try:
+                degree = float(row[i_degree])
+            except ValueError:
+                raise FacegenError(f"{where}: degree {row[i_degree]!r} is not a number: {fix}") from None
+            if math.isnan(degree) or not -1.0 <= degree <= 1.0:
+                raise FacegenError(f"{where}: smile degree {degree} is outside [-1, +1]: {fix}")
+            if name in labels:
+                raise FacegenError(f"{where}: {name} is listed twice: keep one of its rows")
+            labels[name] = degree
+    return labels
+
+
+def write_smile_labels(path: Path, degrees: dict[str, float]) -> None:
+    """Write ``degrees`` in the format :func:`read_smile_labels` reads, atomically."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["", FILE_COLUMN, DEGREE_COLUMN])
+            for i, (name, degree) in enumerate(degrees.items()):
+                writer.writerow([i, name, repr(float(degree))])
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
