@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +20,8 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
         super().__init__(*args, **kwargs)
+        # values such as "-3,-1.1,1.1,3" or "-3:3" are values, not unknown options
+        self._negative_number_matcher = re.compile(r"^-\.?\d[\d.,:eE+-]*$")
 
     def error(self, message: str) -> None:  # type: ignore[override]
         print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
@@ -75,3 +79,45 @@ def pick_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise FacegenError("--device cuda was asked for but no CUDA GPU is visible: use --device cpu")
     return device
+
+
+def add_run_arg(p: argparse.ArgumentParser) -> None:
+    """--run: the folder of a trained run (made by ae.py, vae.py or cvae.py)."""
+    p.add_argument("--run", type=Path, required=True, help="run folder of a trained model (holds flags.json)")
+
+
+def parse_floats(text: str, flag: str) -> list[float]:
+    """A comma-separated list of numbers, e.g. "-3,-1.1,1.1,3"."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or not all(math.isfinite(v) for v in values):
+        raise FacegenError(f"{flag} {text!r} is not a comma-separated list of numbers (e.g. -0.5,0,0.5)")
+    return values
+
+
+def parse_span(text: str, flag: str) -> list[float]:
+    """START:STOP:STEP, both ends included, e.g. "0.25:2.0:0.25" -> 0.25, 0.5, ..., 2.0."""
+    parts = text.split(":")
+    try:
+        start, stop, step = (float(v) for v in parts)
+    except ValueError:
+        raise FacegenError(f"{flag} {text!r} is not START:STOP:STEP (e.g. 0.25:2.0:0.25)") from None
+    if not all(map(math.isfinite, (start, stop, step))) or step <= 0 or stop < start:
+        raise FacegenError(f"{flag} {text!r}: need finite numbers, STEP > 0 and STOP >= START")
+    n = math.floor((stop - start) / step + 1e-9) + 1
+    if n > 1000:
+        raise FacegenError(f"{flag} {text!r} gives {n} values: use a larger STEP")
+    return [round(start + i * step, 10) for i in range(n)]
+
+
+def parse_bounds(text: str, flag: str) -> tuple[float, float]:
+    """LOW:HIGH, e.g. "-3:3"."""
+    try:
+        low, high = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise FacegenError(f"{flag} {text!r} is not LOW:HIGH (e.g. -3:3)") from None
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        raise FacegenError(f"{flag} {text!r}: need finite numbers with HIGH larger than LOW")
+    return low, high

@@ -13,6 +13,7 @@ import imageio.v2 as imageio  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from torchvision.utils import make_grid, save_image  # noqa: E402
 
 
@@ -97,4 +98,96 @@ def plot_latent_variance(var: np.ndarray, epochs: Sequence[int], path: Path, tit
     ax.set_ylabel("epoch")
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label="variance of posterior mean")
+    save_figure(fig, path)
+
+
+def plot_histograms(values: np.ndarray, names: Sequence[str], path: Path, title: str, bins: int = 30) -> None:
+    """One small histogram per column of ``values`` (N, D), each titled with its name and standard deviation."""
+    d = values.shape[1]
+    cols = min(5, d)
+    rows = -(-d // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.0 * rows), squeeze=False)
+    for j, ax in enumerate(axes.flat):
+        if j >= d:
+            ax.axis("off")
+            continue
+        ax.hist(values[:, j], bins=bins, color="tab:blue", alpha=0.8)
+        ax.set_title(f"{names[j]}  sd {values[:, j].std():.2f}", fontsize=9)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_explained_variance(ratio: np.ndarray, path: Path) -> None:
+    """Share of variance per principal axis (bars) and cumulated (line)."""
+    k = np.arange(len(ratio))
+    fig, ax = plt.subplots(figsize=(max(5, 0.35 * len(ratio) + 2), 3.6))
+    ax.bar(k, ratio, color="tab:blue", label="per axis")
+    ax.plot(k, np.cumsum(ratio), "o-", color="tab:orange", ms=3, label="cumulative")
+    ax.set_xlabel("principal axis")
+    ax.set_ylabel("share of variance")
+    ax.set_ylim(0, 1.02)
+    ax.set_xticks(k)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title("PCA of the posterior means (training set)")
+    save_figure(fig, path)
+
+
+def plot_response(x: Sequence[float], mean: Sequence[float], std: Sequence[float], path: Path, title: str,
+                  xlabel: str, ylabel: str) -> None:
+    """Mean response (with one standard deviation) against the requested value, beside the identity line."""
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    lo, hi = min(x), max(x)
+    ax.plot([lo, hi], [lo, hi], "--", color="grey", label="perfect control")
+    ax.errorbar(x, mean, yerr=std, fmt="o-", capsize=3, label="mean ± sd")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    save_figure(fig, path)
+
+
+def plot_bias_by_degree(degrees: Sequence[float], share: Sequence[float], data_not_smiling: float | None,
+                        data_smiling: float | None, path: Path, reference: float | None = None) -> None:
+    """Share of samples called female at each degree, beside the labelled data's share below and above 0
+    (and, as ``reference``, the classifier's share on the model's reconstructions of real faces)."""
+    fig, ax = plt.subplots(figsize=(5.2, 4.0))
+    ax.plot(degrees, share, "o-", label="samples (classifier)")
+    if reference is not None:
+        ax.axhline(reference, color="grey", linestyle=":", label="reconstructions of real faces (classifier)")
+    if data_not_smiling is not None:
+        ax.hlines(data_not_smiling, min(degrees), 0, colors="tab:red", linestyles="--", label="data: not smiling")
+    if data_smiling is not None:
+        ax.hlines(data_smiling, 0, max(degrees), colors="tab:green", linestyles="--", label="data: smiling")
+    ax.set_xlabel("requested smile degree")
+    ax.set_ylabel("share female")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title("gender of samples by smile degree")
+    save_figure(fig, path)
+
+
+def plot_share_pies(groups: dict[str, dict[str, int]], path: Path, title: str) -> None:
+    """One pie per group (e.g. smiling / not smiling) of the counts per category (e.g. female / male), the
+    categories in the same colours in every pie and named once in a shared legend."""
+    categories = list(dict.fromkeys(c for counts in groups.values() for c, v in counts.items() if v > 0))
+    colours = dict(zip(categories, plt.get_cmap("tab10").colors, strict=False))
+    fig, axes = plt.subplots(1, len(groups), figsize=(3.6 * len(groups), 3.9), squeeze=False)
+    for ax, (name, counts) in zip(axes[0], groups.items(), strict=True):
+        shown = {k: v for k, v in counts.items() if v > 0}
+        total = sum(shown.values())
+        if total:
+            ax.pie(list(shown.values()), colors=[colours[k] for k in shown], startangle=90, counterclock=False,
+                   autopct=lambda pct, t=total: f"{pct:.0f}%\n({round(pct * t / 100)})",
+                   wedgeprops={"edgecolor": "white"}, textprops={"color": "white", "fontsize": 10})
+        ax.set_title(f"{name} (n={total})")
+        ax.axis("equal")
+    handles = [Patch(color=colours[c], label=c) for c in categories]
+    fig.legend(handles=handles, loc="lower center", ncol=len(categories), frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     save_figure(fig, path)

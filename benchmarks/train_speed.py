@@ -1,0 +1,200 @@
+"""Training-speed benchmark: times the real training epoch of facegen (data batches included).
+
+    python benchmarks/train_speed.py            # a handful of settings, about three minutes on 2 cores
+    python benchmarks/train_speed.py --full     # the whole grid of models x sizes x batches x data sizes
+
+For each setting: warm-up, then the median of several timed epochs of ``Trainer.train_epoch``
+(the code path cvae.py runs). Prints images/s, ms/step, s/epoch, peak memory, the share of step
+time in data / forward / backward / optimizer (torch.profiler over the trainer's labelled
+regions), and achieved GFLOP/s (FlopCounterMode) against this machine's matmul GFLOP/s.
+Writes benchmarks/results/<date>-<host>.json. Nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # keep torch.profiler quiet
+
+import argparse
+import datetime as dt
+import itertools
+import json
+import platform
+import resource
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from facegen.cli import pick_device  # noqa: E402
+from facegen.data import load_dataset  # noqa: E402
+from facegen.data.faceset import FaceSet  # noqa: E402
+from facegen.models import ModelConfig, build_model  # noqa: E402
+from facegen.train import Trainer, TrainConfig, seed_everything  # noqa: E402
+
+DEFAULT = [  # (model, size, batch, n_faces, timed steps per epoch; 0 = the whole epoch)
+    ("cvae", 50, 8, 185, 0),       # the original study's setting
+    ("cvae", 64, 64, 185, 0),
+    ("cvae", 64, 256, 5000, 8),    # throughput setting
+    ("cvae", 50, 8, 23707, 0),     # one whole epoch of all UTKFace: is cost linear in the data?
+]
+GRID = dict(models=("ae", "vae", "cvae"), sizes=(32, 50, 64, 128), batches=(8, 64, 256), data=(185, 5000, 23707))
+PHASES = ("forward", "backward", "optimizer")
+
+
+def matmul_gflops(device: torch.device, n: int = 2048, reps: int = 10) -> float:
+    """Measured float32 matrix-multiply throughput of this machine (best of three)."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    best = 0.0
+    for _ in range(3):
+        a @ b
+        sync(device)
+        t = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        sync(device)
+        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def faces_of_size(pool: FaceSet, n: int, size: int) -> FaceSet:
+    """``n`` faces at ``size`` px: the pool repeated (same shapes as real data of that count)."""
+    faces = pool.subset(torch.arange(n) % len(pool))
+    if faces.size != size:
+        images = torch.nn.functional.interpolate(faces.images.float(), size=(size, size), mode="area")
+        faces.images = images.round().to(torch.uint8)
+    return faces
+
+
+def flops_per_image(trainer: Trainer, batch_size: int) -> float:
+    """Forward + backward FLOPs of one training step, per image."""
+    batch = next(trainer.train_data.shuffled(batch_size, torch.Generator().manual_seed(0)))
+    with FlopCounterMode(display=False) as counter:
+        trainer.model.loss(batch.x, batch.y, batch.labelled)["loss"].backward()
+    trainer.opt.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / batch.x.shape[0]
+
+
+def timed_epochs(trainer: Trainer, device: torch.device, repeats: int) -> list[float]:
+    """Wall-clock seconds of ``repeats`` training epochs."""
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        t = time.perf_counter()
+        trainer.train_epoch()
+        sync(device)
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def phase_shares(trainer: Trainer, device: torch.device) -> dict[str, float]:
+    """Share of epoch time in each labelled trainer region; the rest is data batching and bookkeeping."""
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    sync(device)
+    t = time.perf_counter()
+    with profile(activities=acts) as prof:
+        trainer.train_epoch()
+        sync(device)
+    total = time.perf_counter() - t
+    spent = {e.key: e.cpu_time_total / 1e6 for e in prof.key_averages() if e.key in PHASES}
+    shares = {k: spent.get(k, 0.0) / total for k in PHASES}
+    shares["data+other"] = max(0.0, 1 - sum(shares.values()))
+    return shares
+
+
+def bench(model_name: str, size: int, batch: int, n: int, steps: int, pool: FaceSet, device: torch.device,
+          repeats: int, channels_last: bool) -> dict:
+    """Time one setting; ``steps`` > 0 times epochs cut to that many steps (same per-step work)."""
+    seed_everything(0)
+    faces = faces_of_size(pool, n, size)
+    timed = faces if not steps or steps * batch >= n else faces.subset(torch.arange(steps * batch))
+    cfg = ModelConfig(size=size, channels=3, latent_size=20, cond_dim=faces.cond.shape[1])
+    tcfg = TrainConfig(n_epochs=1, batch_size=batch, channels_last=channels_last)
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(build_model(model_name, cfg), timed, faces.subset(torch.arange(2)), tcfg, Path(tmp),
+                          device, {})
+        fpi = flops_per_image(trainer, batch)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        big = len(timed) > 5000
+        timed_epochs(trainer, device, 1)  # warm-up (one epoch; for a long epoch it is also the measurement)
+        times = timed_epochs(trainer, device, 1 if big else repeats)
+        shares = phase_shares(trainer, device) if not big else {k: float("nan") for k in (*PHASES, "data+other")}
+    n_steps = -(-len(timed) // batch)
+    step_s = statistics.median(times) / n_steps
+    images_per_s = len(timed) / statistics.median(times)
+    peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return {"model": model_name, "size": size, "batch": batch, "n_faces": n, "images_per_s": images_per_s,
+            "ms_per_step": step_s * 1e3, "s_per_epoch": n / images_per_s, "peak_mem_mib": peak,
+            "mflop_per_image": fpi / 1e6, "gflops": fpi * images_per_s / 1e9, "timed_steps": n_steps,
+            "shares": shares}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--full", action="store_true", help="the whole grid instead of the default settings")
+    p.add_argument("--models", default=None, help="comma list, e.g. cvae,vae (overrides the default set)")
+    p.add_argument("--sizes", default=None, help="comma list of sizes")
+    p.add_argument("--batches", default=None, help="comma list of batch sizes")
+    p.add_argument("--data_sizes", default=None, help="comma list of dataset sizes")
+    p.add_argument("--repeats", type=int, default=5, help="timed epochs per setting (median is reported)")
+    p.add_argument("--max_steps", type=int, default=40, help="with --full or lists: steps per timed epoch (0: all)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--no_channels_last", action="store_true", help="NCHW instead of channels_last (to compare)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/<date>-<host>.json)")
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    if args.full or any([args.models, args.sizes, args.batches, args.data_sizes]):
+        pick = {k: (tuple(type(v[0])(x) for x in getattr(args, a).split(",")) if getattr(args, a) else v)
+                for (k, v), a in zip(GRID.items(), ("models", "sizes", "batches", "data_sizes"))}
+        settings = [(*combo, args.max_steps) for combo in itertools.product(*pick.values())]
+    else:
+        settings = DEFAULT
+    pool = load_dataset(dataset="toy", data=None, labels=None, attrs=None, size=max(s[1] for s in settings),
+                        channels=3, conditions=["smile"], cache_dir=Path("data/cache"), num_workers=0)
+    peak_mm = matmul_gflops(device)
+    print(f"device {device}, {torch.get_num_threads()} threads, matmul {peak_mm:.0f} GFLOP/s, torch {torch.__version__}")
+    head = (f"{'model':5} {'px':>4} {'batch':>5} {'faces':>6} {'img/s':>8} {'ms/step':>8} {'s/epoch':>8} "
+            f"{'MiB':>6} {'MFLOP/img':>9} {'GFLOP/s':>8} {'%peak':>6}  data/fwd/bwd/opt %")
+    print(head)
+    rows = []
+    for model_name, size, batch, n, steps in settings:
+        r = bench(model_name, size, batch, n, steps, pool, device, args.repeats, not args.no_channels_last)
+        rows.append(r)
+        s = r["shares"]
+        print(f"{model_name:5} {size:>4} {batch:>5} {n:>6} {r['images_per_s']:>8.0f} {r['ms_per_step']:>8.2f} "
+              f"{r['s_per_epoch']:>8.2f} {r['peak_mem_mib']:>6.0f} {r['mflop_per_image']:>9.1f} "
+              f"{r['gflops']:>8.1f} {100 * r['gflops'] / peak_mm:>5.0f}%  "
+              f"{100 * s['data+other']:.0f}/{100 * s['forward']:.0f}/{100 * s['backward']:.0f}/{100 * s['optimizer']:.0f}",
+              flush=True)
+    out = args.out or Path(__file__).parent / "results" / f"{dt.date.today()}-{socket.gethostname()}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"date": str(dt.datetime.now()), "host": socket.gethostname(),
+                               "machine": platform.processor() or platform.machine(), "device": str(device),
+                               "threads": torch.get_num_threads(), "torch": torch.__version__,
+                               "matmul_gflops": peak_mm, "channels_last": not args.no_channels_last,
+                               "results": rows}, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Measure a trained run: reconstruction, smile control, forcing, diversity, gender bias (see --help).
+
+Writes RUN/metrics.json, RUN/plots/smile_response.png and RUN/plots/bias_by_degree.png, and prints a table.
+"""
+
+from facegen import metrics
+from facegen.cli import Parser, add_common_args, add_run_arg, guard, pick_device
+from facegen.run import load_trained
+from facegen.train import seed_everything
+
+
+def parser() -> Parser:
+    p = Parser(description="Evaluate a trained run; writes RUN/metrics.json and RUN/plots/, and prints a table. "
+                           "The smile regressor and gender classifier it trains are cached in RUN/evaluators/.")
+    add_run_arg(p)
+    add_common_args(p)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    seed_everything(args.seed)
+    model, flags = load_trained(args.run, pick_device(args.device))
+    result = metrics.evaluate_run(args.run, model, flags, seed=args.seed)
+    print("\n".join(metrics.summary(result)))
+    print(f"wrote {args.run / 'metrics.json'}")
+
+
+if __name__ == "__main__":
+    guard(main)

@@ -1,0 +1,235 @@
+"""The work of the exploration scripts: each function takes a trained run and writes its figures into it.
+
+sample_prior.py, changing_smiles.py, sample_across_axis.py, sample_across_pca_axis.py and
+latent_analysis.py each parse their flags and call one function here; the figures go into
+``RUN/sampled``, ``RUN/forcing``, ``RUN/axis``, ``RUN/plots`` and ``RUN/interp``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from facegen import latent, plots
+from facegen.data.cache import decode_images
+from facegen.errors import FacegenError
+from facegen.experiment import run_faces
+from facegen.interpolation import interpolation_rows, pick_pairs
+from facegen.models import FaceModel
+from facegen.run import LAST, load_checkpoint
+
+SWEEP = [round(-1 + 0.1 * i, 1) for i in range(21)]  # -1.0, -0.9, ..., +1.0
+MIN_PHOTO_SIDE = 32
+MAX_ASPECT = 2.0
+N_OVERVIEW = 10
+
+
+def _fmt(v: float) -> str:
+    return f"{round(v, 2):g}"
+
+
+def _note_unconditional(flags: dict, what: str) -> None:
+    if not latent.cond_names(flags):
+        print(f"note: this {flags['model']} run has no conditions, so {what} is ignored")
+
+
+def _values(low: float, high: float, steps: int) -> list[float]:
+    if steps < 2:
+        raise FacegenError(f"--steps {steps}: need at least 2 steps")
+    return np.linspace(low, high, steps).round(4).tolist()
+
+
+def load_photos(paths: Sequence[Path], flags: dict) -> torch.Tensor:
+    """The user's photos as floats in [0, 1] (N, C, S, S), cropped and resized the way the run's faces were."""
+    for path in paths:
+        try:
+            with Image.open(path) as im:
+                w, h = im.size
+        except (OSError, ValueError) as e:
+            raise FacegenError(f"cannot read image {path} ({type(e).__name__}): give a face photo (jpg, png)") from None
+        if min(w, h) < MIN_PHOTO_SIDE or max(w, h) > MAX_ASPECT * min(w, h):
+            raise FacegenError(f"{path} is {w}x{h} px, not a face-sized picture: give a photo at least "
+                               f"{MIN_PHOTO_SIDE} px on each side, at most {MAX_ASPECT:g} times as long as wide")
+    d = flags["dataset"]
+    images = decode_images(list(paths), size=d["size"], channels=d["channels"], cache_dir=None)
+    return images.float() / 255
+
+
+def _real_faces(flags: dict, n: int, images: Sequence[Path] | None, own_degree: float,
+                **others: float) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Images (float), conditions and column labels of the faces to edit: the user's photos (with the given
+    conditions), or the run's validation faces (labelled ones first) with their own."""
+    if images:
+        x = load_photos(images, flags)
+        y = latent.condition_vector(flags, own_degree, len(x), **others)
+        return x, y, [Path(p).stem[:12] for p in images]
+    _, val = run_faces(flags)
+    order = torch.argsort((~val.labelled).int(), stable=True)[:n]
+    faces = val.subset(order)
+    return faces.images.float() / 255, faces.cond, [f"{d:+.2f}" for d in faces.cond[:, 0].tolist()]
+
+
+def sample_prior(run: Path, model: FaceModel, flags: dict, *, seed: int, degree: float = 0.0, n: int | None = None,
+                 temperature: float = 1.0, degrees: Sequence[float] | None = None,
+                 temperatures: Sequence[float] | None = None, sweep: bool = False, **others: float) -> list[Path]:
+    """Decode codes drawn from the prior: at one degree, down a column of degrees (the same codes in every
+    row), or at several prior standard deviations."""
+    if temperature <= 0 or (temperatures and min(temperatures) <= 0):
+        raise FacegenError("temperatures must be positive (1 is the prior itself)")
+    if sweep or degrees:
+        latent.require_conditional(flags, "a degree sweep")
+        degrees = SWEEP if sweep else list(degrees)
+        eps = latent.prior_noise(n or 10, model.cfg.latent_size, seed)
+        rows = latent.degree_sweep(model, flags, eps * temperature, degrees, **others)
+        name = "all_synthetic.png" if sweep else f"degrees_{'_'.join(_fmt(d) for d in degrees)}.png"
+        path = run / "sampled" / name
+        plots.save_labelled_rows(rows, [f"smile {_fmt(d)}" for d in degrees], path,
+                                 "the same codes in every column; only the smile degree changes down a column")
+        return [path]
+    _note_unconditional(flags, "--degree")
+    if temperatures:
+        eps = latent.prior_noise(n or 10, model.cfg.latent_size, seed)
+        rows = latent.temperature_sweep(model, flags, eps, temperatures, degree, **others)
+        path = run / "sampled" / f"temperatures_{_fmt(degree)}.png"
+        plots.save_labelled_rows(rows, [f"sd {_fmt(t)}" for t in temperatures], path,
+                                 f"prior standard deviation scaled (smile {_fmt(degree)})")
+        return [path]
+    z = latent.prior_noise(n or 32, model.cfg.latent_size, seed) * temperature
+    images = latent.decode(model, z, latent.condition_vector(flags, degree, len(z), **others))
+    path = run / "sampled" / f"sampled_{_fmt(degree)}.png"
+    plots.save_grid(images, path, nrow=8)
+    return [path]
+
+
+def changing_smiles(run: Path, model: FaceModel, flags: dict, *, shifts: Sequence[float] | None = None,
+                    set_to: Sequence[float] | None = None, n: int = 10, images: Sequence[Path] | None = None,
+                    own_degree: float = 0.0, face: int = 0, **others: float) -> list[Path]:
+    """Real faces encoded with their own degree and decoded with the degree shifted by, or set to, each value
+    (``own_degree`` and ``others`` are the conditions of the user's photos, which carry no labels)."""
+    latent.require_conditional(flags, "forcing smiles")
+    x, y, labels = _real_faces(flags, n, images, own_degree, **others)
+    if not 0 <= face < len(x):
+        raise FacegenError(f"--face {face} is out of range: there are {len(x)} faces (0-{len(x) - 1})")
+    mu = latent.encode_images(model, x, y)
+    recon = latent.decode(model, mu, y)
+    if set_to is not None:
+        edits = [(f"set {_fmt(v)}", latent.condition_vector(flags, v, len(x), base=y)) for v in set_to]
+    else:
+        edits = [(f"shift {v:+g}", latent.condition_vector(flags, y[:, latent.SMILE] + v, base=y))
+                 for v in (shifts or [])]
+    rows = torch.stack([x, recon, *[latent.decode(model, mu, ye) for _, ye in edits]])
+    all_path = run / "forcing" / "forcing_smiles_all.png"
+    title = "your photos" if images else "validation faces (labelled with their own degree)"
+    plots.save_labelled_rows(rows, ["original", "reconstruction", *[name for name, _ in edits]], all_path,
+                             f"{title}, smile degree changed", col_labels=labels)
+    one = latent.decode(model, mu[face].expand(len(SWEEP), -1),
+                        latent.condition_vector(flags, torch.tensor(SWEEP), base=y[face].expand(len(SWEEP), -1)))
+    one_row = torch.cat([x[face:face + 1], recon[face:face + 1], one])[None]
+    one_path = run / "forcing" / "forcing_smiles_one.png"
+    plots.save_labelled_rows(one_row, [f"face {labels[face]}"], one_path, "one face across smile degrees",
+                             col_labels=["original", "recon", *[_fmt(d) for d in SWEEP]])
+    return [all_path, one_path]
+
+
+def _axis_base(model: FaceModel, flags: dict, degree: float, from_image: Path | None,
+               **others: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The code the walks start from (zeros, or a photo's posterior mean) and the condition (1, K)."""
+    y = latent.condition_vector(flags, degree, 1, **others)
+    if from_image is None:
+        return torch.zeros(model.cfg.latent_size), y
+    return latent.encode_images(model, load_photos([from_image], flags), y)[0], y
+
+
+def sample_across_axis(run: Path, model: FaceModel, flags: dict, *, axis: int | str | None, every: bool = False,
+                       bounds: tuple[float, float] | None = None, steps: int = 10, degree: float = 0.0,
+                       from_image: Path | None = None, **others: float) -> list[Path]:
+    """Walk one latent dimension (or the smile degree, ``axis="cond"``) with everything else fixed."""
+    z0, y = _axis_base(model, flags, degree, from_image, **others)
+    if axis == "cond":
+        latent.require_conditional(flags, "--axis cond")
+        values = _values(*(bounds or (-1.0, 1.0)), steps)
+        images = latent.decode(model, z0.expand(steps, -1),
+                               latent.condition_vector(flags, torch.tensor(values), base=y.expand(steps, -1)))
+        path = run / "axis" / "axis_cond.png"
+        plots.save_labelled_rows(images[None], ["smile"], path, "smile degree, latent code fixed",
+                                 col_labels=[_fmt(v) for v in values])
+        return [path]
+    _note_unconditional(flags, "--degree")
+    values = _values(*(bounds or (-3.0, 3.0)), steps)
+    cols = [_fmt(v) for v in values]
+    axes = range(model.cfg.latent_size) if every else [int(axis)]
+    paths, walks = [], {}
+    for k in tqdm(axes, desc="axes", disable=len(axes) < 8):
+        walks[k] = latent.axis_walk(model, z0, k, values, y)
+        paths.append(run / "axis" / f"axis_{k}.png")
+        plots.save_labelled_rows(walks[k][None], [f"z{k}"], paths[-1], f"latent dimension {k}", col_labels=cols)
+    if every:
+        var = load_checkpoint(run / LAST)["latent_var"][-1]
+        top = latent.latent_usage(var, N_OVERVIEW)
+        paths.append(run / "axis" / "axis_overview.png")
+        plots.save_labelled_rows(torch.stack([walks[k] for k in top]), [f"z{k} (var {var[k]:.2f})" for k in top],
+                                 paths[-1], "most used dimensions (variance at the last epoch)", col_labels=cols)
+    return paths
+
+
+def sample_across_pca_axis(run: Path, model: FaceModel, flags: dict, *, bounds: tuple[float, float] = (-3.0, 3.0),
+                           steps: int = 10, degree: float = 0.0, **others: float) -> list[Path]:
+    """Walk each principal axis of the training set's posterior means, in its own standard deviations."""
+    _note_unconditional(flags, "--degree")
+    mu = latent.encode_faces(model, run_faces(flags)[0])[0]
+    pca = latent.fit_pca(mu)
+    values = _values(*bounds, steps)
+    cols = [_fmt(v) for v in values]
+    y = latent.condition_vector(flags, degree, steps, **others)
+    walks, paths = [], []
+    for k in tqdm(range(pca.n_components_), desc="principal axes", disable=pca.n_components_ < 8):
+        walks.append(latent.decode(model, latent.pca_codes(pca, k, values), y))
+        paths.append(run / "axis" / f"pca_axis_{k}.png")
+        plots.save_labelled_rows(walks[-1][None], [f"pc{k}"], paths[-1],
+                                 f"principal axis {k} ({pca.explained_variance_ratio_[k]:.0%} of variance), in sd",
+                                 col_labels=cols)
+    top = range(min(N_OVERVIEW, len(walks)))
+    paths.append(run / "axis" / "pca_overview.png")
+    plots.save_labelled_rows(torch.stack([walks[k] for k in top]),
+                             [f"pc{k} ({pca.explained_variance_ratio_[k]:.0%})" for k in top], paths[-1],
+                             "principal axes of the posterior means, in standard deviations", col_labels=cols)
+    return paths
+
+
+def latent_analysis(run: Path, model: FaceModel, flags: dict, *, seed: int, pair: Sequence[int] | None = None,
+                    n_pairs: int = 5, steps: int = 10) -> list[Path]:
+    """Histograms of the latent codes before and after PCA, explained variance, and interpolations."""
+    train, val = run_faces(flags)
+    mu = latent.encode_faces(model, train)[0]
+    pca = latent.fit_pca(mu)
+    dims = mu.shape[1]
+    paths = [run / "plots" / "latent_forward.png", run / "plots" / "latent_forward_transformed.png",
+             run / "plots" / "pca_explained_variance.png"]
+    plots.plot_histograms(mu.numpy(), [f"z{j}" for j in range(dims)], paths[0],
+                          f"posterior means over the {len(mu)} training faces")
+    plots.plot_histograms(pca.transform(mu.double().numpy()), [f"pc{j}" for j in range(pca.n_components_)], paths[1],
+                          "the same after the PCA transform")
+    plots.plot_explained_variance(pca.explained_variance_ratio_, paths[2])
+    if pair is not None:
+        for i in pair:
+            if not 0 <= i < len(val):
+                raise FacegenError(f"--pair index {i} is out of range: the run has {len(val)} validation faces "
+                                   f"(0-{len(val) - 1})")
+        pairs = [tuple(pair)]
+        name = f"interp_{pair[0]}_{pair[1]}.png"
+    else:
+        pairs = pick_pairs(val, "random", n_pairs, seed)
+        name = "interp_random.png"
+    a, b = (torch.tensor(idx) for idx in zip(*pairs, strict=True))
+    x = val.images.float() / 255
+    rows = interpolation_rows(model, x[a], val.cond[a], x[b], val.cond[b], steps)
+    paths.append(run / "interp" / name)
+    cols = ["face A", *[f"{t:.2f}" for t in np.linspace(0, 1, steps)], "face B"]
+    plots.save_labelled_rows(rows, [f"{i} → {j}" for i, j in pairs], paths[-1],
+                             "interpolation between the posterior means of two validation faces", col_labels=cols)
+    return paths

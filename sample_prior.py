@@ -1,0 +1,41 @@
+"""Decode codes drawn from a trained run's prior at a chosen smile degree (see --help); figures go to RUN/sampled."""
+
+from facegen import explore
+from facegen.cli import Parser, add_common_args, add_run_arg, guard, parse_floats, parse_span, pick_device
+from facegen.run import load_trained
+from facegen.train import seed_everything
+
+
+def parser() -> Parser:
+    p = Parser(description="Sample faces from the prior of a trained run at a smile degree; writes RUN/sampled/.")
+    add_run_arg(p)
+    add_common_args(p)
+    p.add_argument("--degree", type=float, default=0.0, help="smile degree the samples are decoded with (-1 to +1)")
+    p.add_argument("--n", type=int, default=None, help="number of samples (default 32; 10 columns for the sweeps)")
+    p.add_argument("--temperature", type=float, default=1.0, help="scale of the prior's standard deviation")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--sweep", action="store_true",
+                      help="the same codes at every degree from -1 to +1 in steps of 0.1 (sampled/all_synthetic.png)")
+    what.add_argument("--degrees", default=None, help="the same codes at each listed degree, e.g. -3,-1.1,1.1,3")
+    what.add_argument("--temperatures", default=None,
+                      help="START:STOP:STEP of prior standard deviations, one row each, e.g. 0.25:2.0:0.25")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser()
+    args = p.parse_args(argv)
+    if args.n is not None and args.n < 1:
+        p.error(f"--n {args.n}: need at least one sample")
+    degrees = parse_floats(args.degrees, "--degrees") if args.degrees else None
+    temperatures = parse_span(args.temperatures, "--temperatures") if args.temperatures else None
+    seed_everything(args.seed)
+    model, flags = load_trained(args.run, pick_device(args.device))
+    for path in explore.sample_prior(args.run, model, flags, seed=args.seed, degree=args.degree, n=args.n,
+                                     temperature=args.temperature, degrees=degrees, temperatures=temperatures,
+                                     sweep=args.sweep):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    guard(main)

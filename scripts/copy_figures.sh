@@ -1,0 +1,32 @@
+#!/bin/sh
+# Copy the figures the README shows from a finished `sh scripts/run_all.sh` (results/) into docs/figures/.
+set -e
+cd "$(dirname "$0")/.."
+mkdir -p docs/figures
+copy() {  # copy SRC NAME: fail loudly if run_all.sh has not made SRC
+    if [ ! -f "results/$1" ]; then
+        echo "copy_figures: results/$1 is missing: run sh scripts/run_all.sh first" >&2
+        exit 2
+    fi
+    cp "results/$1" "docs/figures/$2"
+}
+last_iter() {  # last_iter MODEL: the newest reconstruction grid of results/MODEL
+    ls "results/$1/iterations" | sed -n 's/^iter_\([0-9]*\)\.png$/\1/p' | sort -n | tail -1
+}
+copy cvae/iterations/original.png cvae_original.png
+copy cvae/iterations/iter_$(last_iter cvae).png cvae_reconstruction.png
+copy cvae/plots/training.png cvae_training.png
+copy cvae/plots/latent_var.png cvae_latent_var.png
+copy cvae/sampled/all_synthetic.png cvae_all_synthetic.png
+copy cvae/forcing/forcing_smiles_all.png cvae_forcing_all.png
+copy cvae/forcing/forcing_smiles_one.png cvae_forcing_one.png
+copy cvae/axis/axis_cond.png cvae_axis_cond.png
+copy cvae/axis/pca_overview.png cvae_pca_overview.png
+copy cvae/plots/smile_response.png cvae_smile_response.png
+copy cvae/plots/bias_by_degree.png cvae_bias_by_degree.png
+copy vae/iterations/original.png vae_original.png
+copy ae/iterations/iter_$(last_iter ae).png ae_reconstruction.png
+copy vae/iterations/iter_$(last_iter vae).png vae_reconstruction.png
+copy plots/dataset_bias.png dataset_bias.png
+cp results/cvae/metrics.json docs/figures/cvae_metrics.json
+echo "copy_figures: docs/figures/ updated from results/"

@@ -1,0 +1,136 @@
+"""Bad input to the training scripts: one line on stderr, exit status 2, nothing overwritten."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import tiny_args
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_script(script: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def write_labels(path: Path, rows: list[str]) -> Path:
+    path.write_text(",stimulus_filename,avg_encode\n" + "".join(f"{r}\n" for r in rows))
+    return path
+
+
+@pytest.fixture()
+def small_folder(tmp_path) -> tuple[Path, Path]:
+    """Six readable face-like images and their labels."""
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    rows = []
+    for i in range(6):
+        Image.new("RGB", (60, 60), (40 * i, 100, 150)).save(folder / f"2{i}_0_0_2017.jpg")
+        rows.append(f"{i},2{i}_0_0_2017.jpg,{i / 6:.2f}")
+    return folder, write_labels(tmp_path / "labels.csv", rows)
+
+
+def test_missing_data_folder(tmp_path):
+    proc = run_script("cvae.py", "--data", str(tmp_path / "nope"), "--labels", str(tmp_path / "l.csv"),
+                      "--out", str(tmp_path / "run"))
+    assert_one_line_error(proc, str(tmp_path / "nope"))
+
+
+def test_empty_data_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    labels = write_labels(tmp_path / "l.csv", ["0,a.jpg,0.5"])
+    proc = run_script("cvae.py", "--data", str(tmp_path / "empty"), "--labels", str(labels),
+                      "--out", str(tmp_path / "run"))
+    assert_one_line_error(proc, "empty")
+
+
+def test_truncated_image(small_folder, tmp_path):
+    folder, labels = small_folder
+    data = (folder / "20_0_0_2017.jpg").read_bytes()
+    (folder / "20_0_0_2017.jpg").write_bytes(data[: len(data) // 3])
+    proc = run_script("cvae.py", "--data", str(folder), "--labels", str(labels), "--resize", "32",
+                      "--cache_dir", str(tmp_path / "cache"), "--out", str(tmp_path / "run"))
+    assert_one_line_error(proc, "20_0_0_2017.jpg")
+
+
+def test_non_image_file(small_folder, tmp_path):
+    folder, labels = small_folder
+    (folder / "21_0_0_2017.jpg").write_text("not an image at all")
+    proc = run_script("cvae.py", "--data", str(folder), "--labels", str(labels), "--resize", "32",
+                      "--cache_dir", str(tmp_path / "cache"), "--out", str(tmp_path / "run"))
+    assert_one_line_error(proc, "21_0_0_2017.jpg")
+
+
+def test_malformed_label_file(small_folder, tmp_path):
+    folder, _ = small_folder
+    labels = write_labels(tmp_path / "bad.csv", ["0,20_0_0_2017.jpg,0.5", "1,21_0_0_2017.jpg,lots"])
+    proc = run_script("cvae.py", "--data", str(folder), "--labels", str(labels), "--out", str(tmp_path / "run"))
+    assert_one_line_error(proc, "bad.csv", "3")
+
+
+def test_label_out_of_range(small_folder, tmp_path):
+    folder, _ = small_folder
+    labels = write_labels(tmp_path / "bad.csv", ["0,20_0_0_2017.jpg,1.7"])
+    proc = run_script("cvae.py", "--data", str(folder), "--labels", str(labels), "--out", str(tmp_path / "run"))
+    assert_one_line_error(proc, "bad.csv")
+
+
+@pytest.mark.parametrize("size", ["16", "200"])
+def test_resize_out_of_range(tmp_path, size):
+    proc = run_script("ae.py", "--resize", size, "--out", str(tmp_path / "run"))
+    assert_one_line_error(proc, "--resize", "32-128")
+
+
+def test_existing_run_is_not_overwritten(toy_root, tiny_run, tmp_path):
+    before = (tiny_run / "checkpoints/last.pt").read_bytes()
+    proc = run_script("cvae.py", *tiny_args(toy_root, "cvae"))
+    assert_one_line_error(proc, "--resume", "--overwrite")
+    assert (tiny_run / "checkpoints/last.pt").read_bytes() == before
+
+
+def test_resume_with_other_shapes_is_refused(toy_root, tiny_run):
+    before = (tiny_run / "checkpoints/last.pt").read_bytes()
+    args = tiny_args(toy_root, "cvae")
+    args[args.index("--latent_size") + 1] = "9"
+    proc = run_script("cvae.py", *args, "--resume")
+    assert_one_line_error(proc, "--latent_size", "9")
+    assert (tiny_run / "checkpoints/last.pt").read_bytes() == before
+
+
+def test_corrupt_checkpoint_is_reported(toy_root, tiny_run, tmp_path):
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run, copy)
+    (copy / "checkpoints/last.pt").write_bytes(b"garbage")
+    args = tiny_args(toy_root, "cvae")
+    args[args.index("--out") + 1] = str(copy)
+    proc = run_script("cvae.py", *args, "--resume", "--n_epochs", "4")
+    assert_one_line_error(proc, "last.pt")
+
+
+def test_cuda_request_without_gpu(tmp_path):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    proc = run_script("ae.py", "--device", "cuda", "--out", str(tmp_path / "run"))
+    assert_one_line_error(proc, "--device cpu")
+
+
+def test_unknown_flag_is_one_line(tmp_path):
+    proc = run_script("vae.py", "--no_such_flag")
+    assert_one_line_error(proc, "--no_such_flag")

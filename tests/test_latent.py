@@ -1,0 +1,111 @@
+"""Latent-space tools: condition vectors, sweeps that share codes, axis and PCA walks, value parsing."""
+
+import numpy as np
+import pytest
+import torch
+
+from facegen import latent
+from facegen.cli import parse_bounds, parse_floats, parse_span
+from facegen.errors import FacegenError
+from facegen.models import ModelConfig, build_model
+
+CVAE_FLAGS = {"model": "cvae", "dataset": {"cond_names": ["smile", "gender", "age"]}}
+VAE_FLAGS = {"model": "vae", "dataset": {"cond_names": ["smile"]}}
+
+
+def small_model(name: str = "cvae", cond_dim: int = 3):
+    torch.manual_seed(0)
+    cfg = ModelConfig(size=32, channels=3, latent_size=4, cond_dim=cond_dim, base_channels=8, max_channels=32)
+    return build_model(name, cfg).eval()
+
+
+def test_condition_vector_fills_the_smile_column_and_named_others():
+    y = latent.condition_vector(CVAE_FLAGS, 0.6, 3, gender=1.0)
+    assert y.shape == (3, 3)
+    assert torch.equal(y, torch.tensor([[0.6, 1.0, 0.0]] * 3))
+    per_row = latent.condition_vector(CVAE_FLAGS, torch.tensor([-1.0, 1.0]))
+    assert per_row[:, 0].tolist() == [-1.0, 1.0] and per_row.shape == (2, 3)
+
+
+def test_condition_vector_keeps_the_base_conditions():
+    base = torch.tensor([[0.2, 1.0, -0.5], [0.4, 0.0, 0.5]])
+    y = latent.condition_vector(CVAE_FLAGS, base[:, 0] + 0.5, base=base)
+    assert torch.allclose(y, torch.tensor([[0.7, 1.0, -0.5], [0.9, 0.0, 0.5]]))
+    assert base[0, 0] == 0.2  # not modified in place
+
+
+def test_condition_vector_errors_and_unconditional_runs():
+    with pytest.raises(FacegenError, match="no 'beard' condition"):
+        latent.condition_vector(CVAE_FLAGS, 0.0, 1, beard=1.0)
+    assert latent.condition_vector(VAE_FLAGS, 0.5, 4).shape == (4, 0)
+    with pytest.raises(FacegenError, match="conditional model"):
+        latent.require_conditional(VAE_FLAGS, "forcing smiles")
+
+
+def test_degree_sweep_uses_one_code_per_column():
+    model = small_model()
+    z = latent.prior_noise(5, 4, seed=1)
+    rows = latent.degree_sweep(model, CVAE_FLAGS, z, [0.3, -0.8, 0.3])
+    assert rows.shape == (3, 5, 3, 32, 32)
+    assert torch.allclose(rows[0], rows[2])  # same degree, same codes -> same images
+    assert not torch.allclose(rows[0], rows[1])  # only the degree differs between these rows
+    alone = latent.decode(model, z, latent.condition_vector(CVAE_FLAGS, -0.8, 5))
+    assert torch.allclose(rows[1], alone, atol=1e-6)
+
+
+def test_prior_noise_and_temperature_sweep():
+    assert torch.equal(latent.prior_noise(3, 4, seed=7), latent.prior_noise(3, 4, seed=7))
+    model = small_model()
+    eps = latent.prior_noise(2, 4, seed=0)
+    rows = latent.temperature_sweep(model, CVAE_FLAGS, eps, [0.5, 2.0], degree=0.4)
+    expected = latent.decode(model, 2.0 * eps, latent.condition_vector(CVAE_FLAGS, 0.4, 2))
+    assert torch.allclose(rows[1], expected, atol=1e-6)
+
+
+def test_axis_walk_moves_only_the_chosen_dimension():
+    model = small_model("vae", 0)
+    z0 = torch.tensor([0.5, -0.5, 1.0, 0.0])
+    y = latent.condition_vector(VAE_FLAGS, 0.0, 1)
+    walk = latent.axis_walk(model, z0, 2, [-1.0, 0.0, 1.0], y)
+    assert walk.shape == (3, 3, 32, 32)
+    expected = latent.decode(model, torch.tensor([[0.5, -0.5, -1.0, 0.0]]), y)
+    assert torch.allclose(walk[0], expected[0], atol=1e-6)
+    with pytest.raises(FacegenError, match="out of range"):
+        latent.axis_walk(model, z0, 4, [0.0, 1.0], y)
+
+
+def test_pca_walk_follows_the_fitted_components():
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn(200, 4, generator=g) * torch.tensor([3.0, 1.0, 0.5, 0.1]) + torch.tensor([1.0, 0, 0, 0])
+    pca = latent.fit_pca(mu)
+    assert pca.n_components_ == 4
+    codes = latent.pca_codes(pca, 1, [-2.0, 0.0, 2.0])
+    scores = pca.transform(codes.double().numpy())
+    std = np.sqrt(pca.explained_variance_[1])
+    assert np.allclose(scores[:, 1], [-2 * std, 0, 2 * std], atol=1e-4)
+    assert np.allclose(np.delete(scores, 1, axis=1), 0, atol=1e-4)
+    assert np.allclose(codes[1].numpy(), pca.mean_, atol=1e-5)
+    with pytest.raises(FacegenError, match="out of range"):
+        latent.pca_codes(pca, 4, [0.0])
+
+
+def test_interpolate_and_latent_usage():
+    a, b = torch.zeros(3), torch.ones(3)
+    line = latent.interpolate(a, b, 5)
+    assert torch.equal(line[0], a) and torch.equal(line[-1], b) and torch.allclose(line[2], b / 2)
+    assert latent.latent_usage(torch.tensor([0.1, 2.0, 0.5, 1.0]), 2) == [1, 3]
+
+
+def test_value_parsing():
+    assert parse_floats("-3,-1.1,1.1,3", "--degrees") == [-3.0, -1.1, 1.1, 3.0]
+    assert parse_span("0.25:2.0:0.25", "--temperatures") == [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
+    assert len(parse_span("-1:1:0.1", "--x")) == 21
+    assert parse_bounds("-3:3", "--range") == (-3.0, 3.0)
+    for bad in ("0.5,x", "", "nan"):
+        with pytest.raises(FacegenError, match="--degrees"):
+            parse_floats(bad, "--degrees")
+    for bad in ("1:2", "2:1:0.5", "0:1:0", "a:b:c"):
+        with pytest.raises(FacegenError, match="--temperatures"):
+            parse_span(bad, "--temperatures")
+    with pytest.raises(FacegenError, match="--range"):
+        parse_bounds("3:-3", "--range")

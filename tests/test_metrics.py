@@ -1,0 +1,89 @@
+"""evaluate.py: a trained toy model controls the smile, an untrained one does not; the numbers are sound."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import evaluate
+from facegen import evaluators, metrics
+from facegen.models import ModelConfig, build_model
+from facegen.run import read_flags
+
+
+@pytest.fixture(scope="session")
+def smile_run(toy_root) -> Path:
+    """A CVAE trained long enough on toy faces for its smile condition to work (about half a minute)."""
+    from facegen.experiment import train_from_args, training_parser
+
+    args = ["--dataset", "toy", "--toy_dir", str(toy_root / "toy800"), "--toy_n", "800", "--resize", "32",
+            "--cache_dir", str(toy_root / "cache"), "--latent_size", "8", "--base_channels", "16",
+            "--batch_size", "32", "--lr", "3e-3", "--n_epochs", "8", "--eval_every", "8",
+            "--out", str(toy_root / "smile_cvae")]
+    return train_from_args("cvae", training_parser("cvae").parse_args(args))
+
+
+def test_trained_model_controls_the_smile(smile_run, capsys):
+    evaluate.main(["--run", str(smile_run)])
+    assert "smile control" in capsys.readouterr().out
+    m = json.loads((smile_run / "metrics.json").read_text())
+    for name in ("plots/smile_response.png", "plots/bias_by_degree.png", "evaluators/smile_regressor.joblib",
+                 "evaluators/gender_classifier.joblib"):
+        assert (smile_run / name).is_file(), name
+    assert 0 < m["reconstruction"]["val_mse_per_pixel"] < 0.05 and m["reconstruction"]["val_elbo"] < 0
+    assert m["evaluators"]["smile_regressor"]["correlation"] > 0.5
+    assert m["evaluators"]["gender_classifier"]["accuracy"] > 0.6
+    control = m["smile_control"]
+    assert control["correlation"] > 0.45 and control["slope"] > 0.2
+    assert control["mean_predicted"][-1] > control["mean_predicted"][0]
+    assert m["forcing"]["predicted_change"] > 0.3
+    assert m["forcing"]["pixel_change_inside_mouth"] > m["forcing"]["pixel_change_outside_mouth"]
+    assert 0.2 < m["diversity"]["ratio"] < 2
+    assert len(m["bias"]["share_female"]) == len(metrics.DEGREES) and m["bias"]["data_gap"] is not None
+
+
+def test_untrained_model_has_no_smile_control(smile_run, tmp_path):
+    run = tmp_path / "untrained"
+    run.mkdir()
+    shutil.copy(smile_run / "flags.json", run)
+    flags = read_flags(run)
+    torch.manual_seed(0)
+    model = build_model("cvae", ModelConfig(**flags["model_config"])).eval()
+    m = metrics.evaluate_run(run, model, flags)
+    assert abs(m["smile_control"]["correlation"]) < 0.3
+    assert abs(m["smile_control"]["slope"]) < 0.02  # trained: about 0.4
+    assert abs(m["forcing"]["predicted_change"]) < 0.03
+    assert m["diversity"]["ratio"] < 0.1  # an untrained decoder draws nearly the same grey image every time
+
+
+def test_judges_are_cached(smile_run, tmp_path):
+    path = smile_run / "evaluators" / "smile_regressor.joblib"
+    if not path.exists():
+        evaluate.main(["--run", str(smile_run)])
+    before = path.stat().st_mtime_ns
+    from facegen.experiment import run_faces
+
+    train, val = run_faces(read_flags(smile_run))
+    judge = evaluators.load_or_fit(smile_run, evaluators.SMILE, train, val)
+    assert path.stat().st_mtime_ns == before
+    assert evaluators.smile_degrees(judge, val.images).shape == (len(val),)
+
+
+def test_pairwise_distance_and_mouth_mask():
+    same = torch.full((5, 3, 8, 8), 0.5)
+    assert metrics.mean_pairwise_distance(same) == 0
+    two = torch.stack([torch.zeros(3, 8, 8), torch.ones(3, 8, 8)])
+    assert metrics.mean_pairwise_distance(two) == pytest.approx(1.0)
+    mask = metrics.mouth_mask(40)
+    assert 0.1 < mask.float().mean() < 0.25 and mask[30, 20] and not mask[5, 20]
+
+
+def test_gender_by_smile_counts():
+    gender = np.array([1, 1, 0, -1, 0, 1])
+    degree = np.array([0.5, -0.2, 0.9, 0.1, -1.0, 0.0])
+    table = metrics.gender_by_smile(gender, degree)
+    assert table["smiling"] == {"female": 1, "male": 1, "unknown": 1, "share_female": 0.5}
+    assert table["not_smiling"]["female"] == 2 and table["not_smiling"]["share_female"] == pytest.approx(2 / 3)
