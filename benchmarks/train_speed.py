@@ -39,7 +39,7 @@ from facegen.cli import pick_device  # noqa: E402
 from facegen.data import load_dataset  # noqa: E402
 from facegen.data.faceset import FaceSet  # noqa: E402
 from facegen.models import ModelConfig, build_model  # noqa: E402
-from facegen.train import Trainer, TrainConfig, seed_everything  # noqa: E402
+from facegen.train import TrainConfig, Trainer, seed_everything  # noqa: E402
 
 DEFAULT = [  # (model, size, batch, n_faces, timed steps per epoch; 0 = the whole epoch)
     ("cvae", 50, 8, 185, 0),       # the original study's setting
@@ -165,14 +165,15 @@ def main() -> None:
     device = pick_device(args.device)
     if args.full or any([args.models, args.sizes, args.batches, args.data_sizes]):
         pick = {k: (tuple(type(v[0])(x) for x in getattr(args, a).split(",")) if getattr(args, a) else v)
-                for (k, v), a in zip(GRID.items(), ("models", "sizes", "batches", "data_sizes"))}
+                for (k, v), a in zip(GRID.items(), ("models", "sizes", "batches", "data_sizes"), strict=True)}
         settings = [(*combo, args.max_steps) for combo in itertools.product(*pick.values())]
     else:
         settings = DEFAULT
     pool = load_dataset(dataset="toy", data=None, labels=None, attrs=None, size=max(s[1] for s in settings),
                         channels=3, conditions=["smile"], cache_dir=Path("data/cache"), num_workers=0)
     peak_mm = matmul_gflops(device)
-    print(f"device {device}, {torch.get_num_threads()} threads, matmul {peak_mm:.0f} GFLOP/s, torch {torch.__version__}")
+    print(f"device {device}, {torch.get_num_threads()} threads, matmul {peak_mm:.0f} GFLOP/s, "
+          f"torch {torch.__version__}")
     head = (f"{'model':5} {'px':>4} {'batch':>5} {'faces':>6} {'img/s':>8} {'ms/step':>8} {'s/epoch':>8} "
             f"{'MiB':>6} {'MFLOP/img':>9} {'GFLOP/s':>8} {'%peak':>6}  data/fwd/bwd/opt %")
     print(head)
@@ -184,8 +185,7 @@ def main() -> None:
         print(f"{model_name:5} {size:>4} {batch:>5} {n:>6} {r['images_per_s']:>8.0f} {r['ms_per_step']:>8.2f} "
               f"{r['s_per_epoch']:>8.2f} {r['peak_mem_mib']:>6.0f} {r['mflop_per_image']:>9.1f} "
               f"{r['gflops']:>8.1f} {100 * r['gflops'] / peak_mm:>5.0f}%  "
-              f"{100 * s['data+other']:.0f}/{100 * s['forward']:.0f}/{100 * s['backward']:.0f}/{100 * s['optimizer']:.0f}",
-              flush=True)
+              "/".join(f"{100 * s[k]:.0f}" for k in ("data+other", *PHASES)), flush=True)
     out = args.out or Path(__file__).parent / "results" / f"{dt.date.today()}-{socket.gethostname()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"date": str(dt.datetime.now()), "host": socket.gethostname(),

@@ -75,7 +75,7 @@ def plot_training(history: list[dict], path: Path) -> None:
     val = [r for r in history if r.get("val_loss") is not None]
     panels = [("loss", "loss (recon + beta KL)"), ("recon", "reconstruction"), ("kl", "KL")]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for ax, (key, title) in zip(axes, panels):
+    for ax, (key, title) in zip(axes, panels, strict=True):
         ax.plot(epochs, [r[f"train_{key}"] for r in history], label="train")
         if val:
             ax.plot([r["epoch"] for r in val], [r[f"val_{key}"] for r in val], "o-", ms=3, label="validation")

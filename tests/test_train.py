@@ -10,7 +10,7 @@ from facegen.errors import FacegenError
 from facegen.models import ModelConfig, build_model
 from facegen.moments import RunningMoments
 from facegen.run import LAST, load_checkpoint, prepare_run_dir
-from facegen.train import Trainer, TrainConfig, seed_everything
+from facegen.train import TrainConfig, Trainer, seed_everything
 
 
 def structured_faces(n: int = 64, size: int = 32) -> FaceSet:
