@@ -7,18 +7,24 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from facegen.cli import Parser, add_common_args, add_data_args, check_resize, pick_device
+import torch
+
+from facegen.cli import Parser, add_common_args, add_data_args, check_resize, parse_floats, pick_device
 from facegen.data import load_dataset
 from facegen.data.faceset import FaceSet
 from facegen.errors import FacegenError
 from facegen.models import MODELS, ModelConfig, build_model
+from facegen.perceptual import check_layers, default_layers, resolve_feature_net
 from facegen.run import prepare_run_dir, read_flags, write_json
 from facegen.train import TrainConfig, Trainer, seed_everything
 
 # Flags that may change when a run is resumed; every other flag must match the run's flags.json.
-RESUMABLE = {"n_epochs", "eval_every", "save_every", "num_workers", "device", "resume", "overwrite", "cache_dir"}
+RESUMABLE = {"out", "n_epochs", "eval_every", "save_every", "num_workers", "device", "resume", "overwrite", "cache_dir"}
 
 DEFAULT_EPOCHS = {"ae": 200, "vae": 200, "cvae": 1000}
+PERCEPTUAL_MODEL = {"vae": "dfcvae"}  # what a script trains when given --loss perceptual
+DEFAULT_FEATURE_NET = Path("results") / "feature_net" / "attribute_net.pt"  # written by train_feature_net.py
+SEMI_SUPERVISED_MODEL = "sscvae"  # what cvae.py trains when given --unlabeled
 
 
 def training_parser(model: str) -> Parser:
@@ -30,11 +36,18 @@ def training_parser(model: str) -> Parser:
     g.add_argument("--latent_size", type=int, default=20, help="dimensions of the latent code z")
     g.add_argument("--base_channels", type=int, default=32, help="channels of the first conv level (doubling)")
     g.add_argument("--max_channels", type=int, default=256, help="cap on channels per conv level")
-    g.add_argument("--recon_loss", default="mse", choices=["mse", "bce"], help="reconstruction loss, summed over pixels")
+    losses = ["mse", "bce"] + (["perceptual"] if model in PERCEPTUAL_MODEL else [])
+    g.add_argument("--recon_loss", "--loss", dest="recon_loss", default="mse", choices=losses,
+                   help="reconstruction loss, summed over pixels (perceptual: a DFC-VAE, see below)")
     if MODELS[model].variational:
         g.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (beta-VAE when != 1)")
     if MODELS[model].conditional:
-        g.add_argument("--conditions", default="smile", help="comma-separated conditions, smile first")
+        g.add_argument("--conditions", "--condition", default="smile",
+                       help="comma-separated conditions, smile first (CelebA: attribute names, e.g. Smiling)")
+    if model in PERCEPTUAL_MODEL:
+        add_perceptual_args(p)
+    if model == "cvae":
+        add_semi_supervised_args(p)
     t = p.add_argument_group("training")
     t.add_argument("--n_epochs", type=int, default=DEFAULT_EPOCHS.get(model, 200), help="epochs to train")
     t.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate")
@@ -52,6 +65,49 @@ def training_parser(model: str) -> Parser:
     return p
 
 
+def add_perceptual_args(p: argparse.ArgumentParser) -> None:
+    """The DFC-VAE's flags (used with --loss perceptual)."""
+    g = p.add_argument_group("perceptual loss (--loss perceptual: DFC-VAE)")
+    g.add_argument("--feature_net", default=str(DEFAULT_FEATURE_NET),
+                   help="frozen feature network: the attribute net written by train_feature_net.py, or vgg19 "
+                        "(torchvision's ImageNet weights, used only if already in the torch cache)")
+    g.add_argument("--loss_features", default="",
+                   help="comma-separated layers to compare (default relu1,relu2,relu3 of the attribute net; "
+                        "relu1_1,relu2_1,relu3_1 of vgg19)")
+    g.add_argument("--feature_weights", default="", help="comma-separated weight of each layer (default 1 each)")
+    g.add_argument("--alpha", dest="pixel_weight", type=float, default=0.0,
+                   help="weight of an extra pixel MSE term (0: features only)")
+
+
+def perceptual_config(args: argparse.Namespace) -> dict:
+    """The ModelConfig fields of a --loss perceptual run (none otherwise), with the feature net checked."""
+    if args.recon_loss != "perceptual":
+        return {}
+    layers = [v.strip() for v in args.loss_features.split(",") if v.strip()]
+    weights = parse_floats(args.feature_weights, "--feature_weights") if args.feature_weights.strip() else []
+    spec = resolve_feature_net(args.feature_net)
+    check_layers(spec, layers or default_layers(spec), weights)
+    return {"feature_net": spec, "loss_features": layers, "feature_weights": weights, "pixel_weight": args.pixel_weight}
+
+
+def add_semi_supervised_args(p: argparse.ArgumentParser) -> None:
+    """The semi-supervised CVAE's flags (used with --unlabeled)."""
+    g = p.add_argument_group("semi-supervised (--unlabeled: Kingma et al.'s M2 with an inference head q(y|x))")
+    g.add_argument("--unlabeled", type=Path, default=None,
+                   help="folder of unlabelled faces (e.g. data/UTKFace): trains the semi-supervised CVAE")
+    g.add_argument("--max_unlabeled", type=int, default=None,
+                   help="use at most N unlabelled faces (0: none, the labelled-only baseline of the same model)")
+    g.add_argument("--alpha", type=float, default=ModelConfig.alpha,
+                   help="weight of the supervised term -log q(y|x) on labelled faces")
+    g.add_argument("--labeled_fraction", type=float, default=TrainConfig.labeled_fraction,
+                   help="share of labelled faces in every batch (an epoch is one pass over the unlabelled faces)")
+
+
+def semi_supervised_config(args: argparse.Namespace) -> dict:
+    """The ModelConfig fields of a --unlabeled run (none otherwise)."""
+    return {"alpha": args.alpha} if getattr(args, "unlabeled", None) is not None else {}
+
+
 def load_faces(args: argparse.Namespace) -> FaceSet:
     """The dataset the flags describe (decoded once, cached on disk)."""
     check_resize(args.resize)
@@ -60,22 +116,50 @@ def load_faces(args: argparse.Namespace) -> FaceSet:
                         size=args.resize, channels=1 if args.grayscale else 3,
                         conditions=[c.strip() for c in conditions.split(",") if c.strip()],
                         cache_dir=args.cache_dir, num_workers=args.num_workers,
-                        toy_root=args.toy_dir, toy_n=args.toy_n)
+                        toy_root=args.toy_dir, toy_n=args.toy_n, unlabeled=getattr(args, "unlabeled", None),
+                        max_unlabeled=getattr(args, "max_unlabeled", None))
 
 
 def split_faces(faces: FaceSet, args: argparse.Namespace) -> tuple[FaceSet, FaceSet]:
     """The run's fixed train / validation split."""
     if len(faces) < 4:
         raise FacegenError(f"only {len(faces)} faces found ({faces.source}); need at least 4 to train")
-    return faces.split(args.val_fraction, args.seed)
+    if faces.labelled.all() or not faces.labelled.any():
+        return faces.split(args.val_fraction, args.seed)
+    # semi-supervised: labelled and unlabelled faces are split apart, each the way FaceSet.split splits a set,
+    # so the held-out labelled faces are those a labelled-only run with the same seed holds out
+    train, val = [], []
+    for part in (torch.nonzero(faces.labelled).flatten(), torch.nonzero(~faces.labelled).flatten()):
+        t, v = split_positions(len(part), args.val_fraction, args.seed)
+        train.append(part[t])
+        val.append(part[v])
+    return faces.subset(torch.cat(train).sort().values), faces.subset(torch.cat(val).sort().values)
+
+
+def split_positions(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (train, validation) positions :meth:`FaceSet.split` gives a set of ``n`` faces."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val = max(1, round(n * val_fraction)) if n > 1 else 0
+    return perm[n_val:].sort().values, perm[:n_val].sort().values
+
+
+def run_args(flags: dict) -> argparse.Namespace:
+    """A trained run's command-line flags, paths as Paths."""
+    args = argparse.Namespace(**flags["args"])
+    for key in ("data", "labels", "attrs", "cache_dir", "toy_dir", "unlabeled"):
+        value = getattr(args, key, None)
+        setattr(args, key, Path(value) if value not in (None, "None") else None)
+    return args
+
+
+def run_dataset(flags: dict) -> FaceSet:
+    """Every face of a trained run's dataset (training and validation), rebuilt from its flags.json."""
+    return load_faces(run_args(flags))
 
 
 def run_faces(flags: dict) -> tuple[FaceSet, FaceSet]:
     """The (train, validation) faces of a trained run, rebuilt from its flags.json (cached, so fast)."""
-    args = argparse.Namespace(**flags["args"])
-    for key in ("data", "labels", "attrs", "cache_dir", "toy_dir"):
-        value = getattr(args, key, None)
-        setattr(args, key, Path(value) if value not in (None, "None") else None)
+    args = run_args(flags)
     return split_faces(load_faces(args), args)
 
 
@@ -100,14 +184,22 @@ def train_from_args(model_name: str, args: argparse.Namespace) -> Path:
     device = pick_device(args.device)
     seed_everything(args.seed)
     faces = load_faces(args)
-    print(f"dataset: {faces.source}")
     train, val = split_faces(faces, args)
     cfg = ModelConfig(size=args.resize, channels=faces.channels, latent_size=args.latent_size,
                       cond_dim=len(faces.cond_names), base_channels=args.base_channels,
-                      max_channels=args.max_channels, beta=getattr(args, "beta", 1.0), recon_loss=args.recon_loss)
+                      max_channels=args.max_channels, beta=getattr(args, "beta", 1.0), recon_loss=args.recon_loss,
+                      **perceptual_config(args), **semi_supervised_config(args))
+    if args.recon_loss == "perceptual":
+        model_name = PERCEPTUAL_MODEL[model_name]
+    if semi_supervised_config(args):
+        model_name = SEMI_SUPERVISED_MODEL
+        if not train.labelled.any():
+            raise FacegenError(f"no labelled training faces in {faces.source}: the semi-supervised CVAE needs "
+                               f"--labels FILE naming faces in --data DIR")
     tcfg = TrainConfig(n_epochs=args.n_epochs, lr=args.lr, batch_size=args.batch_size, lr_step=args.lr_step,
                        lr_gamma=args.lr_gamma, clip_grad=args.clip_grad, eval_every=args.eval_every,
-                       save_every=args.save_every, flip=not args.no_flip, seed=args.seed)
+                       save_every=args.save_every, flip=not args.no_flip, seed=args.seed,
+                       labeled_fraction=getattr(args, "labeled_fraction", TrainConfig.labeled_fraction))
     flags = {"model": model_name, "model_config": cfg.to_dict(), "train_config": asdict(tcfg),
              "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
              "dataset": {"source": faces.source, "n_faces": len(faces), "n_train": len(train), "n_val": len(val),

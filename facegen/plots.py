@@ -74,7 +74,10 @@ def plot_training(history: list[dict], path: Path) -> None:
     epochs = [r["epoch"] for r in history]
     val = [r for r in history if r.get("val_loss") is not None]
     panels = [("loss", "loss (recon + beta KL)"), ("recon", "reconstruction"), ("kl", "KL")]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    if not any(r["train_kl"] for r in history):  # an autoencoder: the loss is the reconstruction
+        panels = [("loss", "loss (reconstruction)")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.6), squeeze=False)
+    axes = axes[0]
     for ax, (key, title) in zip(axes, panels, strict=True):
         ax.plot(epochs, [r[f"train_{key}"] for r in history], label="train")
         if val:
