@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import imageio.v2 as imageio  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
@@ -98,6 +99,7 @@ def plot_latent_variance(var: np.ndarray, epochs: Sequence[int], path: Path, tit
     im = ax.imshow(var, aspect="auto", interpolation="nearest", cmap="viridis",
                    extent=(-0.5, var.shape[1] - 0.5, epochs[-1] + 0.5, epochs[0] - 0.5))
     ax.set_xlabel("latent dimension")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel("epoch")
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label="variance of posterior mean")
