@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
 from facegen.data.faceset import FaceSet
+from facegen.errors import FacegenError
 
 
 @dataclass
@@ -20,8 +22,9 @@ class Batch:
 class DeviceFaces:
     """A FaceSet's tensors moved once to the training device, served as shuffled, flipped batches."""
 
-    def __init__(self, faces: FaceSet, device: torch.device):
-        self.images = faces.images.to(device)
+    def __init__(self, faces: FaceSet, device: torch.device, channels_last: bool = False):
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        self.images = faces.images.to(device).contiguous(memory_format=fmt)  # batches inherit the layout
         self.cond = faces.cond.to(device)
         self.labelled = faces.labelled.to(device)
         self.device = device
@@ -47,6 +50,33 @@ class DeviceFaces:
             if idx.numel() < 2:
                 break
             yield self.batch(idx, None if flips is None else flips[start:start + batch_size])
+
+    def mixed_split(self, batch_size: int, labeled_fraction: float) -> tuple[int, int, int]:
+        """(labelled, unlabelled) faces per batch of :meth:`mixed` and its number of batches per epoch."""
+        n_unlabelled = int((~self.labelled).sum())
+        if not 0 < labeled_fraction < 1:
+            raise FacegenError(f"--labeled_fraction {labeled_fraction} must lie strictly between 0 and 1 (e.g. 0.25)")
+        if n_unlabelled == len(self) or batch_size < 2:
+            raise FacegenError("mixed batches need labelled and unlabelled training faces and --batch_size >= 2")
+        k = min(batch_size - 1, max(1, round(labeled_fraction * batch_size)))
+        return k, batch_size - k, math.ceil(n_unlabelled / (batch_size - k))
+
+    def mixed(self, batch_size: int, generator: torch.Generator, labeled_fraction: float,
+              flip: bool = True) -> Iterator[Batch]:
+        """One epoch = one pass over the unlabelled faces in a random order; every batch also holds a fixed
+        share of labelled faces (at least one), taken from back-to-back reshuffled passes over the labelled
+        faces so each is seen equally often. All randomness comes from ``generator``."""
+        k, m, steps = self.mixed_split(batch_size, labeled_fraction)
+        lab = self.labelled.nonzero().squeeze(1).cpu()
+        unl = (~self.labelled).nonzero().squeeze(1).cpu()
+        unl = unl[torch.randperm(len(unl), generator=generator)]
+        passes = math.ceil(steps * k / len(lab))
+        lab = torch.cat([lab[torch.randperm(len(lab), generator=generator)] for _ in range(passes)])
+        flips = (torch.rand(steps * batch_size, generator=generator) < 0.5).to(self.device) if flip else None
+        for step in range(steps):
+            idx = torch.cat([lab[step * k:(step + 1) * k], unl[step * m:(step + 1) * m]]).to(self.device)
+            start = step * batch_size
+            yield self.batch(idx, None if flips is None else flips[start:start + idx.numel()])
 
     def in_order(self, batch_size: int) -> Iterator[Batch]:
         """Every face once, in order, without augmentation (for evaluation)."""

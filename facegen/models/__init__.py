@@ -2,9 +2,12 @@
 
 from facegen.errors import FacegenError
 from facegen.models.base import FaceModel, ModelConfig
+from facegen.models.dfcvae import DFCVAE
+from facegen.models.ssvae import SemiSupervisedCVAE
 from facegen.models.vae import AE, CVAE, VAE
 
-MODELS: dict[str, type[FaceModel]] = {"ae": AE, "vae": VAE, "cvae": CVAE}
+MODELS: dict[str, type[FaceModel]] = {"ae": AE, "vae": VAE, "cvae": CVAE, "sscvae": SemiSupervisedCVAE,
+                                   "dfcvae": DFCVAE}
 
 
 def build_model(name: str, cfg: ModelConfig) -> FaceModel:

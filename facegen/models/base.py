@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +23,13 @@ class ModelConfig:
     max_channels: int = 256
     beta: float = 1.0
     recon_loss: str = "mse"  # "mse" or "bce", summed over pixels
+    alpha: float = 50.0  # weight of the supervised term -log q(y|x) (semi-supervised CVAE only)
+    # DFC-VAE (recon_loss "perceptual"): the frozen feature net ("vgg19" or the path of an attribute net),
+    # its layers, their weights and the weight of an extra pixel MSE term
+    feature_net: str = ""
+    loss_features: list[str] = field(default_factory=list)
+    feature_weights: list[float] = field(default_factory=list)
+    pixel_weight: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,11 +101,15 @@ class FaceModel(nn.Module):
         """Decode the posterior mean: the deterministic reconstruction used in figures."""
         return self.decode(self.encode(x, y)[0], y)
 
+    def reconstruction(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Per-image reconstruction loss (B,) of decoder logits against x; models may override it."""
+        return reconstruction_loss(logits, x, self.cfg.recon_loss)
+
     def loss(self, x: torch.Tensor, y: torch.Tensor, labelled: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Batch-mean loss terms; ``loss`` is what the trainer minimises, ``mu`` the posterior means."""
         mu, logvar = self.encode(x, y)
         z = reparameterize(mu, logvar) if self.variational else mu
-        recon = reconstruction_loss(self.decode_logits(z, y), x, self.cfg.recon_loss).mean()
+        recon = self.reconstruction(self.decode_logits(z, y), x).mean()
         if not self.variational:
             return {"loss": recon, "recon": recon, "kl": torch.zeros_like(recon), "mu": mu.detach()}
         kl = kl_to_standard_normal(mu, logvar).mean()

@@ -1,0 +1,54 @@
+"""Using the inference head q(y|x) of a semi-supervised run: predicted smile degrees, and how good they are."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+
+from facegen.data.cache import decode_images, list_images
+from facegen.data.faceset import FaceSet
+from facegen.errors import FacegenError
+from facegen.models import FaceModel
+
+
+def require_smile_head(model: FaceModel, flags: dict) -> None:
+    """A one-line error unless the run's model infers the smile degree from an image."""
+    if not hasattr(model, "predict_smile"):
+        raise FacegenError(f"this {flags['model']} run has no inference head q(y|x): train one with "
+                           f"cvae.py --unlabeled DIR")
+
+
+@torch.no_grad()
+def predict(model: FaceModel, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Mean smile degree of q(y|x) for uint8 (N, C, H, W) images, shape (N,), on the CPU."""
+    device = next(model.parameters()).device
+    model.eval()
+    out = [model.predict_smile(chunk.to(device).float() / 255).cpu() for chunk in images.split(batch_size)]
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def predict_folder(model: FaceModel, flags: dict, folder: Path) -> dict[str, float]:
+    """File name -> predicted degree for every image in ``folder``, decoded the way the run's faces were."""
+    paths = list_images(folder)
+    cache = flags["args"].get("cache_dir")
+    images = decode_images(paths, size=flags["dataset"]["size"], channels=flags["dataset"]["channels"],
+                           cache_dir=Path(cache) if cache not in (None, "None") else None)
+    return dict(zip((p.name for p in paths), predict(model, images).tolist(), strict=True))
+
+
+def heldout_error(model: FaceModel, train: FaceSet, val: FaceSet) -> dict:
+    """q(y|x)'s error on the labelled validation faces, beside the mean predictor (the mean labelled training
+    degree): mean absolute error, root mean squared error, and correlation of prediction and label."""
+    val = val.subset(torch.nonzero(val.labelled).flatten())
+    if len(val) == 0:
+        raise FacegenError("the run's validation split holds no labelled faces: nothing to measure q(y|x) on")
+    truth = val.cond[:, 0].double()
+    pred = predict(model, val.images).double()
+    mean = float(train.cond[train.labelled, 0].double().mean())
+    corr = torch.corrcoef(torch.stack([pred, truth]))[0, 1].item() if len(val) > 1 else math.nan
+    return {"n_heldout": len(val), "mae": float((pred - truth).abs().mean()),
+            "rmse": float((pred - truth).square().mean().sqrt()), "correlation": corr, "mean_degree": mean,
+            "mae_mean_predictor": float((mean - truth).abs().mean()),
+            "rmse_mean_predictor": float((mean - truth).square().mean().sqrt())}

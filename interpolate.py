@@ -1,0 +1,33 @@
+"""Interpolate between two faces in latent space: two photos, two face ids, or pairs picked for you
+(random, with and without an attribute, same gender, different gender). Figures go to RUN/interp/."""
+
+from pathlib import Path
+
+from facegen.cli import Parser, add_common_args, add_run_arg, guard, pick_device
+from facegen.interpolation import MODES, write_interpolations
+from facegen.run import load_trained
+
+
+def main() -> None:
+    p = Parser(description=__doc__)
+    add_common_args(p)
+    add_run_arg(p)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--images", type=Path, nargs="+", default=None, help="two face photos: A B")
+    which.add_argument("--ids", nargs="+", default=None, help="two face ids of the run's data, e.g. 000042 001234")
+    which.add_argument("--pairs", choices=MODES, default="random",
+                       help="held-out pairs: random, attribute (A with --attribute, B without), same_gender, "
+                            "different_gender (A a man, B a woman)")
+    p.add_argument("--attribute", default=None, help="the attribute of --pairs attribute, e.g. Smiling")
+    p.add_argument("--n_pairs", type=int, default=6, help="pairs to draw")
+    p.add_argument("--steps", type=int, default=8, help="points on each path, both ends included")
+    args = p.parse_args()
+    if args.steps < 2 or args.n_pairs < 1:
+        p.error("--steps must be at least 2 and --n_pairs at least 1")
+    model, flags = load_trained(args.run, pick_device(args.device))
+    write_interpolations(args.run, model, flags, images=args.images, ids=args.ids, mode=args.pairs,
+                         attribute=args.attribute, n_pairs=args.n_pairs, steps=args.steps, seed=args.seed)
+
+
+if __name__ == "__main__":
+    guard(main)

@@ -1,0 +1,128 @@
+"""The labelling slideshow (driven headlessly through the figure's key callbacks) and the merge formula."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+from PIL import Image
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.backend_bases import KeyEvent  # noqa: E402
+
+from facegen.data.labels import read_smile_labels  # noqa: E402
+from facegen.errors import FacegenError  # noqa: E402
+from facegen.labelling import (  # noqa: E402
+    Answer,
+    Slideshow,
+    SlideshowWindow,
+    append_answer,
+    merge_answers,
+    read_answers,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def faces(tmp_path) -> Path:
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for i in range(6):
+        Image.new("RGB", (20, 20), (40 * i, 100, 200)).save(folder / f"face_{i}.png")
+    return folder
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def press(fig, key: str) -> None:
+    fig.canvas.callbacks.process("key_press_event", KeyEvent("key_press_event", fig.canvas, key))
+
+
+def open_show(faces: Path, answers: Path, n: int = 4) -> tuple[Slideshow, SlideshowWindow, FakeClock]:
+    show = Slideshow(sorted(faces.iterdir()), answers, "alice", n=n, seed=0)
+    clock = FakeClock()
+    return show, SlideshowWindow(show, plt.figure(), clock), clock
+
+
+def test_each_key_is_appended_at_once_and_a_restart_continues(faces, tmp_path):
+    answers = tmp_path / "labels" / "alice.csv"
+    show, window, clock = open_show(faces, answers)
+    first = show.current
+    clock.now += 0.8
+    press(window.fig, "s")
+    assert read_answers(answers) == [Answer(first.name, True, pytest.approx(0.8))]
+    second = show.current
+    assert second != first
+    clock.now += 1.5
+    press(window.fig, "x")  # ignored
+    press(window.fig, "n")
+    assert read_answers(answers)[1] == Answer(second.name, False, pytest.approx(1.5))
+    press(window.fig, "q")
+    assert show.finished and not plt.fignum_exists(window.fig.number)
+    assert len(read_answers(answers)) == 2
+
+    show, window, clock = open_show(faces, answers)  # the window was closed: a restart shows only the rest
+    assert show.answered == 2 and len(show.queue) == 2
+    assert {p.name for p in show.queue}.isdisjoint({first.name, second.name})
+    for key in ("n", "s"):
+        clock.now += 0.5
+        press(window.fig, key)
+    assert show.finished and not plt.fignum_exists(window.fig.number)
+    names = [a.image for a in read_answers(answers)]
+    assert len(names) == len(set(names)) == 4
+    assert Slideshow(sorted(faces.iterdir()), answers, "alice", n=4, seed=0).finished
+
+
+def test_raters_with_one_seed_see_the_same_faces_in_their_own_order(faces, tmp_path):
+    a = Slideshow(sorted(faces.iterdir()), tmp_path / "a.csv", "alice", n=4, seed=3)
+    b = Slideshow(sorted(faces.iterdir()), tmp_path / "b.csv", "bob", n=4, seed=3)
+    assert set(a.queue) == set(b.queue) and len(a.queue) == 4
+    bigger = Slideshow(sorted(faces.iterdir()), tmp_path / "a.csv", "alice", n=5, seed=3)
+    assert set(a.queue) < set(bigger.queue)
+
+
+def test_merge_formula_on_a_hand_made_example(tmp_path):
+    # alice: median reaction time 1.0 s; bob: median 2.0 s (a slower rater, normalised away)
+    for rater, rows in {"alice": [("a.jpg", True, 1.0), ("b.jpg", False, 0.5), ("c.jpg", True, 2.0)],
+                        "bob": [("a.jpg", True, 2.0), ("b.jpg", True, 4.0), ("c.jpg", True, 1.0)]}.items():
+        for image, smiling, rt in rows:
+            append_answer(tmp_path / f"{rater}.csv", Answer(image, smiling, rt))
+    merged = merge_answers([tmp_path / "alice.csv", tmp_path / "bob.csv"])
+    assert list(merged) == ["a.jpg", "b.jpg", "c.jpg"]
+    assert merged["a.jpg"].degree == pytest.approx((2 ** -1 + 2 ** -1) / 2)  # both at their median: 1/2
+    assert merged["b.jpg"].degree == pytest.approx((-(2 ** -0.5) + 2 ** -2) / 2)
+    assert merged["c.jpg"].degree == pytest.approx((2 ** -2 + 2 ** -0.5) / 2)
+    assert merged["a.jpg"].agreement == 1 and merged["b.jpg"].agreement == 0.5
+    assert merged["b.jpg"].n_raters == 2 and merged["b.jpg"].n_smiling == 1
+
+
+def test_bad_answers_file_is_one_clear_error(tmp_path):
+    bad = tmp_path / "x.csv"
+    bad.write_text("image,answer,reaction_time\na.jpg,maybe,1.0\n")
+    with pytest.raises(FacegenError, match="line 2"):
+        read_answers(bad)
+
+
+def test_script_merges_into_a_label_file_a_model_reads(tmp_path):
+    for rater, rt in (("r1", 0.6), ("r2", 0.9)):
+        for i, smiling in enumerate((True, False, True)):
+            append_answer(tmp_path / f"{rater}.csv", Answer(f"{i}.jpg", smiling, rt * (i + 1)))
+    out = tmp_path / "merged.csv"
+    done = subprocess.run([sys.executable, str(ROOT / "label_smiles.py"), "--merge", str(tmp_path / "r1.csv"),
+                           str(tmp_path / "r2.csv"), "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    labels = read_smile_labels(out)
+    assert set(labels) == {"0.jpg", "1.jpg", "2.jpg"} and labels["1.jpg"] < 0 < labels["0.jpg"]
+    assert (tmp_path / "merged_agreement.csv").exists()
+    done = subprocess.run([sys.executable, str(ROOT / "label_smiles.py"), "--images", str(tmp_path / "none"),
+                           "--rater", "r1"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
