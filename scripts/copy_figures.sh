@@ -21,6 +21,7 @@ copy cvae/sampled/all_synthetic.png cvae_all_synthetic.png
 copy cvae/forcing/forcing_smiles_all.png cvae_forcing_all.png
 copy cvae/forcing/forcing_smiles_one.png cvae_forcing_one.png
 copy cvae/axis/axis_cond.png cvae_axis_cond.png
+copy cvae/axis/axis_overview.png cvae_axis_overview.png
 copy cvae/axis/pca_overview.png cvae_pca_overview.png
 copy cvae/plots/smile_response.png cvae_smile_response.png
 copy cvae/plots/bias_by_degree.png cvae_bias_by_degree.png

@@ -41,6 +41,7 @@ RUN=results/cvae
 "$PY" sample_prior.py --run $RUN --temperatures 0.25:2.0:0.25
 "$PY" changing_smiles.py --run $RUN
 "$PY" sample_across_axis.py --run $RUN --all
+"$PY" sample_across_axis.py --run $RUN --axis cond
 "$PY" sample_across_pca_axis.py --run $RUN
 "$PY" latent_analysis.py --run $RUN
 "$PY" latent_analysis.py --run results/vae
