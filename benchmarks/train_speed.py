@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import itertools
 import json
+import math
 import platform
 import resource
 import socket
@@ -185,7 +186,8 @@ def main() -> None:
         print(f"{model_name:5} {size:>4} {batch:>5} {n:>6} {r['images_per_s']:>8.0f} {r['ms_per_step']:>8.2f} "
               f"{r['s_per_epoch']:>8.2f} {r['peak_mem_mib']:>6.0f} {r['mflop_per_image']:>9.1f} "
               f"{r['gflops']:>8.1f} {100 * r['gflops'] / peak_mm:>5.0f}%  "
-              "/".join(f"{100 * s[k]:.0f}" for k in ("data+other", *PHASES)), flush=True)
+              + "/".join("-" if math.isnan(s[k]) else f"{100 * s[k]:.0f}" for k in ("data+other", *PHASES)),
+              flush=True)
     out = args.out or Path(__file__).parent / "results" / f"{dt.date.today()}-{socket.gethostname()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"date": str(dt.datetime.now()), "host": socket.gethostname(),
