@@ -50,7 +50,7 @@ def _methods(codes: torch.Tensor, faces: FaceSet, vecs: AttributeVectors, target
     step = edit_step(codes, attribute_column(faces, target))
     methods = {"mean difference": mean_diff, "SVM": torch.from_numpy(plain.normal * step).float()}
     if conds:
-        methods[f"SVM | {','.join(conds)}"] = torch.from_numpy(conditioned * step).float()
+        methods[f"SVM given {','.join(conds)}"] = torch.from_numpy(conditioned * step).float()
     return methods
 
 

@@ -173,7 +173,7 @@ def write_directions(run: Path, model: FaceModel, flags: dict, attribute: str, c
         print(f"  conditioned direction: cosine {plain.normal @ conditioned:.3f} with the plain one, orthogonal "
               f"to {', '.join(conditions)}")
         directions.append(torch.from_numpy(conditioned * step).float())
-        labels_rows.append(f"| {','.join(conditions)}")
+        labels_rows.append(f"given {','.join(conditions)}")
     write_json(out / f"{stem}.json", summary)
     sel = faces_for_edit(flags, target, n, False, seed)
     rows = edit_rows(model, sel.images.float().div(255), sel.cond[:, :model.cond_dim], directions, amounts)

@@ -158,8 +158,8 @@ def test_edit_directions_and_evaluation(space):
                "Smiling,Male", "--condition", "Male,Eyeglasses", "--n", "4", "--amounts", "1")
     rows = json.loads((run / "attributes" / "evaluation.json").read_text())["rows"]
     assert [(r["attribute"], r["method"]) for r in rows] == [
-        ("Smiling", "mean difference"), ("Smiling", "SVM"), ("Smiling", "SVM | Male,Eyeglasses"),
-        ("Male", "mean difference"), ("Male", "SVM"), ("Male", "SVM | Eyeglasses")]
+        ("Smiling", "mean difference"), ("Smiling", "SVM"), ("Smiling", "SVM given Male,Eyeglasses"),
+        ("Male", "mean difference"), ("Male", "SVM"), ("Male", "SVM given Eyeglasses")]
     assert all(0 <= r["added_after"] <= 1 and r["other_change"] >= 0 for r in rows)
 
 
