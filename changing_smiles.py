@@ -6,7 +6,16 @@ Figures go to RUN/forcing.
 from pathlib import Path
 
 from facegen import explore
-from facegen.cli import Parser, add_common_args, add_run_arg, guard, parse_floats, pick_device
+from facegen.cli import (
+    Parser,
+    add_common_args,
+    add_condition_args,
+    add_run_arg,
+    condition_values,
+    guard,
+    parse_floats,
+    pick_device,
+)
 from facegen.run import load_trained
 from facegen.train import seed_everything
 
@@ -20,8 +29,10 @@ def parser() -> Parser:
     how.add_argument("--set", dest="set_to", default=None, help="set the degree to each of these, e.g. -1,0,1")
     p.add_argument("--images", type=Path, nargs="+", default=None,
                    help="your own face photos instead of the run's validation faces")
-    p.add_argument("--own_degree", type=float, default=0.0,
-                   help="smile degree assumed for --images (photos carry no label)")
+    p.add_argument("--own_degree", type=float, default=None,
+                   help="smile degree of faces without a label (--images, unlabelled validation faces); default: "
+                        "the degree q(y|x) predicts on semi-supervised runs, else 0")
+    add_condition_args(p)
     p.add_argument("--n", type=int, default=10, help="number of validation faces (columns)")
     p.add_argument("--face", type=int, default=0, help="which face (column) forcing_smiles_one.png follows")
     return p
@@ -34,10 +45,11 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"--n {args.n}: need at least one face")
     set_to = parse_floats(args.set_to, "--set") if args.set_to else None
     shifts = None if set_to else parse_floats(args.shifts, "--shifts")
+    others = condition_values(args)
     seed_everything(args.seed)
     model, flags = load_trained(args.run, pick_device(args.device))
     for path in explore.changing_smiles(args.run, model, flags, shifts=shifts, set_to=set_to, n=args.n,
-                                        images=args.images, own_degree=args.own_degree, face=args.face):
+                                        images=args.images, own_degree=args.own_degree, face=args.face, **others):
         print(f"wrote {path}")
 
 

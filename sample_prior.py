@@ -1,7 +1,17 @@
 """Decode codes drawn from a trained run's prior at a chosen smile degree (see --help); figures go to RUN/sampled."""
 
 from facegen import explore
-from facegen.cli import Parser, add_common_args, add_run_arg, guard, parse_floats, parse_span, pick_device
+from facegen.cli import (
+    Parser,
+    add_common_args,
+    add_condition_args,
+    add_run_arg,
+    condition_values,
+    guard,
+    parse_floats,
+    parse_span,
+    pick_device,
+)
 from facegen.run import load_trained
 from facegen.train import seed_everything
 
@@ -11,6 +21,7 @@ def parser() -> Parser:
     add_run_arg(p)
     add_common_args(p)
     p.add_argument("--degree", type=float, default=0.0, help="smile degree the samples are decoded with (-1 to +1)")
+    add_condition_args(p)
     p.add_argument("--n", type=int, default=None, help="number of samples (default 32; 10 columns for the sweeps)")
     p.add_argument("--temperature", type=float, default=1.0, help="scale of the prior's standard deviation")
     what = p.add_mutually_exclusive_group()
@@ -28,12 +39,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.n is not None and args.n < 1:
         p.error(f"--n {args.n}: need at least one sample")
     degrees = parse_floats(args.degrees, "--degrees") if args.degrees else None
+    others = condition_values(args)
     temperatures = parse_span(args.temperatures, "--temperatures") if args.temperatures else None
     seed_everything(args.seed)
     model, flags = load_trained(args.run, pick_device(args.device))
     for path in explore.sample_prior(args.run, model, flags, seed=args.seed, degree=args.degree, n=args.n,
                                      temperature=args.temperature, degrees=degrees, temperatures=temperatures,
-                                     sweep=args.sweep):
+                                     sweep=args.sweep, **others):
         print(f"wrote {path}")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from facegen.data.utkface import GENDERS, age_condition
 from facegen.errors import FacegenError
 
 
@@ -79,6 +80,31 @@ def pick_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise FacegenError("--device cuda was asked for but no CUDA GPU is visible: use --device cpu")
     return device
+
+
+def add_condition_args(p: argparse.ArgumentParser) -> None:
+    """--gender and --age, for runs trained with --conditions smile,gender[,age]."""
+    p.add_argument("--gender", default=None,
+                   help="gender condition for runs trained with it: male, female, or a number from -1 (male) to +1")
+    p.add_argument("--age", type=float, default=None, help="age condition in years (0-100) for runs trained with it")
+
+
+def condition_values(args: argparse.Namespace) -> dict[str, float]:
+    """The extra conditions the user set (--gender, --age), in the model's units ([-1, +1])."""
+    values = {}
+    if args.gender is not None:
+        text = args.gender.strip().lower()
+        try:
+            values["gender"] = GENDERS[text] if text in GENDERS else float(text)
+        except ValueError:
+            raise FacegenError(f"--gender {args.gender!r}: use male, female, or a number from -1 to +1") from None
+        if not -1 <= values["gender"] <= 1:
+            raise FacegenError(f"--gender {args.gender}: outside -1 (male) to +1 (female)")
+    if args.age is not None:
+        if not 0 <= args.age <= 100:
+            raise FacegenError(f"--age {args.age:g}: give an age in years from 0 to 100")
+        values["age"] = float(age_condition(args.age))
+    return values
 
 
 def add_run_arg(p: argparse.ArgumentParser) -> None:

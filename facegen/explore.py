@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from facegen import latent, plots
+from facegen import latent, plots, smile_head
 from facegen.data.cache import decode_images
 from facegen.errors import FacegenError
 from facegen.experiment import run_faces
@@ -60,18 +60,26 @@ def load_photos(paths: Sequence[Path], flags: dict) -> torch.Tensor:
     return images.float() / 255
 
 
-def _real_faces(flags: dict, n: int, images: Sequence[Path] | None, own_degree: float,
+def faces_to_edit(model: FaceModel, flags: dict, n: int, images: Sequence[Path] | None, own_degree: float | None,
                 **others: float) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """Images (float), conditions and column labels of the faces to edit: the user's photos (with the given
-    conditions), or the run's validation faces (labelled ones first) with their own."""
+    conditions), or the run's validation faces (labelled ones first) with their own. A face without a label
+    gets ``own_degree``, or else the degree the run's q(y|x) predicts for it (semi-supervised runs), or 0."""
+    infer = own_degree is None and hasattr(model, "predict_smile")
     if images:
         x = load_photos(images, flags)
-        y = latent.condition_vector(flags, own_degree, len(x), **others)
-        return x, y, [Path(p).stem[:12] for p in images]
+        degree = smile_head.predict(model, x) if infer else (own_degree or 0.0)
+        y = latent.condition_vector(flags, degree, len(x), **others)
+        return x, y, [f"{Path(p).stem[:8]} {d:+.1f}" for p, d in zip(images, y[:, latent.SMILE].tolist(), strict=True)]
     _, val = run_faces(flags)
     order = torch.argsort((~val.labelled).int(), stable=True)[:n]
     faces = val.subset(order)
-    return faces.images.float() / 255, faces.cond, [f"{d:+.2f}" for d in faces.cond[:, 0].tolist()]
+    x, y = faces.images.float() / 255, faces.cond.clone()
+    guessed = ~faces.labelled
+    if guessed.any() and (infer or own_degree is not None):
+        y[guessed, latent.SMILE] = smile_head.predict(model, x[guessed]) if infer else own_degree
+    inferred = (guessed & infer).tolist()  # labels "q+0.42": the degree came from q(y|x)
+    return x, y, [f"{'q' if q else ''}{d:+.2f}" for d, q in zip(y[:, latent.SMILE].tolist(), inferred, strict=True)]
 
 
 def sample_prior(run: Path, model: FaceModel, flags: dict, *, seed: int, degree: float = 0.0, n: int | None = None,
@@ -108,11 +116,12 @@ def sample_prior(run: Path, model: FaceModel, flags: dict, *, seed: int, degree:
 
 def changing_smiles(run: Path, model: FaceModel, flags: dict, *, shifts: Sequence[float] | None = None,
                     set_to: Sequence[float] | None = None, n: int = 10, images: Sequence[Path] | None = None,
-                    own_degree: float = 0.0, face: int = 0, **others: float) -> list[Path]:
+                    own_degree: float | None = None, face: int = 0, **others: float) -> list[Path]:
     """Real faces encoded with their own degree and decoded with the degree shifted by, or set to, each value
-    (``own_degree`` and ``others`` are the conditions of the user's photos, which carry no labels)."""
+    (``own_degree`` and ``others`` are the conditions of the user's photos, which carry no labels; without
+    ``own_degree`` a semi-supervised run's q(y|x) supplies the degree)."""
     latent.require_conditional(flags, "forcing smiles")
-    x, y, labels = _real_faces(flags, n, images, own_degree, **others)
+    x, y, labels = faces_to_edit(model, flags, n, images, own_degree, **others)
     if not 0 <= face < len(x):
         raise FacegenError(f"--face {face} is out of range: there are {len(x)} faces (0-{len(x) - 1})")
     mu = latent.encode_images(model, x, y)
@@ -145,20 +154,34 @@ def _axis_base(model: FaceModel, flags: dict, degree: float, from_image: Path | 
     return latent.encode_images(model, load_photos([from_image], flags), y)[0], y
 
 
+def _condition_walk(run: Path, model: FaceModel, flags: dict, axis: str, z0: torch.Tensor, y: torch.Tensor,
+                    bounds: tuple[float, float] | None, steps: int) -> Path:
+    """Walk one condition (``cond``/``smile``, ``gender`` or ``age``) with the latent code fixed."""
+    latent.require_conditional(flags, f"--axis {axis}")
+    name = "smile" if axis == "cond" else axis
+    values = _values(*(bounds or (-1.0, 1.0)), steps)
+    walk = torch.tensor(values)
+    base = y.expand(steps, -1)
+    if name == "smile":
+        cond = latent.condition_vector(flags, walk, base=base)
+    else:
+        cond = latent.condition_vector(flags, base[:, latent.SMILE], base=base, **{name: walk})
+    images = latent.decode(model, z0.expand(steps, -1), cond)
+    cols = [f"{(v + 1) * 50:.0f} y" if name == "age" else _fmt(v) for v in values]
+    path = run / "axis" / ("axis_cond.png" if name == "smile" else f"axis_{name}.png")
+    title = {"smile": "smile degree", "gender": "gender (-1 male, +1 female)", "age": "age (years)"}.get(name, name)
+    plots.save_labelled_rows(images[None], [name], path, f"{title}, latent code fixed", col_labels=cols)
+    return path
+
+
 def sample_across_axis(run: Path, model: FaceModel, flags: dict, *, axis: int | str | None, every: bool = False,
                        bounds: tuple[float, float] | None = None, steps: int = 10, degree: float = 0.0,
                        from_image: Path | None = None, **others: float) -> list[Path]:
-    """Walk one latent dimension (or the smile degree, ``axis="cond"``) with everything else fixed."""
+    """Walk one latent dimension, or one condition (``axis`` "cond" for the smile degree, "gender", "age"),
+    with everything else fixed."""
     z0, y = _axis_base(model, flags, degree, from_image, **others)
-    if axis == "cond":
-        latent.require_conditional(flags, "--axis cond")
-        values = _values(*(bounds or (-1.0, 1.0)), steps)
-        images = latent.decode(model, z0.expand(steps, -1),
-                               latent.condition_vector(flags, torch.tensor(values), base=y.expand(steps, -1)))
-        path = run / "axis" / "axis_cond.png"
-        plots.save_labelled_rows(images[None], ["smile"], path, "smile degree, latent code fixed",
-                                 col_labels=[_fmt(v) for v in values])
-        return [path]
+    if isinstance(axis, str):
+        return [_condition_walk(run, model, flags, axis, z0, y, bounds, steps)]
     _note_unconditional(flags, "--degree")
     values = _values(*(bounds or (-3.0, 3.0)), steps)
     cols = [_fmt(v) for v in values]

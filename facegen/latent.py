@@ -28,9 +28,9 @@ def cond_names(flags: dict) -> list[str]:
 
 
 def condition_vector(flags: dict, degree: float | torch.Tensor, n: int = 1, base: torch.Tensor | None = None,
-                     **others: float) -> torch.Tensor:
+                     **others: float | torch.Tensor) -> torch.Tensor:
     """Condition vectors (n, K) for the run: the smile column set to ``degree`` (a number, or one per row),
-    any other named column set from ``others``, the rest taken from ``base`` (n, K) or left at 0.
+    any other named column set from ``others`` (likewise), the rest taken from ``base`` (n, K) or left at 0.
 
     This is the one place a condition vector is built; an unconditional run gets shape (n, 0).
     """

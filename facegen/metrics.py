@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facegen import evaluators, latent, plots
+from facegen import evaluators, latent, plots, smile_head
 from facegen.data.batches import DeviceFaces
 from facegen.data.cache import list_images
 from facegen.data.faceset import FaceSet
@@ -120,6 +120,18 @@ def bias(model: FaceModel, gender: evaluators.Judge, samples: torch.Tensor, trai
             "reconstructions": float((evaluators.female_probability(gender, recon) > 0.5).mean())}
 
 
+def gender_control(model: FaceModel, flags: dict, gender: evaluators.Judge, z: torch.Tensor) -> dict:
+    """For runs conditioned on gender: the share of samples the classifier calls female when decoded as male
+    (gender -1) and as female (+1), each at smile -1 and +1 (the same codes z throughout). A smiling man
+    and a serious woman are what a model whose smiles come out female cannot draw."""
+    out = {}
+    for who, g in (("male", -1.0), ("female", 1.0)):
+        for degree in (-1.0, 1.0):
+            x = latent.decode(model, z, latent.condition_vector(flags, degree, len(z), gender=g))
+            out[f"{who}_smile_{degree:+g}"] = float((evaluators.female_probability(gender, x) > 0.5).mean())
+    return out
+
+
 def evaluate_run(run: Path, model: FaceModel, flags: dict, seed: int = 0) -> dict:
     """Every number of ``metrics.json`` (written into ``run``), with its figures in ``run/plots``.
 
@@ -146,6 +158,10 @@ def evaluate_run(run: Path, model: FaceModel, flags: dict, seed: int = 0) -> dic
             plots.plot_bias_by_degree(DEGREES, b["share_female"], b["data"]["not_smiling"]["share_female"],
                                       b["data"]["smiling"]["share_female"], run / "plots/bias_by_degree.png",
                                       reference=b["reconstructions"])
+        if gender is not None and "gender" in latent.cond_names(flags):
+            result["gender_control"] = gender_control(model, flags, gender, z)
+    if hasattr(model, "predict_smile") and val.labelled.any():
+        result["smile_inference"] = smile_head.heldout_error(model, train, val)
     fixed = latent.decode(model, z, latent.condition_vector(flags, 0.0, len(z)))
     result["diversity"] = {"degree": 0.0, "samples": mean_pairwise_distance(fixed),
                            "real_faces": mean_pairwise_distance(real.images.float() / 255)}
@@ -179,6 +195,15 @@ def summary(m: dict) -> list[str]:
                   f"forcing          predicted {f['predicted_at_minus_1']:+.2f} at -1, {f['predicted_at_plus_1']:+.2f} "
                   f"at +1; pixel change inside mouth {f['pixel_change_inside_mouth']:.3f}, outside "
                   f"{f['pixel_change_outside_mouth']:.3f}"]
+    if "gender_control" in m:
+        g = m["gender_control"]
+        lines.append(f"gender control   called female: as male {g['male_smile_-1']:.0%} (smile -1) / "
+                     f"{g['male_smile_+1']:.0%} (+1); as female {g['female_smile_-1']:.0%} / "
+                     f"{g['female_smile_+1']:.0%}")
+    if "smile_inference" in m:
+        q = m["smile_inference"]
+        lines.append(f"q(y|x)           held-out MAE {q['mae']:.3f}, r {_num(q['correlation'])} "
+                     f"({q['n_heldout']} faces); predicting the mean: MAE {q['mae_mean_predictor']:.3f}")
     d = m["diversity"]
     lines.append(f"diversity        samples {d['samples']:.3f} vs real faces {d['real_faces']:.3f} "
                  f"(ratio {d['ratio']:.2f})")

@@ -22,10 +22,11 @@ def require_smile_head(model: FaceModel, flags: dict) -> None:
 
 @torch.no_grad()
 def predict(model: FaceModel, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Mean smile degree of q(y|x) for uint8 (N, C, H, W) images, shape (N,), on the CPU."""
+    """Mean smile degree of q(y|x) for (N, C, H, W) images (uint8, or float in [0, 1]), shape (N,), on the CPU."""
     device = next(model.parameters()).device
+    scale = 255.0 if images.dtype == torch.uint8 else 1.0
     model.eval()
-    out = [model.predict_smile(chunk.to(device).float() / 255).cpu() for chunk in images.split(batch_size)]
+    out = [model.predict_smile(chunk.to(device).float() / scale).cpu() for chunk in images.split(batch_size)]
     return torch.cat(out) if out else torch.zeros(0)
 
 

@@ -19,6 +19,12 @@ from facegen.errors import FacegenError
 
 CONDITIONS = ("smile", "gender", "age")
 MAX_AGE = 120
+GENDERS = {"male": -1.0, "female": 1.0}  # the gender condition; UTKFace names say 0 (male) / 1 (female)
+
+
+def age_condition(years: torch.Tensor | float) -> torch.Tensor:
+    """The age condition: 0-100 years mapped linearly onto [-1, +1] (older clipped to +1)."""
+    return (torch.as_tensor(years, dtype=torch.float32) / 50 - 1).clamp(-1, 1)
 
 
 def parse_utk_name(name: str) -> dict:
@@ -107,7 +113,7 @@ def load_utkface(
     columns = {
         "smile": torch.tensor(smile, dtype=torch.float32),
         "gender": torch.where(meta["gender"] < 0, 0.0, meta["gender"] * 2.0 - 1.0),
-        "age": torch.nan_to_num(meta["age"] / 50 - 1, nan=0.0).clamp(-1, 1),
+        "age": torch.where(meta["age"].isnan(), 0.0, age_condition(meta["age"])),
     }
     cond = torch.stack([columns[c] for c in conditions], 1) if conditions else torch.zeros(len(paths), 0)
     source = f"{name}: {n_labelled} labelled faces from {images_dir} (labels {labels_file})"

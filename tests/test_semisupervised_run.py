@@ -1,0 +1,100 @@
+"""A semi-supervised, gender-conditioned cvae.py run end to end: exploration scripts, --gender/--age, q(y|x)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import changing_smiles
+import evaluate
+import predict_smiles
+import sample_across_axis
+import sample_prior
+from facegen.data.labels import read_smile_labels, write_smile_labels
+from facegen.data.toyfaces import make_toy_dataset
+from facegen.errors import FacegenError
+from facegen.experiment import train_from_args, training_parser
+from facegen.explore import faces_to_edit, load_photos
+from facegen.run import load_trained
+
+
+@pytest.fixture(scope="module")
+def semi_run(toy_root, tmp_path_factory):
+    """cvae.py --unlabeled on toy faces: 60 of 160 carry a label; conditions smile,gender."""
+    images, labels = make_toy_dataset(toy_root / "toy", n=160)
+    tmp = tmp_path_factory.mktemp("semi")
+    few = dict(sorted(read_smile_labels(labels).items())[:60])
+    write_smile_labels(tmp / "few.csv", few)
+    args = training_parser("cvae").parse_args([
+        "--data", str(images), "--labels", str(tmp / "few.csv"), "--unlabeled", str(images),
+        "--conditions", "smile,gender", "--resize", "32", "--cache_dir", str(toy_root / "cache"),
+        "--latent_size", "6", "--batch_size", "16", "--n_epochs", "2", "--eval_every", "1",
+        "--val_fraction", "0.2", "--out", str(tmp / "run")])
+    return train_from_args("cvae", args)
+
+
+def test_run_is_semi_supervised_over_every_face(semi_run):
+    flags = json.loads((semi_run / "flags.json").read_text())
+    assert flags["model"] == "sscvae"
+    assert flags["dataset"]["n_faces"] == 160 and flags["dataset"]["cond_names"] == ["smile", "gender"]
+
+
+def test_gender_flag_changes_the_decoded_samples(semi_run):
+    paths = {}
+    for gender in ("male", "female"):
+        sample_prior.main(["--run", str(semi_run), "--n", "4", "--degree", "1", "--gender", gender])
+        out = semi_run / "sampled" / "sampled_1.png"
+        paths[gender] = torch.from_numpy(np.asarray(Image.open(out), dtype=np.float32))
+    assert (paths["male"] - paths["female"]).abs().mean() > 0.5
+
+
+@pytest.mark.parametrize("axis", ["gender", "cond"])
+def test_condition_axis_walks(semi_run, axis):
+    sample_across_axis.main(["--run", str(semi_run), "--axis", axis, "--steps", "4", "--gender", "-0.5"])
+    assert (semi_run / "axis" / ("axis_cond.png" if axis == "cond" else "axis_gender.png")).is_file()
+
+
+def test_condition_the_run_lacks_and_bad_values_are_clear_errors(semi_run):
+    with pytest.raises(FacegenError, match="no 'age' condition"):
+        sample_across_axis.main(["--run", str(semi_run), "--axis", "age"])
+    with pytest.raises(FacegenError, match="no 'age' condition"):
+        sample_prior.main(["--run", str(semi_run), "--age", "30"])
+    for flag, value in (("--gender", "tall"), ("--gender", "2"), ("--age", "150")):
+        with pytest.raises(FacegenError, match=flag):
+            sample_prior.main(["--run", str(semi_run), flag, value])
+
+
+def test_photos_without_a_label_take_the_degree_q_predicts(semi_run, tmp_path):
+    photo = tmp_path / "me.png"
+    Image.new("RGB", (80, 80), (200, 160, 140)).save(photo)
+    model, flags = load_trained(semi_run, torch.device("cpu"))
+    _, y, _ = faces_to_edit(model, flags, 1, [photo], None, gender=1.0)
+    with torch.no_grad():
+        predicted = float(model.eval().predict_smile(load_photos([photo], flags)))
+    assert y[0].tolist() == pytest.approx([predicted, 1.0], abs=1e-5)
+    _, y_set, _ = faces_to_edit(model, flags, 1, [photo], 0.3)
+    assert float(y_set[0, 0]) == pytest.approx(0.3)
+    changing_smiles.main(["--run", str(semi_run), "--images", str(photo), "--set", "-1,1", "--gender", "female"])
+    assert (semi_run / "forcing" / "forcing_smiles_all.png").is_file()
+
+
+def test_evaluate_reports_q_error_and_gender_control(semi_run, capsys):
+    evaluate.main(["--run", str(semi_run)])
+    m = json.loads((semi_run / "metrics.json").read_text())
+    q = m["smile_inference"]
+    assert q["n_heldout"] == 12 and 0 <= q["mae"] <= 2 and q["mae_mean_predictor"] > 0
+    assert set(m["gender_control"]) == {"male_smile_-1", "male_smile_+1", "female_smile_-1", "female_smile_+1"}
+    assert "q(y|x)" in capsys.readouterr().out
+
+
+def test_predicted_degrees_are_a_label_file_a_run_reads(semi_run, toy_root, tmp_path, monkeypatch):
+    images = toy_root / "toy" / "images"
+    monkeypatch.setattr("sys.argv", ["predict_smiles.py", "--run", str(semi_run), "--images", str(images),
+                                     "--out", str(tmp_path / "pred.csv")])
+    predict_smiles.main()
+    degrees = read_smile_labels(tmp_path / "pred.csv")
+    assert len(degrees) == 160 and all(-1 <= d <= 1 for d in degrees.values())
