@@ -56,6 +56,9 @@ def training_parser(model: str) -> Parser:
     t.add_argument("--lr_gamma", type=float, default=0.5, help="learning-rate decay factor")
     t.add_argument("--clip_grad", type=float, default=100.0, help="gradient-norm clipping threshold")
     t.add_argument("--no_flip", action="store_true", help="no random horizontal flips")
+    t.add_argument("--amp", action="store_true",
+                   help="mixed precision: bfloat16 autocast (float16 with loss scaling on GPUs without bfloat16); "
+                        "pays off on GPUs, see the README's performance section before using it on a CPU")
     t.add_argument("--eval_every", type=int, default=10, help="validate and save a reconstruction grid every N epochs")
     t.add_argument("--save_every", type=int, default=0, help="also keep checkpoints/epoch_N.pt every N epochs (0: off)")
     r = p.add_argument_group("run folder")
@@ -199,7 +202,8 @@ def train_from_args(model_name: str, args: argparse.Namespace) -> Path:
     tcfg = TrainConfig(n_epochs=args.n_epochs, lr=args.lr, batch_size=args.batch_size, lr_step=args.lr_step,
                        lr_gamma=args.lr_gamma, clip_grad=args.clip_grad, eval_every=args.eval_every,
                        save_every=args.save_every, flip=not args.no_flip, seed=args.seed,
-                       labeled_fraction=getattr(args, "labeled_fraction", TrainConfig.labeled_fraction))
+                       labeled_fraction=getattr(args, "labeled_fraction", TrainConfig.labeled_fraction),
+                       amp=args.amp)
     flags = {"model": model_name, "model_config": cfg.to_dict(), "train_config": asdict(tcfg),
              "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
              "dataset": {"source": faces.source, "n_faces": len(faces), "n_train": len(train), "n_val": len(val),

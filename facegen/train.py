@@ -20,7 +20,6 @@ from facegen.data.batches import DeviceFaces
 from facegen.data.faceset import FaceSet
 from facegen.errors import FacegenError
 from facegen.models import FaceModel
-from facegen.moments import RunningMoments
 from facegen.run import LAST, load_checkpoint, load_model_state, save_checkpoint
 
 TERMS = ("loss", "recon", "kl")
@@ -41,6 +40,7 @@ class TrainConfig:
     n_show: int = 32
     channels_last: bool = True  # NHWC activations: faster convolutions on CPU (oneDNN) and GPU
     labeled_fraction: float = 0.25  # share of labelled faces per batch when the train set also has unlabelled ones
+    amp: bool = False  # mixed precision: autocast to bfloat16 (float16 with loss scaling on GPUs without bf16)
 
 
 def seed_everything(seed: int) -> None:
@@ -48,6 +48,14 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def amp_dtype(device: torch.device) -> torch.dtype:
+    """The autocast type of --amp: bfloat16 (same range as float32, no loss scaling needed) where the device
+    has it, else float16 (with a GradScaler)."""
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
 
 
 def _rng_state(gen: torch.Generator) -> dict:
@@ -80,6 +88,8 @@ class Trainer:
         fused = device.type == "cuda"
         self.opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused, foreach=None if fused else True)
         self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
+        self.amp_dtype = amp_dtype(device)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and self.amp_dtype == torch.float16)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.epoch = 0
         self.history: list[dict] = []
@@ -90,7 +100,8 @@ class Trainer:
     # ---- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
-                "scheduler": self.sched.state_dict(), "epoch": self.epoch, "rng": _rng_state(self.gen),
+                "scheduler": self.sched.state_dict(), "scaler": self.scaler.state_dict(), "epoch": self.epoch,
+                "rng": _rng_state(self.gen),
                 "history": self.history, "latent_var": self.latent_var, "flags": self.flags,
                 "train_config": asdict(self.cfg)}
 
@@ -107,14 +118,16 @@ class Trainer:
         load_model_state(self.model, ckpt["model"], path)
         self.opt.load_state_dict(ckpt["optimizer"])
         self.sched.load_state_dict(ckpt["scheduler"])
+        if "scaler" in ckpt:  # absent in checkpoints written before --amp existed
+            self.scaler.load_state_dict(ckpt["scaler"])
         self.epoch, self.history, self.latent_var = ckpt["epoch"], ckpt["history"], ckpt["latent_var"]
         _set_rng_state(ckpt["rng"], self.gen)
 
     # ---- one epoch -----------------------------------------------------------------------------
     def train_epoch(self) -> dict[str, float]:
+        """One pass over the training faces. Per step only the model's own work runs: the loss terms and
+        posterior means stay on the device and are summed once at the end of the epoch."""
         self.model.train()
-        sums = torch.zeros(len(TERMS), device=self.device, dtype=torch.float64)
-        moments, seen = RunningMoments(), 0
         if self.train_data.labelled.all():
             batches = self.train_data.shuffled(self.cfg.batch_size, self.gen, flip=self.cfg.flip)
             steps = math.ceil(len(self.train_data) / self.cfg.batch_size)
@@ -122,22 +135,28 @@ class Trainer:
             steps = self.train_data.mixed_split(self.cfg.batch_size, self.cfg.labeled_fraction)[2]
             batches = self.train_data.mixed(self.cfg.batch_size, self.gen, self.cfg.labeled_fraction,
                                             flip=self.cfg.flip)
+        terms, sizes, mus = {k: [] for k in TERMS}, [], []
         for batch in tqdm(batches, total=steps, leave=False, disable=steps < 100, desc=f"epoch {self.epoch + 1}"):
-            with record_function("forward"):
+            with record_function("forward"), torch.autocast(self.device.type, self.amp_dtype, enabled=self.cfg.amp):
                 out = self.model.loss(batch.x, batch.y, batch.labelled)
             with record_function("backward"):
                 self.opt.zero_grad(set_to_none=True)
-                out["loss"].backward()
+                self.scaler.scale(out["loss"]).backward()
             with record_function("optimizer"):
+                self.scaler.unscale_(self.opt)
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
-                self.opt.step()
-            n = batch.x.shape[0]
-            sums += torch.stack([out[k].detach() for k in TERMS]).double() * n
-            moments.update(out["mu"])
-            seen += n
+                self.scaler.step(self.opt)
+                self.scaler.update()
+            for k in TERMS:
+                terms[k].append(out[k].detach())
+            sizes.append(batch.x.shape[0])
+            mus.append(out["mu"])
         self.sched.step()
-        self.latent_var.append(moments.variance())
-        return dict(zip(TERMS, (sums / seen).tolist(), strict=True))
+        mu = torch.cat(mus).double()
+        self.latent_var.append(mu.var(0, correction=0).float().cpu())
+        weights = torch.tensor(sizes, dtype=torch.float64, device=self.device)
+        sums = torch.stack([torch.stack(terms[k]).double() @ weights for k in TERMS])
+        return dict(zip(TERMS, (sums / weights.sum()).tolist(), strict=True))
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:

@@ -8,7 +8,6 @@ import torch
 from facegen.data.faceset import FaceSet
 from facegen.errors import FacegenError
 from facegen.models import ModelConfig, build_model
-from facegen.moments import RunningMoments
 from facegen.run import LAST, load_checkpoint, prepare_run_dir
 from facegen.train import TrainConfig, Trainer, seed_everything
 
@@ -27,11 +26,12 @@ def structured_faces(n: int = 64, size: int = 32) -> FaceSet:
     return FaceSet(images, y, ["smile"], torch.ones(n, dtype=torch.bool), [f"{i}.png" for i in range(n)])
 
 
-def make_trainer(out: Path, n_epochs: int, model: str = "cvae", lr: float = 2e-3, lr_step: int = 100) -> Trainer:
+def make_trainer(out: Path, n_epochs: int, model: str = "cvae", lr: float = 2e-3, lr_step: int = 100,
+                 amp: bool = False) -> Trainer:
     seed_everything(0)
     train, val = structured_faces().split(0.25, seed=0)
     net = build_model(model, ModelConfig(size=32, channels=3, latent_size=4, cond_dim=1, base_channels=8))
-    cfg = TrainConfig(n_epochs=n_epochs, lr=lr, batch_size=8, lr_step=lr_step, eval_every=2, seed=0)
+    cfg = TrainConfig(n_epochs=n_epochs, lr=lr, batch_size=8, lr_step=lr_step, eval_every=2, seed=0, amp=amp)
     return Trainer(net, train, val, cfg, out, torch.device("cpu"), {"test": True})
 
 
@@ -47,13 +47,24 @@ def test_loss_falls_on_a_small_fixed_set(tmp_path, model):
         assert (tmp_path / name).exists(), name
 
 
-def test_resumed_run_equals_uninterrupted_run(tmp_path):
+def test_mixed_precision_trains_and_keeps_float32_weights(tmp_path):
+    prepare_run_dir(tmp_path, resume=False, overwrite=False)
+    trainer = make_trainer(tmp_path, 8, amp=True)
+    history = trainer.fit()
+    assert trainer.amp_dtype == torch.bfloat16  # on the CPU; float16 + loss scaling only on GPUs without bf16
+    assert history[-1]["train_recon"] < 0.5 * history[0]["train_recon"]
+    assert all(p.dtype == torch.float32 for p in trainer.model.parameters())
+    assert "scaler" in load_checkpoint(tmp_path / LAST)
+
+
+@pytest.mark.parametrize("amp", [False, True])
+def test_resumed_run_equals_uninterrupted_run(tmp_path, amp):
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     for d in (straight, stopped):
         prepare_run_dir(d, resume=False, overwrite=False)
-    make_trainer(straight, 4, lr_step=2).fit()
-    make_trainer(stopped, 2, lr_step=2).fit()
-    resumed = make_trainer(stopped, 4, lr_step=2)
+    make_trainer(straight, 4, lr_step=2, amp=amp).fit()
+    make_trainer(stopped, 2, lr_step=2, amp=amp).fit()
+    resumed = make_trainer(stopped, 4, lr_step=2, amp=amp)
     resumed.resume()
     assert resumed.epoch == 2
     resumed.fit()
@@ -87,13 +98,27 @@ def test_divergence_stops_and_keeps_last_good_checkpoint(tmp_path):
     assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
 
 
-def test_running_moments_match_batch_statistics():
-    torch.manual_seed(0)
-    data = torch.randn(103, 5) * torch.tensor([1.0, 2.0, 0.1, 5.0, 0.0]) + 3
-    moments = RunningMoments()
-    for chunk in data.split(8):
-        moments.update(chunk)
-    torch.testing.assert_close(moments.variance(), data.var(0, unbiased=False), rtol=1e-5, atol=1e-6)
+def test_epoch_means_weigh_each_face_once(tmp_path):
+    """48 training faces in batches of 8: the epoch's terms and latent variance are over faces, not batches."""
+    trainer = make_trainer(tmp_path, 1)
+    real_loss = trainer.model.loss
+    seen = []
+
+    def loss(x, y, labelled):  # the real step, reporting the batch size as its loss and y as its code
+        out = real_loss(x, y, labelled)
+        seen.append(y.clone())
+        n = torch.full((), float(x.shape[0]))
+        return {**out, "recon": n, "kl": 2 * n, "mu": y.expand(-1, 4).detach()}
+
+    trainer.model.loss = loss
+    trainer.cfg.batch_size = 10  # 48 faces -> batches of 10, 10, 10, 10, 8
+    means = trainer.train_epoch()
+    sizes = torch.tensor([len(y) for y in seen], dtype=torch.float64)
+    assert sizes.tolist() == [10, 10, 10, 10, 8]
+    assert means["recon"] == pytest.approx(float((sizes * sizes).sum() / sizes.sum()))
+    assert means["kl"] == pytest.approx(2 * means["recon"])
+    y = torch.cat(seen)[:, 0].double()
+    torch.testing.assert_close(trainer.latent_var[-1], y.var(correction=0).float().expand(4))
 
 
 def test_latent_variance_recorded_per_epoch(tmp_path):
