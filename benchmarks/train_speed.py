@@ -118,13 +118,13 @@ def phase_shares(trainer: Trainer, device: torch.device) -> dict[str, float]:
 
 
 def bench(model_name: str, size: int, batch: int, n: int, steps: int, pool: FaceSet, device: torch.device,
-          repeats: int, channels_last: bool) -> dict:
+          repeats: int, channels_last: bool, amp: bool = False) -> dict:
     """Time one setting; ``steps`` > 0 times epochs cut to that many steps (same per-step work)."""
     seed_everything(0)
     faces = faces_of_size(pool, n, size)
     timed = faces if not steps or steps * batch >= n else faces.subset(torch.arange(steps * batch))
     cfg = ModelConfig(size=size, channels=3, latent_size=20, cond_dim=faces.cond.shape[1])
-    tcfg = TrainConfig(n_epochs=1, batch_size=batch, channels_last=channels_last)
+    tcfg = TrainConfig(n_epochs=1, batch_size=batch, channels_last=channels_last, amp=amp)
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(build_model(model_name, cfg), timed, faces.subset(torch.arange(2)), tcfg, Path(tmp),
                           device, {})
@@ -140,7 +140,7 @@ def bench(model_name: str, size: int, batch: int, n: int, steps: int, pool: Face
     images_per_s = len(timed) / statistics.median(times)
     peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return {"model": model_name, "size": size, "batch": batch, "n_faces": n, "images_per_s": images_per_s,
+    return {"model": model_name, "size": size, "batch": batch, "n_faces": n, "amp": amp, "images_per_s": images_per_s,
             "ms_per_step": step_s * 1e3, "s_per_epoch": n / images_per_s, "peak_mem_mib": peak,
             "mflop_per_image": fpi / 1e6, "gflops": fpi * images_per_s / 1e9, "timed_steps": n_steps,
             "shares": shares}
@@ -158,6 +158,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--no_channels_last", action="store_true", help="NCHW instead of channels_last (to compare)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--amp", action="store_true", help="mixed precision (the trainer's --amp: bfloat16 autocast)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/<date>-<host>.json)")
     args = p.parse_args()
@@ -174,13 +175,13 @@ def main() -> None:
                         channels=3, conditions=["smile"], cache_dir=Path("data/cache"), num_workers=0)
     peak_mm = matmul_gflops(device)
     print(f"device {device}, {torch.get_num_threads()} threads, matmul {peak_mm:.0f} GFLOP/s, "
-          f"torch {torch.__version__}")
+          f"torch {torch.__version__}{', amp (bfloat16)' if args.amp else ''}")
     head = (f"{'model':5} {'px':>4} {'batch':>5} {'faces':>6} {'img/s':>8} {'ms/step':>8} {'s/epoch':>8} "
             f"{'MiB':>6} {'MFLOP/img':>9} {'GFLOP/s':>8} {'%peak':>6}  data/fwd/bwd/opt %")
     print(head)
     rows = []
     for model_name, size, batch, n, steps in settings:
-        r = bench(model_name, size, batch, n, steps, pool, device, args.repeats, not args.no_channels_last)
+        r = bench(model_name, size, batch, n, steps, pool, device, args.repeats, not args.no_channels_last, args.amp)
         rows.append(r)
         s = r["shares"]
         print(f"{model_name:5} {size:>4} {batch:>5} {n:>6} {r['images_per_s']:>8.0f} {r['ms_per_step']:>8.2f} "
@@ -193,7 +194,7 @@ def main() -> None:
     out.write_text(json.dumps({"date": str(dt.datetime.now()), "host": socket.gethostname(),
                                "machine": platform.processor() or platform.machine(), "device": str(device),
                                "threads": torch.get_num_threads(), "torch": torch.__version__,
-                               "matmul_gflops": peak_mm, "channels_last": not args.no_channels_last,
+                               "matmul_gflops": peak_mm, "channels_last": not args.no_channels_last, "amp": args.amp,
                                "results": rows}, indent=2) + "\n")
     print(f"wrote {out}")
 
