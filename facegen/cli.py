@@ -59,12 +59,19 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--toy_dir", type=Path, default=Path("data/toyfaces"),
                    help="where the procedural toy faces are generated when no real data is given")
     g.add_argument("--toy_n", type=int, default=3000, help="number of toy faces to generate")
-    g.add_argument("--resize", type=int, default=50, help="square image size in pixels (32-128)")
+    g.add_argument("--resize", type=int, default=None,
+                   help="square image size in pixels, 32-128 (default: 50, the study's size; 64 for CelebA)")
     g.add_argument("--grayscale", action="store_true", help="1 channel instead of RGB")
     g.add_argument("--val_fraction", type=float, default=0.1, help="share of faces held out for validation")
     g.add_argument("--cache_dir", type=Path, default=Path("data/cache"),
                    help="where decoded image tensors are cached")
     g.add_argument("--num_workers", type=int, default=0, help="threads that decode images (0: one per core)")
+
+
+def resolve_resize(args: argparse.Namespace) -> None:
+    """Fill in the default --resize: 64 for CelebA (its crops are 64-px faces), else the study's 50."""
+    if args.resize is None:
+        args.resize = 64 if args.dataset == "celeba" else 50
 
 
 def check_resize(size: int) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from facegen.cli import Parser, add_common_args, add_data_args, check_resize, parse_floats, pick_device
+from facegen.cli import Parser, add_common_args, add_data_args, check_resize, parse_floats, pick_device, resolve_resize
 from facegen.data import load_dataset
 from facegen.data.faceset import FaceSet
 from facegen.errors import FacegenError
@@ -181,6 +181,7 @@ def train_from_args(model_name: str, args: argparse.Namespace) -> Path:
     for key, value in vars(args).items():  # absolute paths, so a run folder works from any directory
         if isinstance(value, Path):
             setattr(args, key, value.resolve())
+    resolve_resize(args)
     if args.resume:
         prepare_run_dir(args.out, resume=True, overwrite=False)
         _check_resume_flags(args.out, args)

@@ -132,14 +132,16 @@ def changing_smiles(run: Path, model: FaceModel, flags: dict, *, shifts: Sequenc
         edits = [(f"shift {v:+g}", latent.condition_vector(flags, y[:, latent.SMILE] + v, base=y))
                  for v in (shifts or [])]
     rows = torch.stack([x, recon, *[latent.decode(model, mu, ye) for _, ye in edits]])
-    all_path = run / "forcing" / "forcing_smiles_all.png"
+    stem = "forcing_photos" if images else "forcing_smiles"  # each mode its own files, none overwrites another
+    mode = "all" if set_to is None else "set_" + "_".join(_fmt(v) for v in set_to)
+    all_path = run / "forcing" / f"{stem}_{mode}.png"
     title = "your photos" if images else "validation faces (labelled with their own degree)"
     plots.save_labelled_rows(rows, ["original", "reconstruction", *[name for name, _ in edits]], all_path,
                              f"{title}, smile degree changed", col_labels=labels)
     one = latent.decode(model, mu[face].expand(len(SWEEP), -1),
                         latent.condition_vector(flags, torch.tensor(SWEEP), base=y[face].expand(len(SWEEP), -1)))
     one_row = torch.cat([x[face:face + 1], recon[face:face + 1], one])[None]
-    one_path = run / "forcing" / "forcing_smiles_one.png"
+    one_path = run / "forcing" / f"{stem}_one.png"
     plots.save_labelled_rows(one_row, [f"face {labels[face]}"], one_path, "one face across smile degrees",
                              col_labels=["original", "recon", *[_fmt(d) for d in SWEEP]])
     return [all_path, one_path]

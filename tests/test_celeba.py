@@ -131,3 +131,14 @@ def test_the_real_celeba_subset(tmp_path):
                         condition="Smiling", cache_dir=tmp_path, max_images=300)
     assert faces.images.shape == (300, 3, 32, 32) and faces.attr_names[0] == "5_o_Clock_Shadow"
     assert set(faces.cond[:, 0].tolist()) == {-1.0, 1.0}
+
+
+def test_resize_defaults_to_64_for_celeba_and_to_the_studys_50_otherwise():
+    from facegen.cli import resolve_resize
+    from facegen.experiment import training_parser
+
+    for flags, size in ((["--dataset", "celeba"], 64), (["--dataset", "toy"], 50), ([], 50),
+                        (["--dataset", "celeba", "--resize", "32"], 32)):
+        args = training_parser("vae").parse_args(flags)
+        resolve_resize(args)
+        assert args.resize == size, flags

@@ -47,10 +47,13 @@ def test_sample_prior_single_sweep_extrapolation_temperatures(tiny_run):
 def test_changing_smiles_on_validation_faces_and_photos(tiny_run, tmp_path):
     changing_smiles.main(["--run", str(tiny_run), "--n", "4"])
     written(tiny_run, "forcing/forcing_smiles_all.png", "forcing/forcing_smiles_one.png")
-    (tiny_run / "forcing/forcing_smiles_all.png").unlink()
+    before = (tiny_run / "forcing/forcing_smiles_all.png").read_bytes()
+    changing_smiles.main(["--run", str(tiny_run), "--set", "-1,0,1", "--n", "4"])
     photo = face_photo(tmp_path / "me.png")
     changing_smiles.main(["--run", str(tiny_run), "--set", "-1,0,1", "--images", str(photo), "--face", "0"])
-    written(tiny_run, "forcing/forcing_smiles_all.png")
+    written(tiny_run, "forcing/forcing_smiles_set_-1_0_1.png", "forcing/forcing_photos_set_-1_0_1.png",
+            "forcing/forcing_photos_one.png")
+    assert (tiny_run / "forcing/forcing_smiles_all.png").read_bytes() == before  # no mode overwrites another
 
 
 def test_axis_walks(tiny_run, tmp_path):

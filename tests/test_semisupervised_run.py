@@ -79,7 +79,7 @@ def test_photos_without_a_label_take_the_degree_q_predicts(semi_run, tmp_path):
     _, y_set, _ = faces_to_edit(model, flags, 1, [photo], 0.3)
     assert float(y_set[0, 0]) == pytest.approx(0.3)
     changing_smiles.main(["--run", str(semi_run), "--images", str(photo), "--set", "-1,1", "--gender", "female"])
-    assert (semi_run / "forcing" / "forcing_smiles_all.png").is_file()
+    assert (semi_run / "forcing" / "forcing_photos_set_-1_1.png").is_file()
 
 
 def test_evaluate_reports_q_error_and_gender_control(semi_run, capsys):
