@@ -126,3 +126,40 @@ def test_script_merges_into_a_label_file_a_model_reads(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "label_smiles.py"), "--images", str(tmp_path / "none"),
                            "--rater", "r1"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
+
+
+def test_labels_from_two_simulated_raters_train_a_cvae(toy_root, tmp_path):
+    """End to end: two raters answer toy faces in the window (sign from the drawn smile, faster the clearer it
+    is), the merge turns their answers into degrees that follow the drawn smiles, and cvae.py trains on them."""
+    from facegen.data.toyfaces import make_toy_dataset
+    from facegen.experiment import train_from_args, training_parser
+
+    images, truth_file = make_toy_dataset(toy_root / "toy", n=160)
+    truth = read_smile_labels(truth_file)
+    for rater, slowness in (("alice", 1.0), ("bob", 1.8)):
+        show = Slideshow(sorted(images.iterdir()), tmp_path / "labels" / f"{rater}.csv", rater, n=40, seed=0)
+        clock = FakeClock()
+        window = SlideshowWindow(show, plt.figure(), clock)
+        while not show.finished:
+            smile = truth[show.current.name]
+            clock.now += slowness * (0.4 + 1.2 * (1 - abs(smile)))
+            press(window.fig, "s" if smile > 0 else "n")
+    out = tmp_path / "merged.csv"
+    done = subprocess.run([sys.executable, str(ROOT / "label_smiles.py"), "--merge", str(tmp_path / "labels" /
+                           "alice.csv"), str(tmp_path / "labels" / "bob.csv"), "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    merged = read_smile_labels(out)
+    assert len(merged) == 40
+    names = sorted(merged)
+    pairs = [(merged[n], truth[n]) for n in names]
+    assert all((m > 0) == (t > 0) for m, t in pairs)
+    rank = {n: i for i, n in enumerate(sorted(names, key=lambda n: merged[n]))}
+    true_rank = {n: i for i, n in enumerate(sorted(names, key=lambda n: truth[n]))}
+    assert sum(abs(rank[n] - true_rank[n]) for n in names) / len(names) < 1  # the same order
+    args = training_parser("cvae").parse_args([
+        "--data", str(images), "--labels", str(out), "--resize", "32", "--cache_dir", str(toy_root / "cache"),
+        "--latent_size", "4", "--batch_size", "8", "--n_epochs", "1", "--out", str(tmp_path / "run")])
+    run = train_from_args("cvae", args)
+    assert (run / "checkpoints" / "last.pt").is_file()
+    assert '"n_faces": 40' in (run / "flags.json").read_text()
