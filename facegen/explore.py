@@ -33,6 +33,13 @@ def _fmt(v: float) -> str:
     return f"{round(v, 2):g}"
 
 
+def _named(name: str, others: dict[str, float]) -> str:
+    """A figure's file name with the extra conditions it was drawn at, e.g. all_synthetic_gender-1.png, so
+    figures at other conditions do not overwrite each other."""
+    stem, ext = name.rsplit(".", 1)
+    return stem + "".join(f"_{k}{_fmt(v)}" for k, v in others.items()) + "." + ext
+
+
 def _note_unconditional(flags: dict, what: str) -> None:
     if not latent.cond_names(flags):
         print(f"note: this {flags['model']} run has no conditions, so {what} is ignored")
@@ -95,7 +102,7 @@ def sample_prior(run: Path, model: FaceModel, flags: dict, *, seed: int, degree:
         eps = latent.prior_noise(n or 10, model.cfg.latent_size, seed)
         rows = latent.degree_sweep(model, flags, eps * temperature, degrees, **others)
         name = "all_synthetic.png" if sweep else f"degrees_{'_'.join(_fmt(d) for d in degrees)}.png"
-        path = run / "sampled" / name
+        path = run / "sampled" / _named(name, others)
         plots.save_labelled_rows(rows, [f"smile {_fmt(d)}" for d in degrees], path,
                                  "the same codes in every column; only the smile degree changes down a column")
         return [path]
@@ -103,13 +110,13 @@ def sample_prior(run: Path, model: FaceModel, flags: dict, *, seed: int, degree:
     if temperatures:
         eps = latent.prior_noise(n or 10, model.cfg.latent_size, seed)
         rows = latent.temperature_sweep(model, flags, eps, temperatures, degree, **others)
-        path = run / "sampled" / f"temperatures_{_fmt(degree)}.png"
+        path = run / "sampled" / _named(f"temperatures_{_fmt(degree)}.png", others)
         plots.save_labelled_rows(rows, [f"sd {_fmt(t)}" for t in temperatures], path,
                                  f"prior standard deviation scaled (smile {_fmt(degree)})")
         return [path]
     z = latent.prior_noise(n or 32, model.cfg.latent_size, seed) * temperature
     images = latent.decode(model, z, latent.condition_vector(flags, degree, len(z), **others))
-    path = run / "sampled" / f"sampled_{_fmt(degree)}.png"
+    path = run / "sampled" / _named(f"sampled_{_fmt(degree)}.png", others)
     plots.save_grid(images, path, nrow=8)
     return [path]
 
@@ -134,14 +141,14 @@ def changing_smiles(run: Path, model: FaceModel, flags: dict, *, shifts: Sequenc
     rows = torch.stack([x, recon, *[latent.decode(model, mu, ye) for _, ye in edits]])
     stem = "forcing_photos" if images else "forcing_smiles"  # each mode its own files, none overwrites another
     mode = "all" if set_to is None else "set_" + "_".join(_fmt(v) for v in set_to)
-    all_path = run / "forcing" / f"{stem}_{mode}.png"
+    all_path = run / "forcing" / _named(f"{stem}_{mode}.png", others)
     title = "your photos" if images else "validation faces (labelled with their own degree)"
     plots.save_labelled_rows(rows, ["original", "reconstruction", *[name for name, _ in edits]], all_path,
                              f"{title}, smile degree changed", col_labels=labels)
     one = latent.decode(model, mu[face].expand(len(SWEEP), -1),
                         latent.condition_vector(flags, torch.tensor(SWEEP), base=y[face].expand(len(SWEEP), -1)))
     one_row = torch.cat([x[face:face + 1], recon[face:face + 1], one])[None]
-    one_path = run / "forcing" / f"{stem}_one.png"
+    one_path = run / "forcing" / _named(f"{stem}_one.png", others)
     plots.save_labelled_rows(one_row, [f"face {labels[face]}"], one_path, "one face across smile degrees",
                              col_labels=["original", "recon", *[_fmt(d) for d in SWEEP]])
     return [all_path, one_path]
@@ -157,7 +164,7 @@ def _axis_base(model: FaceModel, flags: dict, degree: float, from_image: Path | 
 
 
 def _condition_walk(run: Path, model: FaceModel, flags: dict, axis: str, z0: torch.Tensor, y: torch.Tensor,
-                    bounds: tuple[float, float] | None, steps: int) -> Path:
+                    bounds: tuple[float, float] | None, steps: int, others: dict[str, float]) -> Path:
     """Walk one condition (``cond``/``smile``, ``gender`` or ``age``) with the latent code fixed."""
     latent.require_conditional(flags, f"--axis {axis}")
     name = "smile" if axis == "cond" else axis
@@ -170,7 +177,7 @@ def _condition_walk(run: Path, model: FaceModel, flags: dict, axis: str, z0: tor
         cond = latent.condition_vector(flags, base[:, latent.SMILE], base=base, **{name: walk})
     images = latent.decode(model, z0.expand(steps, -1), cond)
     cols = [f"{(v + 1) * 50:.0f} y" if name == "age" else _fmt(v) for v in values]
-    path = run / "axis" / ("axis_cond.png" if name == "smile" else f"axis_{name}.png")
+    path = run / "axis" / _named("axis_cond.png" if name == "smile" else f"axis_{name}.png", others)
     title = {"smile": "smile degree", "gender": "gender (-1 male, +1 female)", "age": "age (years)"}.get(name, name)
     plots.save_labelled_rows(images[None], [name], path, f"{title}, latent code fixed", col_labels=cols)
     return path
@@ -183,7 +190,7 @@ def sample_across_axis(run: Path, model: FaceModel, flags: dict, *, axis: int | 
     with everything else fixed."""
     z0, y = _axis_base(model, flags, degree, from_image, **others)
     if isinstance(axis, str):
-        return [_condition_walk(run, model, flags, axis, z0, y, bounds, steps)]
+        return [_condition_walk(run, model, flags, axis, z0, y, bounds, steps, others)]
     _note_unconditional(flags, "--degree")
     values = _values(*(bounds or (-3.0, 3.0)), steps)
     cols = [_fmt(v) for v in values]
@@ -191,12 +198,12 @@ def sample_across_axis(run: Path, model: FaceModel, flags: dict, *, axis: int | 
     paths, walks = [], {}
     for k in tqdm(axes, desc="axes", disable=len(axes) < 8):
         walks[k] = latent.axis_walk(model, z0, k, values, y)
-        paths.append(run / "axis" / f"axis_{k}.png")
+        paths.append(run / "axis" / _named(f"axis_{k}.png", others))
         plots.save_labelled_rows(walks[k][None], [f"z{k}"], paths[-1], f"latent dimension {k}", col_labels=cols)
     if every:
         var = load_checkpoint(run / LAST)["latent_var"][-1]
         top = latent.latent_usage(var, N_OVERVIEW)
-        paths.append(run / "axis" / "axis_overview.png")
+        paths.append(run / "axis" / _named("axis_overview.png", others))
         plots.save_labelled_rows(torch.stack([walks[k] for k in top]), [f"z{k} (var {var[k]:.2f})" for k in top],
                                  paths[-1], "most used dimensions (variance at the last epoch)", col_labels=cols)
     return paths
@@ -214,12 +221,12 @@ def sample_across_pca_axis(run: Path, model: FaceModel, flags: dict, *, bounds: 
     walks, paths = [], []
     for k in tqdm(range(pca.n_components_), desc="principal axes", disable=pca.n_components_ < 8):
         walks.append(latent.decode(model, latent.pca_codes(pca, k, values), y))
-        paths.append(run / "axis" / f"pca_axis_{k}.png")
+        paths.append(run / "axis" / _named(f"pca_axis_{k}.png", others))
         plots.save_labelled_rows(walks[-1][None], [f"pc{k}"], paths[-1],
                                  f"principal axis {k} ({pca.explained_variance_ratio_[k]:.0%} of variance), in sd",
                                  col_labels=cols)
     top = range(min(N_OVERVIEW, len(walks)))
-    paths.append(run / "axis" / "pca_overview.png")
+    paths.append(run / "axis" / _named("pca_overview.png", others))
     plots.save_labelled_rows(torch.stack([walks[k] for k in top]),
                              [f"pc{k} ({pca.explained_variance_ratio_[k]:.0%})" for k in top], paths[-1],
                              "principal axes of the posterior means, in standard deviations", col_labels=cols)
