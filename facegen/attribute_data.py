@@ -7,7 +7,6 @@ from pathlib import Path
 
 import torch
 
-from facegen.data.cache import decode_images
 from facegen.data.celeba import normalize_attr_name
 from facegen.data.faceset import FaceSet
 from facegen.errors import FacegenError
@@ -73,12 +72,3 @@ def gender(faces: FaceSet) -> torch.Tensor:
         g = faces.meta["gender"].long()  # 0 male, 1 female, -1 unknown
         return torch.where(g < 0, -1, 1 - g)
     raise FacegenError(f"the faces of this run ({faces.source}) have no gender labels: pick pairs another way")
-
-
-def load_photos(paths: list[Path], size: int, channels: int) -> tuple[torch.Tensor, list[str]]:
-    """User photos as floats (N, C, size, size) in [0, 1] (centre square, resized), with their file names."""
-    for path in paths:
-        if not Path(path).is_file():
-            raise FacegenError(f"image {path} not found: give paths of face photos (jpg or png)")
-    images = decode_images(list(paths), size=size, channels=channels, cache_dir=None)
-    return images.float().div(255), [Path(p).name for p in paths]

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from facegen import plots
-from facegen.attribute_data import attribute_column, attribute_faces, heldout, load_photos, pick, resolve_attribute
+from facegen.attribute_data import attribute_column, attribute_faces, heldout, pick, resolve_attribute
 from facegen.attributes import (
     VECTORS_FILE,
     AttributeVectors,
@@ -26,6 +26,7 @@ from facegen.data.celeba import normalize_attr_name
 from facegen.data.faceset import FaceSet
 from facegen.latent import decode, encode_faces, encode_images
 from facegen.models import FaceModel
+from facegen.photos import load_photos
 from facegen.run import write_json
 
 ATTRIBUTES_DIR = "attributes"
@@ -105,7 +106,7 @@ def modify_attribute(run: Path, model: FaceModel, flags: dict, attribute: str, i
     name = normalize_attr_name(attribute, vecs.names)
     vector = vecs.vector(name)
     if images:
-        x, names = load_photos(images, model.cfg.size, model.cfg.channels)
+        x, names = load_photos(images, model.cfg.size, model.cfg.channels), [Path(p).name for p in images]
         y = torch.zeros(len(x), model.cond_dim)
     else:
         faces = faces_for_edit(flags, name, n, having, seed)

@@ -12,20 +12,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from tqdm import tqdm
 
 from facegen import latent, plots, smile_head
-from facegen.data.cache import decode_images
 from facegen.errors import FacegenError
 from facegen.experiment import run_faces
 from facegen.interpolation import interpolation_rows, pick_pairs
 from facegen.models import FaceModel
+from facegen.photos import load_photos
 from facegen.run import LAST, load_checkpoint
 
 SWEEP = [round(-1 + 0.1 * i, 1) for i in range(21)]  # -1.0, -0.9, ..., +1.0
-MIN_PHOTO_SIDE = 32
-MAX_ASPECT = 2.0
 N_OVERVIEW = 10
 
 
@@ -51,22 +48,6 @@ def _values(low: float, high: float, steps: int) -> list[float]:
     return np.linspace(low, high, steps).round(4).tolist()
 
 
-def load_photos(paths: Sequence[Path], flags: dict) -> torch.Tensor:
-    """The user's photos as floats in [0, 1] (N, C, S, S), cropped and resized the way the run's faces were."""
-    for path in paths:
-        try:
-            with Image.open(path) as im:
-                w, h = im.size
-        except (OSError, ValueError) as e:
-            raise FacegenError(f"cannot read image {path} ({type(e).__name__}): give a face photo (jpg, png)") from None
-        if min(w, h) < MIN_PHOTO_SIDE or max(w, h) > MAX_ASPECT * min(w, h):
-            raise FacegenError(f"{path} is {w}x{h} px, not a face-sized picture: give a photo at least "
-                               f"{MIN_PHOTO_SIDE} px on each side, at most {MAX_ASPECT:g} times as long as wide")
-    d = flags["dataset"]
-    images = decode_images(list(paths), size=d["size"], channels=d["channels"], cache_dir=None)
-    return images.float() / 255
-
-
 def faces_to_edit(model: FaceModel, flags: dict, n: int, images: Sequence[Path] | None, own_degree: float | None,
                 **others: float) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """Images (float), conditions and column labels of the faces to edit: the user's photos (with the given
@@ -74,7 +55,7 @@ def faces_to_edit(model: FaceModel, flags: dict, n: int, images: Sequence[Path] 
     gets ``own_degree``, or else the degree the run's q(y|x) predicts for it (semi-supervised runs), or 0."""
     infer = own_degree is None and hasattr(model, "predict_smile")
     if images:
-        x = load_photos(images, flags)
+        x = load_photos(images, flags["dataset"]["size"], flags["dataset"]["channels"])
         degree = smile_head.predict(model, x) if infer else (own_degree or 0.0)
         y = latent.condition_vector(flags, degree, len(x), **others)
         return x, y, [f"{Path(p).stem[:8]} {d:+.1f}" for p, d in zip(images, y[:, latent.SMILE].tolist(), strict=True)]
@@ -160,7 +141,7 @@ def _axis_base(model: FaceModel, flags: dict, degree: float, from_image: Path | 
     y = latent.condition_vector(flags, degree, 1, **others)
     if from_image is None:
         return torch.zeros(model.cfg.latent_size), y
-    return latent.encode_images(model, load_photos([from_image], flags), y)[0], y
+    return latent.encode_images(model, load_photos([from_image], model.cfg.size, model.cfg.channels), y)[0], y
 
 
 def _condition_walk(run: Path, model: FaceModel, flags: dict, axis: str, z0: torch.Tensor, y: torch.Tensor,

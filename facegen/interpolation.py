@@ -14,7 +14,6 @@ from facegen.attribute_data import (
     face_index,
     gender,
     heldout,
-    load_photos,
     resolve_attribute,
 )
 from facegen.data.faceset import FaceSet
@@ -22,6 +21,7 @@ from facegen.errors import FacegenError
 from facegen.experiment import run_dataset
 from facegen.latent import decode, encode_images, interpolate
 from facegen.models import FaceModel
+from facegen.photos import load_photos
 
 MODES = ("random", "attribute", "same_gender", "different_gender")
 INTERP_DIR = "interp"
@@ -82,7 +82,7 @@ def write_interpolations(run: Path, model: FaceModel, flags: dict, *, images: li
     if images:
         if len(images) != 2:
             raise FacegenError(f"--images takes exactly two photos (got {len(images)})")
-        x, names = load_photos(images, model.cfg.size, model.cfg.channels)
+        x, names = load_photos(images, model.cfg.size, model.cfg.channels), [Path(p).name for p in images]
         y = torch.zeros(2, model.cond_dim)
         (xa, xb), (ya, yb), labels = x.split(1), y.split(1), [f"{names[0]} -> {names[1]}"]
         path = run / INTERP_DIR / "files.png"

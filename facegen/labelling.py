@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from facegen.csvfile import write_csv
 from facegen.errors import FacegenError
 
 if TYPE_CHECKING:
@@ -255,14 +256,6 @@ def merge_answers(files: Sequence[Path]) -> dict[str, MergedFace]:
 
 def write_agreement(path: Path, merged: dict[str, MergedFace]) -> None:
     """Per-face rater agreement as CSV: image, degree, n_raters, n_smiling, agreement."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["image", "degree", "n_raters", "n_smiling", "agreement"])
-            for image, m in merged.items():
-                writer.writerow([image, f"{m.degree:.6f}", m.n_raters, m.n_smiling, f"{m.agreement:.4f}"])
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_csv(path, ["image", "degree", "n_raters", "n_smiling", "agreement"],
+              ([image, f"{m.degree:.6f}", m.n_raters, m.n_smiling, f"{m.agreement:.4f}"]
+               for image, m in merged.items()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import random
 import sys
@@ -16,6 +15,7 @@ from torch.profiler import record_function
 from tqdm import tqdm
 
 from facegen import plots
+from facegen.csvfile import write_csv
 from facegen.data.batches import DeviceFaces
 from facegen.data.faceset import FaceSet
 from facegen.errors import FacegenError
@@ -210,13 +210,7 @@ class Trainer:
         return vals[-1] if vals else float("nan")
 
     def write_csv(self) -> None:
-        path = self.out / "training.csv"
-        tmp = path.with_name("training.csv.tmp")
-        with tmp.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(self.history[0]))
-            writer.writeheader()
-            writer.writerows(self.history)
-        tmp.replace(path)
+        write_csv(self.out / "training.csv", list(self.history[0]), (list(r.values()) for r in self.history))
 
     def write_figures(self) -> None:
         """The loss curves, latent-variance heatmaps and the GIF of reconstructions."""

@@ -10,13 +10,7 @@ cd "$(dirname "$0")/.."
 . scripts/setup_env.sh
 "$PY" setup_directories.py
 
-real=""
-for dir in data "${UTKFACE_DIR:-}" ../shared/data/utkface; do
-    if [ -n "$dir" ] && [ -d "$dir/UTKFace" ] && [ -f "$dir/smiles_dataset.txt" ]; then
-        real="$dir"
-        break
-    fi
-done
+. scripts/find_utkface.sh
 if [ -n "$real" ]; then
     echo "run_all: real faces from $real"
     DATA="--data $real/UTKFace --labels $real/smiles_dataset.txt"

@@ -9,13 +9,7 @@ cd "$(dirname "$0")/.."
 . scripts/setup_env.sh
 "$PY" setup_directories.py
 
-real=""
-for dir in data "${UTKFACE_DIR:-}" ../shared/data/utkface; do
-    if [ -n "$dir" ] && [ -d "$dir/UTKFace" ] && [ -f "$dir/smiles_dataset.txt" ]; then
-        real="$dir"
-        break
-    fi
-done
+. scripts/find_utkface.sh
 if [ -z "$real" ]; then
     echo "semi_supervised: needs UTKFace: put UTKFace/ and smiles_dataset.txt in data/ or set UTKFACE_DIR" >&2
     exit 2

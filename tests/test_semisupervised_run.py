@@ -18,7 +18,8 @@ from facegen.data.labels import read_smile_labels, write_smile_labels
 from facegen.data.toyfaces import make_toy_dataset
 from facegen.errors import FacegenError
 from facegen.experiment import train_from_args, training_parser
-from facegen.explore import faces_to_edit, load_photos
+from facegen.explore import faces_to_edit
+from facegen.photos import load_photos
 from facegen.run import load_trained
 
 
@@ -74,7 +75,7 @@ def test_photos_without_a_label_take_the_degree_q_predicts(semi_run, tmp_path):
     model, flags = load_trained(semi_run, torch.device("cpu"))
     _, y, _ = faces_to_edit(model, flags, 1, [photo], None, gender=1.0)
     with torch.no_grad():
-        predicted = float(model.eval().predict_smile(load_photos([photo], flags)))
+        predicted = float(model.eval().predict_smile(load_photos([photo], 32, 3)))
     assert y[0].tolist() == pytest.approx([predicted, 1.0], abs=1e-5)
     _, y_set, _ = faces_to_edit(model, flags, 1, [photo], 0.3)
     assert float(y_set[0, 0]) == pytest.approx(0.3)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 
+from facegen.csvfile import write_csv
 from facegen.errors import FacegenError
 
 FILE_COLUMN = "stimulus_filename"
@@ -56,14 +56,5 @@ def read_smile_labels(path: Path) -> dict[str, float]:
 
 def write_smile_labels(path: Path, degrees: dict[str, float]) -> None:
     """Write ``degrees`` in the format :func:`read_smile_labels` reads, atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["", FILE_COLUMN, DEGREE_COLUMN])
-            for i, (name, degree) in enumerate(degrees.items()):
-                writer.writerow([i, name, repr(float(degree))])
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_csv(path, ["", FILE_COLUMN, DEGREE_COLUMN],
+              ([i, name, repr(float(degree))] for i, (name, degree) in enumerate(degrees.items())))

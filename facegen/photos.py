@@ -1,0 +1,32 @@
+"""The user's own face photos, checked and prepared the way a run's training faces were."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from facegen.data.cache import decode_images
+from facegen.errors import FacegenError
+
+MIN_PHOTO_SIDE = 32
+MAX_ASPECT = 2.0
+
+
+def load_photos(paths: Sequence[Path], size: int, channels: int) -> torch.Tensor:
+    """Photos as floats in [0, 1] (N, channels, size, size): centre square, resized (antialiased). A missing,
+    unreadable or not face-shaped file is a one-line error naming it."""
+    for path in paths:
+        if not Path(path).is_file():
+            raise FacegenError(f"image {path} not found: give paths of face photos (jpg or png)")
+        try:
+            with Image.open(path) as im:
+                w, h = im.size
+        except (OSError, ValueError) as e:
+            raise FacegenError(f"cannot read image {path} ({type(e).__name__}): give a face photo (jpg, png)") from None
+        if min(w, h) < MIN_PHOTO_SIDE or max(w, h) > MAX_ASPECT * min(w, h):
+            raise FacegenError(f"{path} is {w}x{h} px, not a face-sized picture: give a photo at least "
+                               f"{MIN_PHOTO_SIDE} px on each side, at most {MAX_ASPECT:g} times as long as wide")
+    return decode_images(list(paths), size=size, channels=channels, cache_dir=None).float() / 255
