@@ -3,6 +3,8 @@
 Writes RUN/metrics.json, RUN/plots/smile_response.png and RUN/plots/bias_by_degree.png, and prints a table.
 """
 
+from pathlib import Path
+
 from facegen import metrics
 from facegen.cli import Parser, add_common_args, add_run_arg, guard, pick_device
 from facegen.run import load_trained
@@ -14,6 +16,9 @@ def parser() -> Parser:
                            "The smile regressor and gender classifier it trains are cached in RUN/evaluators/.")
     add_run_arg(p)
     add_common_args(p)
+    p.add_argument("--judges", type=Path, default=None,
+                   help="score with the smile regressor and gender classifier another evaluated run cached, so two "
+                        "runs are compared by the same judges (default: this run's own, fitted on its faces)")
     return p
 
 
@@ -21,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     seed_everything(args.seed)
     model, flags = load_trained(args.run, pick_device(args.device))
-    result = metrics.evaluate_run(args.run, model, flags, seed=args.seed)
+    result = metrics.evaluate_run(args.run, model, flags, seed=args.seed, judges=args.judges)
     print("\n".join(metrics.summary(result)))
     print(f"wrote {args.run / 'metrics.json'}")
 

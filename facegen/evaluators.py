@@ -115,16 +115,29 @@ def fit_gender_classifier(train: FaceSet, val: FaceSet) -> Judge:
     return Judge(model, heldout)
 
 
+def _cached(path: Path) -> Judge | None:
+    try:
+        stored = joblib.load(path)
+        if stored.get("version") == FORMAT_VERSION and stored.get("feature_size") == FEATURE_SIZE:
+            return Judge(stored["model"], stored["heldout"])
+    except Exception:  # noqa: BLE001 - an unreadable or outdated cache counts as absent
+        pass
+    return None
+
+
+def load_from(run: Path, name: str) -> Judge:
+    """The judge ``name`` another run cached (so two runs are scored by the same judges)."""
+    judge = _cached(run / "evaluators" / f"{name}.joblib")
+    if judge is None:
+        raise FacegenError(f"{run} has no cached {name.replace('_', ' ')}: run evaluate.py --run {run} first")
+    return judge
+
+
 def load_or_fit(run: Path, name: str, train: FaceSet, val: FaceSet) -> Judge:
     """The run's cached judge ``name`` (SMILE or GENDER), fitted and cached on first use."""
     path = run / "evaluators" / f"{name}.joblib"
-    if path.exists():
-        try:
-            stored = joblib.load(path)
-            if stored.get("version") == FORMAT_VERSION and stored.get("feature_size") == FEATURE_SIZE:
-                return Judge(stored["model"], stored["heldout"])
-        except Exception:  # noqa: BLE001 - an unreadable cache is simply refitted
-            pass
+    if path.exists() and (judge := _cached(path)) is not None:
+        return judge
     judge = (fit_smile_regressor if name == SMILE else fit_gender_classifier)(train, val)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

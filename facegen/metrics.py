@@ -132,15 +132,21 @@ def gender_control(model: FaceModel, flags: dict, gender: evaluators.Judge, z: t
     return out
 
 
-def evaluate_run(run: Path, model: FaceModel, flags: dict, seed: int = 0) -> dict:
+def evaluate_run(run: Path, model: FaceModel, flags: dict, seed: int = 0, judges: Path | None = None) -> dict:
     """Every number of ``metrics.json`` (written into ``run``), with its figures in ``run/plots``.
 
     Smile control, forcing and bias need a conditional model; the smile and gender judges need labelled
-    smiles and known genders among the run's faces. What cannot be measured is left out."""
+    smiles and known genders among the run's faces (or come from the run ``judges``, which must have been
+    evaluated). What cannot be measured is left out."""
     train, val = run_faces(flags)
-    result: dict = {"reconstruction": reconstruction(model, val, seed), "evaluators": {}}
-    smile = evaluators.load_or_fit(run, evaluators.SMILE, train, val) if evaluators.has_smiles(train) else None
-    gender = evaluators.load_or_fit(run, evaluators.GENDER, train, val) if evaluators.has_genders(train) else None
+    result: dict = {"reconstruction": reconstruction(model, val, seed), "evaluators": {},
+                    "judges_from": str(judges or run)}
+    if judges is not None:  # another run's judges, so that two runs are measured by the same yardstick
+        smile, gender = evaluators.load_from(judges, evaluators.SMILE), evaluators.load_from(judges, evaluators.GENDER)
+    else:
+        smile = evaluators.load_or_fit(run, evaluators.SMILE, train, val) if evaluators.has_smiles(train) else None
+        gender = (evaluators.load_or_fit(run, evaluators.GENDER, train, val) if evaluators.has_genders(train)
+                  else None)
     for name, judge in ((evaluators.SMILE, smile), (evaluators.GENDER, gender)):
         if judge is not None:
             result["evaluators"][name] = judge.heldout

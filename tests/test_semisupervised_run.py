@@ -99,3 +99,14 @@ def test_predicted_degrees_are_a_label_file_a_run_reads(semi_run, toy_root, tmp_
     predict_smiles.main()
     degrees = read_smile_labels(tmp_path / "pred.csv")
     assert len(degrees) == 160 and all(-1 <= d <= 1 for d in degrees.values())
+
+
+def test_two_runs_scored_by_the_same_judges(semi_run, tiny_run, tmp_path):
+    with pytest.raises(FacegenError, match="run evaluate.py --run"):
+        evaluate.main(["--run", str(tiny_run), "--judges", str(tmp_path)])
+    evaluate.main(["--run", str(semi_run)])
+    evaluate.main(["--run", str(tiny_run), "--judges", str(semi_run)])
+    own = json.loads((semi_run / "metrics.json").read_text())
+    other = json.loads((tiny_run / "metrics.json").read_text())
+    assert other["judges_from"] == str(semi_run)
+    assert other["evaluators"] == own["evaluators"]  # the judges' own held-out scores: the same judges
