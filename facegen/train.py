@@ -101,8 +101,8 @@ class Trainer:
     def state(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
                 "scheduler": self.sched.state_dict(), "scaler": self.scaler.state_dict(), "epoch": self.epoch,
-                "rng": _rng_state(self.gen),
-                "history": self.history, "latent_var": self.latent_var, "flags": self.flags,
+                "rng": _rng_state(self.gen), "history": self.history,
+                "latent_var": torch.stack(self.latent_var) if self.latent_var else torch.zeros(0), "flags": self.flags,
                 "train_config": asdict(self.cfg)}
 
     def save(self) -> None:
@@ -120,7 +120,8 @@ class Trainer:
         self.sched.load_state_dict(ckpt["scheduler"])
         if "scaler" in ckpt:  # absent in checkpoints written before --amp existed
             self.scaler.load_state_dict(ckpt["scaler"])
-        self.epoch, self.history, self.latent_var = ckpt["epoch"], ckpt["history"], ckpt["latent_var"]
+        self.epoch, self.history = ckpt["epoch"], ckpt["history"]
+        self.latent_var = list(ckpt["latent_var"])  # (epochs, L): one tensor pickles far faster than a list
         _set_rng_state(ckpt["rng"], self.gen)
 
     # ---- one epoch -----------------------------------------------------------------------------
