@@ -30,4 +30,14 @@ copy ae/iterations/iter_$(last_iter ae).png ae_reconstruction.png
 copy vae/iterations/iter_$(last_iter vae).png vae_reconstruction.png
 copy plots/dataset_bias.png dataset_bias.png
 cp results/cvae/metrics.json docs/figures/cvae_metrics.json
+if [ -d results/cvae_semi ]; then  # made by sh scripts/semi_supervised.sh
+    copy cvae_semi/sampled/degrees_-1_-0.5_0_0.5_1_gender-1.png semi_degrees_male.png
+    copy cvae_semi/sampled/degrees_-1_-0.5_0_0.5_1_gender1.png semi_degrees_female.png
+    copy cvae_semi/forcing/forcing_smiles_all.png semi_forcing_all.png
+    copy cvae_semi/forcing/forcing_photos_set_-1_-0.5_0_0.5_1.png semi_forcing_photos.png
+    for run in cvae_semi cvae_labelled; do
+        cp results/$run/metrics.json docs/figures/${run}_metrics.json
+        cp results/$run/smile_head.json docs/figures/${run}_smile_head.json
+    done
+fi
 echo "copy_figures: docs/figures/ updated from results/"

@@ -29,10 +29,16 @@ for RUN in results/cvae_semi results/cvae_labelled; do
     "$PY" predict_smiles.py --run $RUN --heldout
 done
 RUN=results/cvae_semi
-"$PY" sample_prior.py --run $RUN --sweep --gender male     # sampled/all_synthetic_gender-1.png
-"$PY" sample_prior.py --run $RUN --sweep --gender female   # sampled/all_synthetic_gender1.png
+for g in male female; do
+    "$PY" sample_prior.py --run $RUN --sweep --gender $g   # sampled/all_synthetic_gender-1.png (male), ..._gender1.png
+    "$PY" sample_prior.py --run $RUN --degrees -1,-0.5,0,0.5,1 --gender $g
+done
 "$PY" sample_across_axis.py --run $RUN --axis gender
 "$PY" sample_across_axis.py --run $RUN --axis cond
 "$PY" changing_smiles.py --run $RUN
+# eight unlabelled photos, each given the degree q(y|x) predicts, then set to -1 ... +1
+PHOTOS=$(ls "$U/UTKFace" | awk 'NR % 2900 == 7' | head -8 | sed "s|^|$U/UTKFace/|")
+# shellcheck disable=SC2086
+"$PY" changing_smiles.py --run $RUN --images $PHOTOS --set=-1,-0.5,0,0.5,1
 "$PY" predict_smiles.py --run $RUN --images "$U/UTKFace" --out results/predicted_smiles.csv
 echo "semi_supervised: done; results/cvae_semi, results/cvae_labelled (metrics.json, smile_head.json each)"
