@@ -48,6 +48,8 @@ DEFAULT = [  # (model, size, batch, n_faces, timed steps per epoch; 0 = the whol
     ("cvae", 64, 256, 5000, 8),    # throughput setting
     ("cvae", 50, 8, 23707, 0),     # one whole epoch of all UTKFace: is cost linear in the data?
 ]
+LINEAR = ("cvae", 50, 8, 185, 0)  # timed for 128 epochs in a row: the same sustained load as the 23,707 epoch
+LINEAR_EPOCHS = 128
 GRID = dict(models=("ae", "vae", "cvae"), sizes=(32, 50, 64, 128), batches=(8, 64, 256), data=(185, 5000, 23707))
 PHASES = ("forward", "backward", "optimizer")
 
@@ -118,32 +120,49 @@ def phase_shares(trainer: Trainer, device: torch.device) -> dict[str, float]:
 
 
 def bench(model_name: str, size: int, batch: int, n: int, steps: int, pool: FaceSet, device: torch.device,
-          repeats: int, channels_last: bool, amp: bool = False) -> dict:
-    """Time one setting; ``steps`` > 0 times epochs cut to that many steps (same per-step work)."""
+          repeats: int, channels_last: bool, amp: bool = False, sustained: int = 0) -> dict:
+    """Time one setting; ``steps`` > 0 times epochs cut to that many steps (same per-step work). Short epochs:
+    the median of ``repeats`` after a warm-up epoch, or with ``sustained`` the mean of that many epochs in a row;
+    an epoch of more than 5000 faces is timed once, after warming up on a few batches."""
     seed_everything(0)
     faces = faces_of_size(pool, n, size)
     timed = faces if not steps or steps * batch >= n else faces.subset(torch.arange(steps * batch))
     cfg = ModelConfig(size=size, channels=3, latent_size=20, cond_dim=faces.cond.shape[1])
     tcfg = TrainConfig(n_epochs=1, batch_size=batch, channels_last=channels_last, amp=amp)
+    big = len(timed) > 5000
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(build_model(model_name, cfg), timed, faces.subset(torch.arange(2)), tcfg, Path(tmp),
                           device, {})
         fpi = flops_per_image(trainer, batch)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
-        big = len(timed) > 5000
-        timed_epochs(trainer, device, 1)  # warm-up (one epoch; for a long epoch it is also the measurement)
-        times = timed_epochs(trainer, device, 1 if big else repeats)
-        shares = phase_shares(trainer, device) if not big else {k: float("nan") for k in (*PHASES, "data+other")}
+        if big:  # warm up (kernel and allocator caches) on a few batches of the same shapes, not a whole epoch
+            Trainer(build_model(model_name, cfg), timed.subset(torch.arange(8 * batch)), timed.subset(torch.arange(2)),
+                    tcfg, Path(tmp), device, {}).train_epoch()
+            times = timed_epochs(trainer, device, 1)
+        else:
+            timed_epochs(trainer, device, 1)
+            times = timed_epochs(trainer, device, sustained or repeats)
+        shares = (phase_shares(trainer, device) if not (big or sustained)
+                  else {k: float("nan") for k in (*PHASES, "data+other")})
+    epoch_s = statistics.fmean(times) if sustained else statistics.median(times)
     n_steps = -(-len(timed) // batch)
-    step_s = statistics.median(times) / n_steps
-    images_per_s = len(timed) / statistics.median(times)
+    images_per_s = len(timed) / epoch_s
     peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return {"model": model_name, "size": size, "batch": batch, "n_faces": n, "amp": amp, "images_per_s": images_per_s,
-            "ms_per_step": step_s * 1e3, "s_per_epoch": n / images_per_s, "peak_mem_mib": peak,
-            "mflop_per_image": fpi / 1e6, "gflops": fpi * images_per_s / 1e9, "timed_steps": n_steps,
-            "shares": shares}
+    return {"model": model_name, "size": size, "batch": batch, "n_faces": n, "amp": amp, "sustained_epochs": sustained,
+            "images_per_s": images_per_s, "ms_per_step": epoch_s / n_steps * 1e3, "s_per_epoch": n / images_per_s,
+            "peak_mem_mib": peak, "mflop_per_image": fpi / 1e6, "gflops": fpi * images_per_s / 1e9,
+            "timed_steps": n_steps, "shares": shares}
+
+
+def print_row(r: dict, peak_mm: float) -> None:
+    s = r["shares"]
+    faces = f"{r['n_faces']}" + (f"x{r['sustained_epochs']}" if r["sustained_epochs"] else "")
+    print(f"{r['model']:5} {r['size']:>4} {r['batch']:>5} {faces:>8} {r['images_per_s']:>8.0f} "
+          f"{r['ms_per_step']:>8.2f} {r['s_per_epoch']:>8.2f} {r['peak_mem_mib']:>6.0f} {r['mflop_per_image']:>9.1f} "
+          f"{r['gflops']:>8.1f} {100 * r['gflops'] / peak_mm:>5.0f}%  "
+          + "/".join("-" if math.isnan(s[k]) else f"{100 * s[k]:.0f}" for k in ("data+other", *PHASES)), flush=True)
 
 
 def main() -> None:
@@ -176,25 +195,28 @@ def main() -> None:
     peak_mm = matmul_gflops(device)
     print(f"device {device}, {torch.get_num_threads()} threads, matmul {peak_mm:.0f} GFLOP/s, "
           f"torch {torch.__version__}{', amp (bfloat16)' if args.amp else ''}")
-    head = (f"{'model':5} {'px':>4} {'batch':>5} {'faces':>6} {'img/s':>8} {'ms/step':>8} {'s/epoch':>8} "
+    head = (f"{'model':5} {'px':>4} {'batch':>5} {'faces':>8} {'img/s':>8} {'ms/step':>8} {'s/epoch':>8} "
             f"{'MiB':>6} {'MFLOP/img':>9} {'GFLOP/s':>8} {'%peak':>6}  data/fwd/bwd/opt %")
     print(head)
     rows = []
     for model_name, size, batch, n, steps in settings:
-        r = bench(model_name, size, batch, n, steps, pool, device, args.repeats, not args.no_channels_last, args.amp)
-        rows.append(r)
-        s = r["shares"]
-        print(f"{model_name:5} {size:>4} {batch:>5} {n:>6} {r['images_per_s']:>8.0f} {r['ms_per_step']:>8.2f} "
-              f"{r['s_per_epoch']:>8.2f} {r['peak_mem_mib']:>6.0f} {r['mflop_per_image']:>9.1f} "
-              f"{r['gflops']:>8.1f} {100 * r['gflops'] / peak_mm:>5.0f}%  "
-              + "/".join("-" if math.isnan(s[k]) else f"{100 * s[k]:.0f}" for k in ("data+other", *PHASES)),
-              flush=True)
+        rows.append(bench(model_name, size, batch, n, steps, pool, device, args.repeats, not args.no_channels_last,
+                          args.amp))
+        print_row(rows[-1], peak_mm)
+    linearity = None
+    if settings is DEFAULT:  # the 185-face epoch under the same sustained load as the 23,707-face one
+        rows.append(bench(*LINEAR, pool, device, args.repeats, not args.no_channels_last, args.amp, LINEAR_EPOCHS))
+        print_row(rows[-1], peak_mm)
+        big = next(r for r in rows if r["n_faces"] == 23707)
+        linearity = big["s_per_epoch"] / (23707 / 185 * rows[-1]["s_per_epoch"])
+        print(f"linearity: the 23,707-face epoch costs {linearity:.2f} x (23,707 / 185) x the sustained 185-face epoch")
     out = args.out or Path(__file__).parent / "results" / f"{dt.date.today()}-{socket.gethostname()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"date": str(dt.datetime.now()), "host": socket.gethostname(),
                                "machine": platform.processor() or platform.machine(), "device": str(device),
                                "threads": torch.get_num_threads(), "torch": torch.__version__,
                                "matmul_gflops": peak_mm, "channels_last": not args.no_channels_last, "amp": args.amp,
+                               "linearity": linearity,
                                "results": rows}, indent=2) + "\n")
     print(f"wrote {out}")
 

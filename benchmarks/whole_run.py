@@ -60,11 +60,12 @@ def model_cost(width: int) -> tuple[float, float]:
     return sum(p.numel() for p in net.parameters()), counter.get_total_flops() / BATCH
 
 
-def run(width: int, epochs: int, data: list[str], out: Path, seed: int) -> dict:
+def run(width: int, epochs: int, data: list[str], out: Path, seed: int, amp: bool) -> dict:
     """Time one whole cvae.py command; read its training.csv."""
     cmd = [sys.executable, str(ROOT / "cvae.py"), *data, "--resize", str(SIZE), "--latent_size", str(LATENT),
            "--batch_size", str(BATCH), "--base_channels", str(width), "--max_channels", str(8 * width),
            "--n_epochs", str(epochs), "--seed", str(seed), "--out", str(out), "--overwrite"]
+    cmd += ["--amp"] if amp else []
     start = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
@@ -80,6 +81,7 @@ def main() -> None:
     p.add_argument("--widths", default="16,32,64,96", help="comma list of --base_channels to compare")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--amp", action="store_true", help="train with cvae.py --amp (bfloat16 autocast)")
     p.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/...)")
     args = p.parse_args()
     found = real_data()
@@ -87,14 +89,15 @@ def main() -> None:
         data, source = ["--data", str(found[0]), "--labels", str(found[1])], f"UTKFace labelled faces ({found[1]})"
     else:
         data, source = ["--dataset", "toy", "--toy_n", "185"], "185 toy faces"
-    print(f"{source}; {args.epochs} epochs; the study: {STUDY_SECONDS_PER_EPOCH * args.epochs:.0f} s of training")
+    study = STUDY_SECONDS_PER_EPOCH * args.epochs
+    print(f"{source}; {args.epochs} epochs{'; --amp' if args.amp else ''}; the study: {study:.0f} s of training")
     print(f"{'width':>5} {'params':>8} {'MFLOP/img':>9} {'wall s':>7} {'train s':>7} {'x study':>7} {'val MSE/px':>10}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for width in (int(w) for w in args.widths.split(",")):
             params, flops = model_cost(width)
             r = {"width": width, "params": params, "mflop_per_image": flops / 1e6,
-                 **run(width, args.epochs, data, Path(tmp) / f"w{width}", args.seed)}
+                 **run(width, args.epochs, data, Path(tmp) / f"w{width}", args.seed, args.amp)}
             r["speedup_vs_study"] = STUDY_SECONDS_PER_EPOCH * args.epochs / r["train_s"]
             rows.append(r)
             print(f"{width:>5} {params / 1e6:>7.2f}M {r['mflop_per_image']:>9.0f} {r['wall_s']:>7.1f} "
@@ -102,7 +105,8 @@ def main() -> None:
     out = args.out or ROOT / "benchmarks" / "results" / f"{dt.date.today()}-{socket.gethostname()}-whole_run.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"date": str(dt.datetime.now()), "host": socket.gethostname(), "data": source,
-                               "epochs": args.epochs, "threads": torch.get_num_threads(), "torch": torch.__version__,
+                               "epochs": args.epochs, "amp": args.amp, "threads": torch.get_num_threads(),
+                               "torch": torch.__version__,
                                "study_seconds_per_epoch": STUDY_SECONDS_PER_EPOCH, "results": rows}, indent=2) + "\n")
     print(f"wrote {out}")
 
