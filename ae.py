@@ -1,11 +1,11 @@
 """Train an autoencoder (AE) on face crops (see --help); results and figures go to --out."""
 
 from facegen.cli import guard
-from facegen.experiment import train_from_args, training_parser
+from facegen.experiment import parse_training_args, train_from_args
 
 
 def main() -> None:
-    train_from_args("ae", training_parser("ae").parse_args())
+    train_from_args("ae", parse_training_args("ae"))
 
 
 if __name__ == "__main__":

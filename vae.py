@@ -1,11 +1,11 @@
 """Train a variational autoencoder (VAE) on face crops (see --help); results and figures go to --out."""
 
 from facegen.cli import guard
-from facegen.experiment import train_from_args, training_parser
+from facegen.experiment import parse_training_args, train_from_args
 
 
 def main() -> None:
-    train_from_args("vae", training_parser("vae").parse_args())
+    train_from_args("vae", parse_training_args("vae"))
 
 
 if __name__ == "__main__":

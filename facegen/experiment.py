@@ -29,7 +29,8 @@ SEMI_SUPERVISED_MODEL = "sscvae"  # what cvae.py trains when given --unlabeled
 
 def training_parser(model: str) -> Parser:
     """The flags of a training script for ``model``."""
-    p = Parser(description=f"Train a {model.upper()} on face crops; results go to --out.")
+    p = Parser(description=f"Train a {model.upper()} on face crops; results go to --out.",
+               allow_abbrev=False)  # every flag spelled out, so --resume can tell which ones were given
     add_common_args(p)
     add_data_args(p)
     g = p.add_argument_group("model")
@@ -63,9 +64,29 @@ def training_parser(model: str) -> Parser:
     t.add_argument("--save_every", type=int, default=0, help="also keep checkpoints/epoch_N.pt every N epochs (0: off)")
     r = p.add_argument_group("run folder")
     r.add_argument("--out", type=Path, default=Path("results") / model, help="run folder")
-    r.add_argument("--resume", action="store_true", help="continue from the run's checkpoints/last.pt")
+    r.add_argument("--resume", action="store_true",
+                   help="continue from the run's checkpoints/last.pt; flags not given take the run's values")
     r.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
     return p
+
+
+def parse_training_args(model: str, argv: list[str] | None = None) -> argparse.Namespace:
+    """The flags of a training script. With --resume every flag not given on the command line takes its value
+    from the run's flags.json, so ``cvae.py --resume --out DIR`` continues a run as it was started; a flag that
+    is given and differs from the run is refused later (see RESUMABLE)."""
+    parser = training_parser(model)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    if not args.resume:
+        return args
+    saved = read_flags(args.out)["args"]
+    for action in parser._actions:
+        given = any(a == o or a.startswith(o + "=") for o in action.option_strings for a in argv)
+        if given or action.dest not in saved or action.dest in ("resume", "out", "overwrite"):
+            continue
+        value = saved[action.dest]
+        setattr(args, action.dest, Path(value) if action.type is Path and value is not None else value)
+    return args
 
 
 def add_perceptual_args(p: argparse.ArgumentParser) -> None:
@@ -173,7 +194,7 @@ def _check_resume_flags(out: Path, args: argparse.Namespace) -> None:
             continue
         if str(old[key]) != str(value):
             raise FacegenError(f"--{key} {value} does not match the run in {out} (trained with {old[key]}); "
-                               f"resume with the same flags, or train into a new --out")
+                               f"leave the flag out to resume with the run's value, or train into a new --out")
 
 
 def train_from_args(model_name: str, args: argparse.Namespace) -> Path:

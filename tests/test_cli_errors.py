@@ -134,3 +134,18 @@ def test_cuda_request_without_gpu(tmp_path):
 def test_unknown_flag_is_one_line(tmp_path):
     proc = run_script("vae.py", "--no_such_flag")
     assert_one_line_error(proc, "--no_such_flag")
+
+
+def test_resume_needs_only_the_run_folder(toy_root, tiny_run, tmp_path):
+    """`cvae.py --resume --out DIR --n_epochs N` continues with the run's own flags from flags.json."""
+    import json
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run, copy)
+    proc = run_script("cvae.py", "--resume", "--out", str(copy), "--n_epochs", "4")
+    assert proc.returncode == 0, proc.stderr[-500:]
+    flags = json.loads((copy / "flags.json").read_text())["args"]
+    assert flags["n_epochs"] == 4 and flags["latent_size"] == 6 and flags["toy_n"] == 160
+    assert (copy / "training.csv").read_text().count("\n") == 5  # header + epochs 1-4
+    proc = run_script("cvae.py", "--resume", "--out", str(copy), "--latent_size", "9")
+    assert_one_line_error(proc, "--latent_size", "9")
