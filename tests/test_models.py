@@ -83,3 +83,17 @@ def test_bce_and_mse_losses_are_summed_over_pixels():
     assert torch.allclose(reconstruction_loss(logits, x, "mse"), torch.zeros(2))
     bce = reconstruction_loss(logits, x, "bce")
     assert torch.allclose(bce, torch.full((2,), 16 * torch.log(torch.tensor(2.0)).item()))
+
+
+@pytest.mark.parametrize("name", ["ae", "vae", "cvae", "sscvae"])
+def test_losses_are_float32_under_mixed_precision(name):
+    """--amp autocasts the convolutions to bfloat16; every loss term stays float32 and finite, and gradients flow."""
+    torch.manual_seed(0)
+    net = build_model(name, ModelConfig(size=32, channels=3, latent_size=4, cond_dim=1, base_channels=8))
+    x, y = torch.rand(6, 3, 32, 32), torch.rand(6, 1) * 2 - 1
+    with torch.autocast("cpu", torch.bfloat16):
+        out = net.loss(x, y, torch.arange(6) < 3)
+    for key in ("loss", "recon", "kl"):
+        assert out[key].dtype == torch.float32 and torch.isfinite(out[key]), key
+    out["loss"].backward()
+    assert all(p.grad is not None for p in net.encoder.parameters())

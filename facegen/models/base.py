@@ -81,8 +81,9 @@ class FaceModel(nn.Module):
         return self.cfg.cond_dim if self.conditional else 0
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Posterior mean and log-variance (log-variance is None for a plain autoencoder)."""
-        h = self.head(self.encoder(x, y if self.conditional else None))
+        """Posterior mean and log-variance (log-variance is None for a plain autoencoder), in float32 even under
+        --amp's autocast, so the sampling and the KL are computed at full precision."""
+        h = self.head(self.encoder(x, y if self.conditional else None)).float()
         if self.variational:
             mu, logvar = h.chunk(2, dim=1)
             return mu, logvar
@@ -91,7 +92,7 @@ class FaceModel(nn.Module):
     def decode_logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.conditional:
             z = torch.cat([z, y.to(z.dtype)], dim=1)
-        return self.decoder(z)
+        return self.decoder(z).float()  # float32 logits: the losses are summed over pixels at full precision
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Image in [0, 1] for latent codes z (and conditions y for a conditional model)."""

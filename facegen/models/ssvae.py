@@ -43,7 +43,8 @@ class SemiSupervisedCVAE(CVAE):
 
     def smile_posterior(self, x: torch.Tensor) -> Beta:
         """q(b|x) with b = (y + 1) / 2 in [0, 1]."""
-        a, c = (1 + F.softplus(self.smile_head(self.smile_encoder(x)))).unbind(1)
+        h = self.smile_head(self.smile_encoder(x)).float()  # float32 under --amp: Beta sampling needs it
+        a, c = (1 + F.softplus(h)).unbind(1)
         return Beta(a, c)
 
     def predict_smile(self, x: torch.Tensor) -> torch.Tensor:
