@@ -121,5 +121,5 @@ def feature_distance(net: nn.Module, recon: torch.Tensor, x: torch.Tensor, layer
         target = net.features(x, layers)
     total = torch.zeros(x.shape[0], device=x.device)
     for w, a, b in zip(weights, net.features(recon, layers), target, strict=True):
-        total = total + w * (a - b).square().sum((2, 3)).mean(1)
+        total = total + w * (a.float() - b.float()).square().sum((2, 3)).mean(1)  # float32 under --amp too
     return total

@@ -77,6 +77,16 @@ def test_dfcvae_loss_adds_the_pixel_term_and_keeps_the_feature_net_out_of_its_we
     assert all(p.grad is None for p in model.feature_net(x.device).parameters())
 
 
+def test_dfcvae_loss_is_float32_under_mixed_precision(attr_net_file):
+    torch.manual_seed(0)
+    model = build_model("dfcvae", dfc_config(attr_net_file))
+    x = torch.rand(4, 3, 32, 32)
+    with torch.autocast("cpu", torch.bfloat16):
+        out = model.loss(x, torch.zeros(4, 0))
+    assert out["recon"].dtype == torch.float32 and torch.isfinite(out["loss"])
+    out["loss"].backward()
+
+
 def test_dfcvae_trains_with_the_one_trainer_and_rebuilds_from_its_run(tmp_path, attr_net_file):
     seed_everything(0)
     train, val = structured_faces().split(0.25, seed=0)
