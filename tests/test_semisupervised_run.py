@@ -110,3 +110,14 @@ def test_two_runs_scored_by_the_same_judges(semi_run, tiny_run, tmp_path):
     other = json.loads((tiny_run / "metrics.json").read_text())
     assert other["judges_from"] == str(semi_run)
     assert other["evaluators"] == own["evaluators"]  # the judges' own held-out scores: the same judges
+
+
+def test_unlabelled_validation_faces_take_the_degree_q_predicts(semi_run):
+    model, flags = load_trained(semi_run, torch.device("cpu"))
+    x, y, labels = faces_to_edit(model, flags, 20, None, None)
+    assert len(x) == 20 and sum(label.startswith("q") for label in labels) == 8  # 12 labelled come first
+    with torch.no_grad():
+        predicted = model.predict_smile(x[12:])
+    torch.testing.assert_close(y[12:, 0], predicted)
+    _, y_given, labels_given = faces_to_edit(model, flags, 20, None, -0.4)
+    assert (y_given[12:, 0] == -0.4).all() and not any(label.startswith("q") for label in labels_given)
