@@ -34,6 +34,8 @@ def parser() -> Parser:
     p.add_argument("--steps", type=int, default=10, help="images along the walk")
     p.add_argument("--degree", type=float, default=0.0, help="smile degree the images are decoded with")
     add_condition_args(p)
+    p.add_argument("--n", type=int, default=1,
+                   help="condition walks only: rows of N codes drawn from the prior (default 1: the origin)")
     p.add_argument("--from_image", "--from-image", type=Path, default=None,
                    help="start from this photo's code instead of the origin")
     return p
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     model, flags = load_trained(args.run, pick_device(args.device))
     for path in explore.sample_across_axis(args.run, model, flags, axis=axis, every=args.all, bounds=bounds,
                                            steps=args.steps, degree=args.degree, from_image=args.from_image,
-                                           **others):
+                                           n=args.n, seed=args.seed, **others):
         print(f"wrote {path}")
 
 

@@ -144,34 +144,45 @@ def _axis_base(model: FaceModel, flags: dict, degree: float, from_image: Path | 
     return latent.encode_images(model, load_photos([from_image], model.cfg.size, model.cfg.channels), y)[0], y
 
 
-def _condition_walk(run: Path, model: FaceModel, flags: dict, axis: str, z0: torch.Tensor, y: torch.Tensor,
+def _condition_walk(run: Path, model: FaceModel, flags: dict, axis: str, codes: torch.Tensor, y: torch.Tensor,
                     bounds: tuple[float, float] | None, steps: int, others: dict[str, float]) -> Path:
-    """Walk one condition (``cond``/``smile``, ``gender`` or ``age``) with the latent code fixed."""
+    """Walk one condition (``cond``/``smile``, ``gender`` or ``age``) with each latent code of ``codes`` (R, L)
+    fixed: one row per code."""
     latent.require_conditional(flags, f"--axis {axis}")
     name = "smile" if axis == "cond" else axis
     values = _values(*(bounds or (-1.0, 1.0)), steps)
-    walk = torch.tensor(values)
-    base = y.expand(steps, -1)
+    rows = len(codes)
+    walk = torch.tensor(values).repeat(rows)
+    base = y.expand(rows * steps, -1)
     if name == "smile":
         cond = latent.condition_vector(flags, walk, base=base)
     else:
         cond = latent.condition_vector(flags, base[:, latent.SMILE], base=base, **{name: walk})
-    images = latent.decode(model, z0.expand(steps, -1), cond)
+    images = latent.decode(model, codes.repeat_interleave(steps, 0), cond).unflatten(0, (rows, steps))
     cols = [f"{(v + 1) * 50:.0f} y" if name == "age" else _fmt(v) for v in values]
-    path = run / "axis" / _named("axis_cond.png" if name == "smile" else f"axis_{name}.png", others)
+    stem = ("axis_cond" if name == "smile" else f"axis_{name}") + ("_samples" if rows > 1 else "")
+    path = run / "axis" / _named(f"{stem}.png", others)
     title = {"smile": "smile degree", "gender": "gender (-1 male, +1 female)", "age": "age (years)"}.get(name, name)
-    plots.save_labelled_rows(images[None], [name], path, f"{title}, latent code fixed", col_labels=cols)
+    row_labels = [name] if rows == 1 else [f"sample {i + 1}" for i in range(rows)]
+    plots.save_labelled_rows(images, row_labels, path, f"{title}, latent code fixed along each row", col_labels=cols)
     return path
 
 
 def sample_across_axis(run: Path, model: FaceModel, flags: dict, *, axis: int | str | None, every: bool = False,
                        bounds: tuple[float, float] | None = None, steps: int = 10, degree: float = 0.0,
-                       from_image: Path | None = None, **others: float) -> list[Path]:
+                       from_image: Path | None = None, n: int = 1, seed: int = 0, **others: float) -> list[Path]:
     """Walk one latent dimension, or one condition (``axis`` "cond" for the smile degree, "gender", "age"),
-    with everything else fixed."""
+    with everything else fixed; a condition walk with ``n`` > 1 has one row for each of n prior samples."""
+    if n < 1:
+        raise FacegenError(f"--n {n}: need at least one row")
+    if n > 1 and not isinstance(axis, str):
+        raise FacegenError(f"--n {n}: several rows are for condition walks (--axis cond, gender or age)")
+    if n > 1 and from_image is not None:
+        raise FacegenError("--n and --from_image exclude each other: a photo gives one row")
     z0, y = _axis_base(model, flags, degree, from_image, **others)
     if isinstance(axis, str):
-        return [_condition_walk(run, model, flags, axis, z0, y, bounds, steps, others)]
+        codes = z0[None] if n == 1 else latent.prior_noise(n, model.cfg.latent_size, seed)
+        return [_condition_walk(run, model, flags, axis, codes, y, bounds, steps, others)]
     _note_unconditional(flags, "--degree")
     values = _values(*(bounds or (-3.0, 3.0)), steps)
     cols = [_fmt(v) for v in values]

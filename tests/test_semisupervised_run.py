@@ -59,6 +59,17 @@ def test_condition_axis_walks(semi_run, axis, name):
     assert (semi_run / "axis" / name).is_file()
 
 
+def test_condition_walk_with_one_row_per_prior_sample(semi_run):
+    for n in ("1", "3"):
+        sample_across_axis.main(["--run", str(semi_run), "--axis", "gender", "--n", n, "--steps", "4"])
+    one = Image.open(semi_run / "axis" / "axis_gender.png")
+    three = Image.open(semi_run / "axis" / "axis_gender_samples.png")
+    assert three.height >= one.height + 2 * 32  # two more rows of 32-px faces
+    for bad, match in ((["--axis", "2", "--n", "2"], "condition walks"), (["--axis", "gender", "--n", "0"], "--n 0")):
+        with pytest.raises(FacegenError, match=match):
+            sample_across_axis.main(["--run", str(semi_run), *bad])
+
+
 def test_condition_the_run_lacks_and_bad_values_are_clear_errors(semi_run):
     with pytest.raises(FacegenError, match="no 'age' condition"):
         sample_across_axis.main(["--run", str(semi_run), "--axis", "age"])
