@@ -5,6 +5,7 @@
                                                            against predicting the mean degree (RUN/smile_head.json)
 """
 
+import argparse
 from pathlib import Path
 
 from facegen import smile_head
@@ -14,21 +15,21 @@ from facegen.experiment import run_faces
 from facegen.run import load_trained, write_json
 
 
-def parse_args():
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = Parser(description=__doc__.splitlines()[0])
     add_run_arg(p)
     add_common_args(p)
     p.add_argument("--images", type=Path, help="folder of face images to predict")
     p.add_argument("--out", type=Path, help="label file to write (',stimulus_filename,avg_encode')")
     p.add_argument("--heldout", action="store_true", help="measure q(y|x) on the run's held-out labelled faces")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if not args.heldout and (args.images is None or args.out is None):
         p.error("pass --images DIR --out FILE, or --heldout")
     return args
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     model, flags = load_trained(args.run, pick_device(args.device))
     smile_head.require_smile_head(model, flags)
     if args.images is not None and args.out is not None:

@@ -103,11 +103,9 @@ def test_evaluate_reports_q_error_and_gender_control(semi_run, capsys):
     assert "q(y|x)" in capsys.readouterr().out
 
 
-def test_predicted_degrees_are_a_label_file_a_run_reads(semi_run, toy_root, tmp_path, monkeypatch):
+def test_predicted_degrees_are_a_label_file_a_run_reads(semi_run, toy_root, tmp_path):
     images = toy_root / "toy" / "images"
-    monkeypatch.setattr("sys.argv", ["predict_smiles.py", "--run", str(semi_run), "--images", str(images),
-                                     "--out", str(tmp_path / "pred.csv")])
-    predict_smiles.main()
+    predict_smiles.main(["--run", str(semi_run), "--images", str(images), "--out", str(tmp_path / "pred.csv")])
     degrees = read_smile_labels(tmp_path / "pred.csv")
     assert len(degrees) == 160 and all(-1 <= d <= 1 for d in degrees.values())
 
