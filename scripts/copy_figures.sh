@@ -42,9 +42,10 @@ if [ -d results/cvae_semi ]; then  # made by sh scripts/semi_supervised.sh
     copy cvae_semi/sampled/degrees_-1_-0.5_0_0.5_1_gender1.png semi_degrees_female.png
     copy cvae_semi/forcing/forcing_smiles_all.png semi_forcing_all.png
     copy cvae_semi/forcing/forcing_photos_set_-1_-0.5_0_0.5_1.png semi_forcing_photos.png
-    for run in cvae_semi cvae_labelled; do
-        cp results/$run/metrics.json docs/figures/${run}_metrics.json
-        cp results/$run/smile_head.json docs/figures/${run}_smile_head.json
+    for run in cvae_semi cvae_labelled cvae_semi_s1 cvae_labelled_s1; do  # the _s1 pair: --seed 1, if made
+        for f in metrics smile_head; do
+            if [ -f "results/$run/$f.json" ]; then cp "results/$run/$f.json" "docs/figures/${run}_$f.json"; fi
+        done
     done
 fi
 echo "copy_figures: docs/figures/ updated from results/"
