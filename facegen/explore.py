@@ -15,6 +15,7 @@ import torch
 from tqdm import tqdm
 
 from facegen import latent, plots, smile_head
+from facegen.data.utkface import age_years
 from facegen.errors import FacegenError
 from facegen.experiment import run_faces
 from facegen.interpolation import interpolation_rows, pick_pairs
@@ -159,7 +160,7 @@ def _condition_walk(run: Path, model: FaceModel, flags: dict, axis: str, codes: 
     else:
         cond = latent.condition_vector(flags, base[:, latent.SMILE], base=base, **{name: walk})
     images = latent.decode(model, codes.repeat_interleave(steps, 0), cond).unflatten(0, (rows, steps))
-    cols = [f"{(v + 1) * 50:.0f} y" if name == "age" else _fmt(v) for v in values]
+    cols = [f"{age_years(v):.0f} y" if name == "age" else _fmt(v) for v in values]
     stem = ("axis_cond" if name == "smile" else f"axis_{name}") + ("_samples" if rows > 1 else "")
     path = run / "axis" / _named(f"{stem}.png", others)
     title = {"smile": "smile degree", "gender": "gender (-1 male, +1 female)", "age": "age (years)"}.get(name, name)

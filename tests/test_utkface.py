@@ -129,3 +129,11 @@ def test_the_real_labelled_utkface_faces(tmp_path, capsys):
     assert faces.cond.abs().max() <= 1 and set(faces.cond[:, 1].tolist()) == {-1.0, 1.0}
     assert "me.png" in capsys.readouterr().err
     assert 60 < float(faces.images.float().mean()) < 200 and np.isfinite(faces.meta["age"].numpy()).all()
+
+
+def test_age_condition_and_its_inverse():
+    from facegen.data.utkface import age_condition, age_years
+
+    for years in (0.0, 25.0, 50.0, 100.0):
+        assert age_years(float(age_condition(years))) == pytest.approx(years)
+    assert float(age_condition(0)) == -1 and float(age_condition(100)) == 1 and float(age_condition(120)) == 1

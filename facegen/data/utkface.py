@@ -27,6 +27,11 @@ def age_condition(years: torch.Tensor | float) -> torch.Tensor:
     return (torch.as_tensor(years, dtype=torch.float32) / 50 - 1).clamp(-1, 1)
 
 
+def age_years(condition: float) -> float:
+    """The age in years that an age-condition value in [-1, +1] stands for (the inverse of age_condition)."""
+    return (condition + 1) * 50
+
+
 def parse_utk_name(name: str) -> dict:
     """``{"age": float, "gender": int, "race": int}`` from a UTKFace file name; nan / -1 where unknown.
 
