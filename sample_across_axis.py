@@ -14,7 +14,7 @@ from facegen.cli import (
     parse_bounds,
     pick_device,
 )
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.run import load_trained
 from facegen.train import seed_everything
 

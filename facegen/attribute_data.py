@@ -9,7 +9,7 @@ import torch
 
 from facegen.data.celeba import normalize_attr_name
 from facegen.data.faceset import FaceSet
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.experiment import load_faces, run_args, split_faces
 
 MALE = "Male"

@@ -21,7 +21,7 @@ from facegen.attribute_study import ATTRIBUTES_DIR, edit_step, fit_directions
 from facegen.attributes import AttributeVectors, check_both_classes, cosine, mean_difference
 from facegen.attrnet import load_attribute_net, predict_probs
 from facegen.data.faceset import FaceSet
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.latent import decode, encode_faces, encode_images
 from facegen.models import FaceModel
 from facegen.run import write_json

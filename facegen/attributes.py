@@ -15,7 +15,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from sklearn.svm import LinearSVC
 
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 VECTORS_FILE = "attribute_vectors.npz"
 

@@ -17,7 +17,7 @@ from torch import nn
 
 from facegen.data.batches import DeviceFaces
 from facegen.data.faceset import FaceSet
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.run import load_checkpoint, save_checkpoint
 
 LAYERS = ("relu1", "relu2", "relu3", "relu4")

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from facegen.data.utkface import GENDERS, age_condition
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 
 class Parser(argparse.ArgumentParser):

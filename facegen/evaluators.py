@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from facegen.data.faceset import FaceSet
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 FEATURE_SIZE = 24  # pixels per side the judges see
 MIN_FACES = 8

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from facegen import latent, plots, smile_head
 from facegen.data.utkface import age_years
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.experiment import run_faces
 from facegen.interpolation import interpolation_rows, pick_pairs
 from facegen.models import FaceModel

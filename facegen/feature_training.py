@@ -10,7 +10,7 @@ import torch
 from facegen.attrnet import accuracy, attribute_targets, save_attribute_net, train_attribute_net
 from facegen.cli import pick_device
 from facegen.data.faceset import FaceSet
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.experiment import load_faces, split_faces
 from facegen.run import write_json
 from facegen.train import seed_everything

@@ -17,7 +17,7 @@ from facegen.attribute_data import (
     resolve_attribute,
 )
 from facegen.data.faceset import FaceSet
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.experiment import run_dataset
 from facegen.latent import decode, encode_images, interpolate
 from facegen.models import FaceModel

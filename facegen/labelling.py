@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facegen.csvfile import write_csv
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 if TYPE_CHECKING:
     from matplotlib.backend_bases import KeyEvent

@@ -13,7 +13,7 @@ from sklearn.decomposition import PCA
 
 from facegen.data.batches import DeviceFaces
 from facegen.data.faceset import FaceSet
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.models import MODELS, FaceModel
 
 SMILE = 0  # the smile degree is the first condition column ("smile first", see --conditions)

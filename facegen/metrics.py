@@ -13,7 +13,7 @@ from facegen.data.cache import list_images
 from facegen.data.faceset import FaceSet
 from facegen.data.labels import read_smile_labels
 from facegen.data.utkface import parse_utk_name
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.experiment import run_faces
 from facegen.models import FaceModel
 from facegen.run import write_json

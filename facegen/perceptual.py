@@ -15,7 +15,7 @@ from torch import nn
 
 from facegen.attrnet import LAYERS as ATTRNET_LAYERS
 from facegen.attrnet import load_attribute_net
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 VGG19 = "vgg19"
 VGG19_FILE = "vgg19-dcbb9e9d.pth"  # the file name torchvision gives VGG19_Weights.IMAGENET1K_V1 in the cache

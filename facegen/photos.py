@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from facegen.data.cache import decode_images
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 MIN_PHOTO_SIDE = 32
 MAX_ASPECT = 2.0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.models import FaceModel, ModelConfig, build_model
 
 FLAGS = "flags.json"

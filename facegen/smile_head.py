@@ -9,7 +9,7 @@ import torch
 
 from facegen.data.cache import decode_images, list_images
 from facegen.data.faceset import FaceSet
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.models import FaceModel
 
 

@@ -18,7 +18,7 @@ from facegen import plots
 from facegen.csvfile import write_csv
 from facegen.data.batches import DeviceFaces
 from facegen.data.faceset import FaceSet
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.models import FaceModel
 from facegen.run import LAST, load_checkpoint, load_model_state, save_checkpoint
 

@@ -13,7 +13,7 @@ from facegen.attributes import (
     save_vectors,
     svm_direction,
 )
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 
 def codes_with_attribute(n: int = 600, dims: int = 6, axis: int = 2, shift: float = 3.0, seed: int = 0):

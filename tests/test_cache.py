@@ -11,7 +11,7 @@ from PIL import Image
 
 from facegen.data import cache
 from facegen.data.cache import decode_images, list_images
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 
 def save(path, array: np.ndarray, **kw):

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from facegen.data.celeba import load_celeba, normalize_attr_name, read_celeba_attrs, read_celeba_partition
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NAMES = (

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from facegen.attrnet import LAYERS, AttributeNet, load_attribute_net, save_attribute_net
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.models import ModelConfig, build_model
 from facegen.perceptual import (
     check_layers,

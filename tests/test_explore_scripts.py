@@ -16,7 +16,7 @@ import sample_across_axis
 import sample_across_pca_axis
 import sample_prior
 from facegen import explore
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.models import ModelConfig, build_model
 from facegen.run import read_flags
 

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.backend_bases import KeyEvent  # noqa: E402
 
 from facegen.data.labels import read_smile_labels  # noqa: E402
-from facegen.errors import FacegenError  # noqa: E402
+from facegen.core.errors import FacegenError  # noqa: E402
 from facegen.labelling import (  # noqa: E402
     Answer,
     Slideshow,

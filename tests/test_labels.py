@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from facegen.data.labels import read_smile_labels, write_smile_labels
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 GOOD = (
     ",stimulus_filename,avg_encode\n185,me.png,-0.10\n"

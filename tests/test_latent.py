@@ -6,7 +6,7 @@ import torch
 
 from facegen import latent
 from facegen.cli import parse_bounds, parse_floats, parse_span
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.models import ModelConfig, build_model
 
 CVAE_FLAGS = {"model": "cvae", "dataset": {"cond_names": ["smile", "gender", "age"]}}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from facegen.data.faceset import FaceSet
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.models import ModelConfig, build_model
 from facegen.run import LAST, load_checkpoint, prepare_run_dir
 from facegen.train import TrainConfig, Trainer, seed_everything

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from facegen.data.faceset import FaceSet
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 
 @dataclass

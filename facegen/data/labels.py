@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from facegen.csvfile import write_csv
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 FILE_COLUMN = "stimulus_filename"
 DEGREE_COLUMN = "avg_encode"

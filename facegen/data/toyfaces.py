@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from facegen.data.labels import write_smile_labels
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 Colour = tuple[int, int, int]
 

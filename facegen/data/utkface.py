@@ -15,7 +15,7 @@ import torch
 from facegen.data.cache import decode_images, list_images
 from facegen.data.faceset import FaceSet
 from facegen.data.labels import read_smile_labels
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 
 CONDITIONS = ("smile", "gender", "age")
 MAX_AGE = 120

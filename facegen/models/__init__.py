@@ -1,6 +1,6 @@
 """Model registry: a new model is a class registered here by name, and every script works with it."""
 
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.models.base import FaceModel, ModelConfig
 from facegen.models.dfcvae import DFCVAE
 from facegen.models.ssvae import SemiSupervisedCVAE

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from facegen.errors import FacegenError
+from facegen.core.errors import FacegenError
 from facegen.models.base import ModelConfig, reconstruction_loss
 from facegen.models.vae import VAE
 

@@ -1,0 +1,1 @@
+"""Loss terms shared by the model families: ELBO terms, adversarial losses, perceptual distances, likelihoods."""
