@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
+from facegen.core.errors import FacegenError
 from facegen.data.celeba import normalize_attr_name
 from facegen.data.faceset import FaceSet
-from facegen.core.errors import FacegenError
 from facegen.experiment import load_faces, run_args, split_faces
 
 MALE = "Male"

@@ -20,8 +20,8 @@ from facegen.attribute_data import attribute_column, attribute_faces, heldout, p
 from facegen.attribute_study import ATTRIBUTES_DIR, edit_step, fit_directions
 from facegen.attributes import AttributeVectors, check_both_classes, cosine, mean_difference
 from facegen.attrnet import load_attribute_net, predict_probs
-from facegen.data.faceset import FaceSet
 from facegen.core.errors import FacegenError
+from facegen.data.faceset import FaceSet
 from facegen.latent import decode, encode_faces, encode_images
 from facegen.models import FaceModel
 from facegen.run import write_json

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facegen.core.errors import FacegenError
 from facegen.data.batches import DeviceFaces
 from facegen.data.faceset import FaceSet
-from facegen.core.errors import FacegenError
 from facegen.run import load_checkpoint, save_checkpoint
 
 LAYERS = ("relu1", "relu2", "relu3", "relu4")

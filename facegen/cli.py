@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from facegen.data.utkface import GENDERS, age_condition
 from facegen.core.errors import FacegenError
+from facegen.data.utkface import GENDERS, age_condition
 
 
 class Parser(argparse.ArgumentParser):

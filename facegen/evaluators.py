@@ -19,8 +19,8 @@ from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from facegen.data.faceset import FaceSet
 from facegen.core.errors import FacegenError
+from facegen.data.faceset import FaceSet
 
 FEATURE_SIZE = 24  # pixels per side the judges see
 MIN_FACES = 8

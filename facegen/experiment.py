@@ -10,9 +10,9 @@ from pathlib import Path
 import torch
 
 from facegen.cli import Parser, add_common_args, add_data_args, check_resize, parse_floats, pick_device, resolve_resize
+from facegen.core.errors import FacegenError
 from facegen.data import load_dataset
 from facegen.data.faceset import FaceSet
-from facegen.core.errors import FacegenError
 from facegen.models import MODELS, ModelConfig, build_model
 from facegen.perceptual import check_layers, default_layers, resolve_feature_net
 from facegen.run import prepare_run_dir, read_flags, write_json

@@ -15,8 +15,8 @@ import torch
 from tqdm import tqdm
 
 from facegen import latent, plots, smile_head
-from facegen.data.utkface import age_years
 from facegen.core.errors import FacegenError
+from facegen.data.utkface import age_years
 from facegen.experiment import run_faces
 from facegen.interpolation import interpolation_rows, pick_pairs
 from facegen.models import FaceModel

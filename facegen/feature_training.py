@@ -9,8 +9,8 @@ import torch
 
 from facegen.attrnet import accuracy, attribute_targets, save_attribute_net, train_attribute_net
 from facegen.cli import pick_device
-from facegen.data.faceset import FaceSet
 from facegen.core.errors import FacegenError
+from facegen.data.faceset import FaceSet
 from facegen.experiment import load_faces, split_faces
 from facegen.run import write_json
 from facegen.train import seed_everything

@@ -16,8 +16,8 @@ from facegen.attribute_data import (
     heldout,
     resolve_attribute,
 )
-from facegen.data.faceset import FaceSet
 from facegen.core.errors import FacegenError
+from facegen.data.faceset import FaceSet
 from facegen.experiment import run_dataset
 from facegen.latent import decode, encode_images, interpolate
 from facegen.models import FaceModel

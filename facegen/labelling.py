@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from facegen.csvfile import write_csv
 from facegen.core.errors import FacegenError
+from facegen.csvfile import write_csv
 
 if TYPE_CHECKING:
     from matplotlib.backend_bases import KeyEvent

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
+from facegen.core.errors import FacegenError
 from facegen.data.batches import DeviceFaces
 from facegen.data.faceset import FaceSet
-from facegen.core.errors import FacegenError
 from facegen.models import MODELS, FaceModel
 
 SMILE = 0  # the smile degree is the first condition column ("smile first", see --conditions)

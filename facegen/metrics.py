@@ -8,12 +8,12 @@ import numpy as np
 import torch
 
 from facegen import evaluators, latent, plots, smile_head
+from facegen.core.errors import FacegenError
 from facegen.data.batches import DeviceFaces
 from facegen.data.cache import list_images
 from facegen.data.faceset import FaceSet
 from facegen.data.labels import read_smile_labels
 from facegen.data.utkface import parse_utk_name
-from facegen.core.errors import FacegenError
 from facegen.experiment import run_faces
 from facegen.models import FaceModel
 from facegen.run import write_json

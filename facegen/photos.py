@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from facegen.data.cache import decode_images
 from facegen.core.errors import FacegenError
+from facegen.data.cache import decode_images
 
 MIN_PHOTO_SIDE = 32
 MAX_ASPECT = 2.0

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
+from facegen.core.errors import FacegenError
 from facegen.data.cache import decode_images, list_images
 from facegen.data.faceset import FaceSet
-from facegen.core.errors import FacegenError
 from facegen.models import FaceModel
 
 

@@ -15,10 +15,10 @@ from torch.profiler import record_function
 from tqdm import tqdm
 
 from facegen import plots
+from facegen.core.errors import FacegenError
 from facegen.csvfile import write_csv
 from facegen.data.batches import DeviceFaces
 from facegen.data.faceset import FaceSet
-from facegen.core.errors import FacegenError
 from facegen.models import FaceModel
 from facegen.run import LAST, load_checkpoint, load_model_state, save_checkpoint
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
+from facegen.core.errors import FacegenError
 from facegen.data import cache
 from facegen.data.cache import decode_images, list_images
-from facegen.core.errors import FacegenError
 
 
 def save(path, array: np.ndarray, **kw):

@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from facegen.data.celeba import load_celeba, normalize_attr_name, read_celeba_attrs, read_celeba_partition
 from facegen.core.errors import FacegenError
+from facegen.data.celeba import load_celeba, normalize_attr_name, read_celeba_attrs, read_celeba_partition
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NAMES = (

@@ -12,8 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.backend_bases import KeyEvent  # noqa: E402
 
-from facegen.data.labels import read_smile_labels  # noqa: E402
 from facegen.core.errors import FacegenError  # noqa: E402
+from facegen.data.labels import read_smile_labels  # noqa: E402
 from facegen.labelling import (  # noqa: E402
     Answer,
     Slideshow,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from facegen.data.labels import read_smile_labels, write_smile_labels
 from facegen.core.errors import FacegenError
+from facegen.data.labels import read_smile_labels, write_smile_labels
 
 GOOD = (
     ",stimulus_filename,avg_encode\n185,me.png,-0.10\n"

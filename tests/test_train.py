@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from facegen.data.faceset import FaceSet
 from facegen.core.errors import FacegenError
+from facegen.data.faceset import FaceSet
 from facegen.models import ModelConfig, build_model
 from facegen.run import LAST, load_checkpoint, prepare_run_dir
 from facegen.train import TrainConfig, Trainer, seed_everything

@@ -10,10 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
+from facegen.core.errors import FacegenError
 from facegen.data import load_dataset, resolve_data
 from facegen.data.labels import write_smile_labels
 from facegen.data.utkface import load_utkface, parse_utk_name
-from facegen.core.errors import FacegenError
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from facegen.core.errors import FacegenError
 from facegen.data.celeba import load_celeba
 from facegen.data.faceset import FaceSet
 from facegen.data.toyfaces import make_toy_dataset
 from facegen.data.utkface import load_utkface
-from facegen.core.errors import FacegenError
 
 DATASETS = ("auto", "utkface", "celeba", "toy")
 DEFAULT_IMAGES, DEFAULT_LABELS = Path("data/UTKFace"), Path("data/smiles_dataset.txt")

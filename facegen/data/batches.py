@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
-from facegen.data.faceset import FaceSet
 from facegen.core.errors import FacegenError
+from facegen.data.faceset import FaceSet
 
 
 @dataclass

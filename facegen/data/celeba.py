@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from facegen.core.errors import FacegenError
 from facegen.data.cache import decode_images
 from facegen.data.faceset import FaceSet
-from facegen.core.errors import FacegenError
 
 # The usual face crop of the aligned 178 x 218 images: a 148 x 148 box at (15, 40), as fractions so
 # that copies stored at another scale (e.g. half size, 89 x 109) crop the same region.

@@ -10,8 +10,8 @@ import csv
 import math
 from pathlib import Path
 
-from facegen.csvfile import write_csv
 from facegen.core.errors import FacegenError
+from facegen.csvfile import write_csv
 
 FILE_COLUMN = "stimulus_filename"
 DEGREE_COLUMN = "avg_encode"

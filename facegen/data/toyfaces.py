@@ -22,8 +22,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
-from facegen.data.labels import write_smile_labels
 from facegen.core.errors import FacegenError
+from facegen.data.labels import write_smile_labels
 
 Colour = tuple[int, int, int]
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import torch
 
+from facegen.core.errors import FacegenError
 from facegen.data.cache import decode_images, list_images
 from facegen.data.faceset import FaceSet
 from facegen.data.labels import read_smile_labels
-from facegen.core.errors import FacegenError
 
 CONDITIONS = ("smile", "gender", "age")
 MAX_AGE = 120
