@@ -13,6 +13,7 @@ from facegen.cli import Parser, add_common_args, add_data_args, check_resize, pa
 from facegen.core.errors import FacegenError
 from facegen.data import load_dataset
 from facegen.data.faceset import FaceSet
+from facegen.data.split import split_indices
 from facegen.models import MODELS, ModelConfig, build_model
 from facegen.perceptual import check_layers, default_layers, resolve_feature_net
 from facegen.run import prepare_run_dir, read_flags, write_json
@@ -154,17 +155,10 @@ def split_faces(faces: FaceSet, args: argparse.Namespace) -> tuple[FaceSet, Face
     # so the held-out labelled faces are those a labelled-only run with the same seed holds out
     train, val = [], []
     for part in (torch.nonzero(faces.labelled).flatten(), torch.nonzero(~faces.labelled).flatten()):
-        t, v = split_positions(len(part), args.val_fraction, args.seed)
+        t, v = split_indices(len(part), args.val_fraction, args.seed)
         train.append(part[t])
         val.append(part[v])
     return faces.subset(torch.cat(train).sort().values), faces.subset(torch.cat(val).sort().values)
-
-
-def split_positions(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The (train, validation) positions :meth:`FaceSet.split` gives a set of ``n`` faces."""
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    n_val = max(1, round(n * val_fraction)) if n > 1 else 0
-    return perm[n_val:].sort().values, perm[:n_val].sort().values
 
 
 def run_args(flags: dict) -> argparse.Namespace:

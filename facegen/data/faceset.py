@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from facegen.data.split import split_indices
+
 
 @dataclass
 class FaceSet:
@@ -59,7 +61,5 @@ class FaceSet:
 
     def split(self, val_fraction: float, seed: int) -> tuple[FaceSet, FaceSet]:
         """A fixed (per seed) train / validation split; validation gets at least one face."""
-        n = len(self)
-        perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-        n_val = max(1, round(n * val_fraction)) if n > 1 else 0
-        return self.subset(perm[n_val:].sort().values), self.subset(perm[:n_val].sort().values)
+        train, val = split_indices(len(self), val_fraction, seed)
+        return self.subset(train), self.subset(val)
