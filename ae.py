@@ -1,11 +1,11 @@
 """Train an autoencoder (AE) on face crops (see --help); results and figures go to --out."""
 
-from facegen.cli import guard
-from facegen.experiment import parse_training_args, train_from_args
+from facegen.cli.args import guard
+from facegen.cli.training import train_main
 
 
-def main() -> None:
-    train_from_args("ae", parse_training_args("ae"))
+def main(argv: list[str] | None = None) -> None:
+    train_main(argv, "ae")
 
 
 if __name__ == "__main__":

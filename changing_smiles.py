@@ -5,19 +5,17 @@ Figures go to RUN/forcing.
 
 from pathlib import Path
 
-from facegen import explore
-from facegen.cli import (
+from facegen.analysis import explore
+from facegen.cli.args import (
     Parser,
     add_common_args,
     add_condition_args,
     add_run_arg,
     condition_values,
     guard,
+    open_run,
     parse_floats,
-    pick_device,
 )
-from facegen.run import load_trained
-from facegen.train import seed_everything
 
 
 def parser() -> Parser:
@@ -46,9 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     set_to = parse_floats(args.set_to, "--set") if args.set_to else None
     shifts = None if set_to else parse_floats(args.shifts, "--shifts")
     others = condition_values(args)
-    seed_everything(args.seed)
-    model, flags = load_trained(args.run, pick_device(args.device))
-    for path in explore.changing_smiles(args.run, model, flags, shifts=shifts, set_to=set_to, n=args.n,
+    run, model = open_run(args)
+    for path in explore.changing_smiles(run, model, shifts=shifts, set_to=set_to, n=args.n,
                                         images=args.images, own_degree=args.own_degree, face=args.face, **others):
         print(f"wrote {path}")
 

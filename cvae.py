@@ -1,11 +1,15 @@
-"""Train a conditional VAE (CVAE) on smile-labelled faces (see --help); results and figures go to --out."""
+"""Train a conditional VAE (CVAE) on smile-labelled faces (see --help); results and figures go to --out.
 
-from facegen.cli import guard
-from facegen.experiment import parse_training_args, train_from_args
+``--unlabeled DIR`` trains the semi-supervised CVAE instead (see ``cvae.py --unlabeled DIR --help``).
+"""
+
+from facegen.cli.args import guard
+from facegen.cli.training import train_main
 
 
-def main() -> None:
-    train_from_args("cvae", parse_training_args("cvae"))
+def main(argv: list[str] | None = None) -> None:
+    train_main(argv, "cvae", {"--unlabeled": "sscvae"}, epochs=1000,
+               script="--unlabeled DIR trains the semi-supervised CVAE (cvae.py --unlabeled DIR --help: its flags).")
 
 
 if __name__ == "__main__":

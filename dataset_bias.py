@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from facegen import metrics
-from facegen.cli import Parser, guard
+from facegen.analysis import metrics
+from facegen.cli.args import Parser, guard
 
 
 def parser() -> Parser:

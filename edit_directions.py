@@ -1,31 +1,30 @@
 """Edit directions by linear classifiers in latent space (InterFaceGAN).
 
 Fits a linear SVM that tells faces with an attribute from faces without it, reports its held-out accuracy and
-saves the unit normal of its boundary as the edit direction. With --condition, the other attributes'
+saves the unit normal of its boundary as the edit direction. With --fixed, the other attributes'
 directions are projected out, so the edit leaves them alone; the figure compares plain and conditioned edits.
 Everything goes to RUN/attributes/directions/.
 """
 
-from facegen.attribute_study import write_directions
-from facegen.cli import Parser, add_common_args, add_run_arg, guard, parse_span, pick_device
-from facegen.run import load_trained
+from facegen.analysis.attribute_study import write_directions
+from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run, parse_span
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = Parser(description=__doc__)
     add_common_args(p)
     add_run_arg(p)
     p.add_argument("--attribute", required=True, help="CelebA attribute to edit, e.g. Smiling")
-    p.add_argument("--condition", default="", help="comma-separated attributes to keep fixed, e.g. Male,Young")
+    p.add_argument("--fixed", default="", help="comma-separated attributes to keep fixed, e.g. Male,Young")
     p.add_argument("--n", type=int, default=4, help="held-out faces (without the attribute) in the figure")
     p.add_argument("--amounts", default="0:3:0.75",
                    help="START:STOP:STEP, in units of the distance between the mean codes with and without the "
                         "attribute along the direction")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     amounts = parse_span(args.amounts, "--amounts")
-    condition = [c.strip() for c in args.condition.split(",") if c.strip()]
-    model, flags = load_trained(args.run, pick_device(args.device))
-    write_directions(args.run, model, flags, args.attribute, condition, args.n, amounts, args.seed)
+    fixed = [c.strip() for c in args.fixed.split(",") if c.strip()]
+    run, model = open_run(args)
+    write_directions(run, model, args.attribute, fixed, args.n, amounts, args.seed)
 
 
 if __name__ == "__main__":

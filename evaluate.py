@@ -5,10 +5,8 @@ Writes RUN/metrics.json, RUN/plots/smile_response.png and RUN/plots/bias_by_degr
 
 from pathlib import Path
 
-from facegen import metrics
-from facegen.cli import Parser, add_common_args, add_run_arg, guard, pick_device
-from facegen.run import load_trained
-from facegen.train import seed_everything
+from facegen.analysis import metrics
+from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 
 
 def parser() -> Parser:
@@ -24,9 +22,8 @@ def parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    seed_everything(args.seed)
-    model, flags = load_trained(args.run, pick_device(args.device))
-    result = metrics.evaluate_run(args.run, model, flags, seed=args.seed, judges=args.judges)
+    run, model = open_run(args)
+    result = metrics.evaluate_run(run, model, seed=args.seed, judges=args.judges)
     print("\n".join(metrics.summary(result)))
     print(f"wrote {args.run / 'metrics.json'}")
 

@@ -3,12 +3,11 @@
 
 from pathlib import Path
 
-from facegen.cli import Parser, add_common_args, add_run_arg, guard, pick_device
-from facegen.interpolation import MODES, write_interpolations
-from facegen.run import load_trained
+from facegen.analysis.interpolation import MODES, write_interpolations
+from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = Parser(description=__doc__)
     add_common_args(p)
     add_run_arg(p)
@@ -21,11 +20,11 @@ def main() -> None:
     p.add_argument("--attribute", default=None, help="the attribute of --pairs attribute, e.g. Smiling")
     p.add_argument("--n_pairs", type=int, default=6, help="pairs to draw")
     p.add_argument("--steps", type=int, default=8, help="points on each path, both ends included")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.steps < 2 or args.n_pairs < 1:
         p.error("--steps must be at least 2 and --n_pairs at least 1")
-    model, flags = load_trained(args.run, pick_device(args.device))
-    write_interpolations(args.run, model, flags, images=args.images, ids=args.ids, mode=args.pairs,
+    run, model = open_run(args)
+    write_interpolations(run, model, images=args.images, ids=args.ids, mode=args.pairs,
                          attribute=args.attribute, n_pairs=args.n_pairs, steps=args.steps, seed=args.seed)
 
 

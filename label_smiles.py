@@ -10,11 +10,11 @@ the formula is documented in facegen/labelling.py.
 
 from pathlib import Path
 
-from facegen.cli import Parser, guard
+from facegen.apps.labelling import Slideshow, answers_file, merge_answers, open_window, write_agreement
+from facegen.cli.args import Parser, guard
 from facegen.core.errors import FacegenError
 from facegen.data.cache import list_images
 from facegen.data.labels import write_smile_labels
-from facegen.labelling import Slideshow, answers_file, merge_answers, open_window, write_agreement
 
 
 def parse_args():

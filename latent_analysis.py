@@ -3,10 +3,8 @@
 Figures go to RUN/plots and RUN/interp.
 """
 
-from facegen import explore
-from facegen.cli import Parser, add_common_args, add_run_arg, guard, pick_device
-from facegen.run import load_trained
-from facegen.train import seed_everything
+from facegen.analysis import explore
+from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 
 
 def parser() -> Parser:
@@ -26,9 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.steps < 2 or args.n_pairs < 1:
         p.error("--steps must be at least 2 and --n_pairs at least 1")
-    seed_everything(args.seed)
-    model, flags = load_trained(args.run, pick_device(args.device))
-    for path in explore.latent_analysis(args.run, model, flags, seed=args.seed, pair=args.pair,
+    run, model = open_run(args)
+    for path in explore.latent_analysis(run, model, seed=args.seed, pair=args.pair,
                                         n_pairs=args.n_pairs, steps=args.steps):
         print(f"wrote {path}")
 

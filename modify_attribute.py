@@ -7,12 +7,11 @@ RUN/attributes/add_<attribute>.png (remove_<attribute>.png when no amount is pos
 
 from pathlib import Path
 
-from facegen.attribute_study import modify_attribute
-from facegen.cli import Parser, add_common_args, add_run_arg, guard, parse_span, pick_device
-from facegen.run import load_trained
+from facegen.analysis.attribute_study import modify_attribute
+from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run, parse_span
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = Parser(description=__doc__)
     add_common_args(p)
     add_run_arg(p)
@@ -23,12 +22,12 @@ def main() -> None:
     faces.add_argument("--with", dest="having", type=int, default=None,
                        help="edit N held-out faces with the attribute (use negative --amounts to remove it)")
     p.add_argument("--amounts", default="0:2:0.25", help="START:STOP:STEP multiples of the vector")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     amounts = parse_span(args.amounts, "--amounts")
-    model, flags = load_trained(args.run, pick_device(args.device))
+    run, model = open_run(args)
     having = args.having is not None
     n = args.having if having else (args.without or 6)
-    modify_attribute(args.run, model, flags, args.attribute, args.images, n, having, amounts, args.seed)
+    modify_attribute(run, model, args.attribute, args.images, n, having, amounts, args.seed)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,10 @@
 import argparse
 from pathlib import Path
 
-from facegen import smile_head
-from facegen.cli import Parser, add_common_args, add_run_arg, guard, pick_device
+from facegen.analysis import smile_head
+from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.data.labels import write_smile_labels
-from facegen.experiment import run_faces
-from facegen.run import load_trained, write_json
+from facegen.runs import write_json
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,14 +29,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    model, flags = load_trained(args.run, pick_device(args.device))
-    smile_head.require_smile_head(model, flags)
+    run, model = open_run(args)
+    smile_head.require_smile_head(run)
     if args.images is not None and args.out is not None:
-        degrees = smile_head.predict_folder(model, flags, args.images)
+        degrees = smile_head.predict_folder(model, run, args.images)
         write_smile_labels(args.out, degrees)
         print(f"{len(degrees)} predicted smile degrees -> {args.out}")
     if args.heldout:
-        m = smile_head.heldout_error(model, *run_faces(flags))
+        m = smile_head.heldout_error(model, *run.faces())
         write_json(args.run / "smile_head.json", m)
         print(f"q(y|x) on {m['n_heldout']} held-out labelled faces: MAE {m['mae']:.3f}, RMSE {m['rmse']:.3f}, "
               f"r {m['correlation']:.2f}; predicting the mean {m['mean_degree']:+.2f}: MAE "

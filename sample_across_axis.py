@@ -3,20 +3,18 @@ into RUN/axis."""
 
 from pathlib import Path
 
-from facegen import explore
-from facegen.cli import (
+from facegen.analysis import explore
+from facegen.cli.args import (
     Parser,
     add_common_args,
     add_condition_args,
     add_run_arg,
     condition_values,
     guard,
+    open_run,
     parse_bounds,
-    pick_device,
 )
 from facegen.core.errors import FacegenError
-from facegen.run import load_trained
-from facegen.train import seed_everything
 
 CONDITION_AXES = ("cond", "smile", "gender", "age")
 
@@ -57,9 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     axis = parse_axis(args.axis)
     others = condition_values(args)
     bounds = parse_bounds(args.bounds, "--range") if args.bounds else None
-    seed_everything(args.seed)
-    model, flags = load_trained(args.run, pick_device(args.device))
-    for path in explore.sample_across_axis(args.run, model, flags, axis=axis, every=args.all, bounds=bounds,
+    run, model = open_run(args)
+    for path in explore.sample_across_axis(run, model, axis=axis, every=args.all, bounds=bounds,
                                            steps=args.steps, degree=args.degree, from_image=args.from_image,
                                            n=args.n, seed=args.seed, **others):
         print(f"wrote {path}")

@@ -1,9 +1,7 @@
 """Walk the principal axes of a trained run's latent codes, in standard deviations (see --help); into RUN/axis."""
 
-from facegen import explore
-from facegen.cli import Parser, add_common_args, add_run_arg, guard, parse_bounds, pick_device
-from facegen.run import load_trained
-from facegen.train import seed_everything
+from facegen.analysis import explore
+from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run, parse_bounds
 
 
 def parser() -> Parser:
@@ -20,9 +18,8 @@ def parser() -> Parser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     bounds = parse_bounds(args.bounds, "--range")
-    seed_everything(args.seed)
-    model, flags = load_trained(args.run, pick_device(args.device))
-    for path in explore.sample_across_pca_axis(args.run, model, flags, bounds=bounds, steps=args.steps,
+    run, model = open_run(args)
+    for path in explore.sample_across_pca_axis(run, model, bounds=bounds, steps=args.steps,
                                                degree=args.degree):
         print(f"wrote {path}")
 

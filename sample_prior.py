@@ -1,19 +1,17 @@
 """Decode codes drawn from a trained run's prior at a chosen smile degree (see --help); figures go to RUN/sampled."""
 
-from facegen import explore
-from facegen.cli import (
+from facegen.analysis import explore
+from facegen.cli.args import (
     Parser,
     add_common_args,
     add_condition_args,
     add_run_arg,
     condition_values,
     guard,
+    open_run,
     parse_floats,
     parse_span,
-    pick_device,
 )
-from facegen.run import load_trained
-from facegen.train import seed_everything
 
 
 def parser() -> Parser:
@@ -41,9 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     degrees = parse_floats(args.degrees, "--degrees") if args.degrees else None
     others = condition_values(args)
     temperatures = parse_span(args.temperatures, "--temperatures") if args.temperatures else None
-    seed_everything(args.seed)
-    model, flags = load_trained(args.run, pick_device(args.device))
-    for path in explore.sample_prior(args.run, model, flags, seed=args.seed, degree=args.degree, n=args.n,
+    run, model = open_run(args)
+    for path in explore.sample_prior(run, model, seed=args.seed, degree=args.degree, n=args.n,
                                      temperature=args.temperature, degrees=degrees, temperatures=temperatures,
                                      sweep=args.sweep, **others):
         print(f"wrote {path}")

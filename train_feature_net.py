@@ -1,27 +1,30 @@
 """Train the project's attribute classifier on CelebA (40 attributes) and report its held-out accuracy.
 
-Its layers are the default feature network of the DFC-VAE (vae.py --loss perceptual), and it judges attribute
-edits in evaluate_attributes.py.
+It is the model ``attrnet`` of the one trainer (so --resume, --amp and torchrun work as for every model). Its
+layers are the default feature network of the DFC-VAE (vae.py --loss perceptual), and it judges attribute
+edits in evaluate_attributes.py; both read RUN/attribute_net.pt, written at the end.
 """
 
-from pathlib import Path
+import sys
 
-from facegen.cli import Parser, add_common_args, add_data_args, guard
-from facegen.feature_training import train_feature_net
+from facegen.analysis.attribute_accuracy import report
+from facegen.cli.args import guard
+from facegen.cli.training import train_main
+from facegen.core.distributed import world_from_env
+from facegen.runs import Run
+
+DEFAULTS = ["--dataset", "celeba", "--resize", "64", "--lr", "2e-3", "--batch_size", "64", "--eval_every", "1",
+            "--out", "results/feature_net"]
 
 
-def main() -> None:
-    p = Parser(description=__doc__)
-    add_common_args(p)
-    add_data_args(p)
-    p.set_defaults(dataset="celeba", resize=64, conditions="")  # all 40 attributes are targets: no condition
-    t = p.add_argument_group("training")
-    t.add_argument("--n_epochs", type=int, default=4, help="epochs to train")
-    t.add_argument("--lr", type=float, default=2e-3, help="peak Adam learning rate (one-cycle schedule)")
-    t.add_argument("--batch_size", type=int, default=64, help="faces per step")
-    t.add_argument("--out", type=Path, default=Path("results") / "feature_net", help="output folder")
-    t.add_argument("--overwrite", action="store_true", help="replace an existing net in --out")
-    train_feature_net(p.parse_args())
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    given = {a.split("=")[0] for a in argv if a.startswith("--")}
+    defaults = [v for i in range(0, len(DEFAULTS), 2) if DEFAULTS[i] not in given for v in DEFAULTS[i:i + 2]
+                if "--resume" not in given or DEFAULTS[i] == "--out"]
+    out = train_main(defaults + argv, "attrnet", epochs=4)
+    if world_from_env().is_main:
+        report(Run.load(out))
 
 
 if __name__ == "__main__":

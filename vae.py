@@ -1,11 +1,15 @@
-"""Train a variational autoencoder (VAE) on face crops (see --help); results and figures go to --out."""
+"""Train a variational autoencoder (VAE) on face crops (see --help); results and figures go to --out.
 
-from facegen.cli import guard
-from facegen.experiment import parse_training_args, train_from_args
+``--loss perceptual`` trains the DFC-VAE instead (see ``vae.py --loss perceptual --help`` for its flags).
+"""
+
+from facegen.cli.args import guard
+from facegen.cli.training import train_main
 
 
-def main() -> None:
-    train_from_args("vae", parse_training_args("vae"))
+def main(argv: list[str] | None = None) -> None:
+    train_main(argv, "vae", {"--loss=perceptual": "dfcvae"},
+               script="--loss perceptual trains the DFC-VAE (vae.py --loss perceptual --help shows its flags).")
 
 
 if __name__ == "__main__":

@@ -37,11 +37,11 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from facegen import train  # noqa: E402
-from facegen.cli import pick_device  # noqa: E402
+from facegen.cli.args import pick_device  # noqa: E402
 from facegen.data import load_dataset  # noqa: E402
 from facegen.data.faceset import FaceSet  # noqa: E402
 from facegen.models import ModelConfig, build_model  # noqa: E402
-from facegen.train import TrainConfig, Trainer, seed_everything  # noqa: E402
+from facegen.train.trainer import TrainConfig, Trainer, seed_everything  # noqa: E402
 
 train.tqdm = lambda iterable, **_: iterable  # no progress bar of a long epoch inside the printed table
 

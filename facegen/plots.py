@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,11 +16,13 @@ import torch  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from torchvision.utils import make_grid, save_image  # noqa: E402
 
+from facegen.core.files import atomic_write  # noqa: E402
+
 
 def save_grid(images: torch.Tensor, path: Path, nrow: int = 8, padding: int = 2) -> None:
     """Images (N, C, H, W) in [0, 1] as one PNG grid, ``nrow`` images per row."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(images.detach().float().cpu().clamp(0, 1), path, nrow=nrow, padding=padding, pad_value=1.0)
+    atomic_write(path, lambda tmp: save_image(images.detach().float().cpu().clamp(0, 1), tmp, nrow=nrow,
+                                              padding=padding, pad_value=1.0, format="png"), suffix=".png")
 
 
 def grid_array(images: torch.Tensor, nrow: int, padding: int = 2) -> np.ndarray:
@@ -55,11 +56,10 @@ def save_labelled_rows(rows: torch.Tensor, row_labels: Sequence[str], path: Path
 
 def save_figure(fig: plt.Figure, path: Path) -> None:
     """Write a matplotlib figure as PNG (atomically) and close it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, bbox_inches="tight")
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, bbox_inches="tight", format="png"), suffix=".png")
+    finally:
+        plt.close(fig)
 
 
 def save_gif(frames: Sequence[Path], path: Path, seconds_per_frame: float = 0.3) -> None:
@@ -67,28 +67,27 @@ def save_gif(frames: Sequence[Path], path: Path, seconds_per_frame: float = 0.3)
     if not frames:
         return
     images = [imageio.imread(f) for f in frames]
-    imageio.mimsave(path, images, duration=seconds_per_frame, loop=0)
+    atomic_write(path, lambda tmp: imageio.mimsave(tmp, images, duration=seconds_per_frame, loop=0), suffix=".gif")
 
 
-def plot_training(history: list[dict], path: Path) -> None:
-    """Train / validation loss, reconstruction and KL against epoch."""
+def plot_training(history: list[dict], terms: Sequence[str], path: Path) -> None:
+    """One panel per reported term (train, and validation where there is one) against epoch; terms that are
+    zero throughout (an autoencoder's KL) are left out."""
     epochs = [r["epoch"] for r in history]
-    val = [r for r in history if r.get("val_loss") is not None]
-    panels = [("loss", "loss (recon + beta KL)"), ("recon", "reconstruction"), ("kl", "KL")]
-    if not any(r["train_kl"] for r in history):  # an autoencoder: the loss is the reconstruction
-        panels = [("loss", "loss (reconstruction)")]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.6), squeeze=False)
-    axes = axes[0]
-    for ax, (key, title) in zip(axes, panels, strict=True):
-        ax.plot(epochs, [r[f"train_{key}"] for r in history], label="train")
+    shown = [t for t in terms if any(r.get(f"train_{t}") for r in history)] or list(terms[:1])
+    fig, axes = plt.subplots(1, len(shown), figsize=(4.4 * len(shown), 3.6), squeeze=False)
+    for ax, term in zip(axes[0], shown, strict=True):
+        train = [r.get(f"train_{term}") for r in history]
+        ax.plot(epochs, train, label="train")
+        val = [(r["epoch"], r[f"val_{term}"]) for r in history if r.get(f"val_{term}") is not None]
         if val:
-            ax.plot([r["epoch"] for r in val], [r[f"val_{key}"] for r in val], "o-", ms=3, label="validation")
-        ax.set_title(title)
+            ax.plot(*zip(*val, strict=True), "o-", ms=3, label="validation")
+        ax.set_title(term)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-        if key != "kl" and min(r[f"train_{key}"] for r in history) > 0:
+        if all(v is not None and v > 0 for v in train) and max(train) > 10 * min(train):
             ax.set_yscale("log")
-    axes[0].legend()
+    axes[0][0].legend()
     fig.tight_layout()
     save_figure(fig, path)
 

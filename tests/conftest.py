@@ -25,7 +25,6 @@ def toy_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(toy_root) -> Path:
     """A CVAE trained for 3 epochs on toy faces: a complete run folder for the exploration scripts."""
-    from facegen.experiment import train_from_args, training_parser
+    from facegen.cli.training import train_main
 
-    args = training_parser("cvae").parse_args(tiny_args(toy_root, "cvae"))
-    return train_from_args("cvae", args)
+    return train_main(tiny_args(toy_root, "cvae"), "cvae")

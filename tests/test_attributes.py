@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from facegen.attributes import (
+from facegen.analysis.attributes import (
     AttributeVectors,
     edit_codes,
     load_vectors,

@@ -134,7 +134,7 @@ def test_the_real_celeba_subset(tmp_path):
 
 
 def test_resize_defaults_to_64_for_celeba_and_to_the_studys_50_otherwise():
-    from facegen.cli import resolve_resize
+    from facegen.cli.args import resolve_resize
     from facegen.experiment import training_parser
 
     for flags, size in ((["--dataset", "celeba"], 64), (["--dataset", "toy"], 50), ([], 50),

@@ -107,7 +107,7 @@ def test_feature_net_reports_held_out_accuracy(space):
 
 
 def test_dfcvae_run_records_its_feature_net(space):
-    from facegen.run import load_trained
+    from facegen.runs import load_trained
 
     model, flags = load_trained(space["dfcvae"])
     assert flags["model"] == "dfcvae" and type(model).__name__ == "DFCVAE"
@@ -186,7 +186,7 @@ def test_bad_input_is_one_line_and_exit_status_2(space, capsys, tmp_path):
 
 
 def test_cvae_conditions_on_an_attribute(space, tmp_path):
-    from facegen.run import load_trained
+    from facegen.runs import load_trained
 
     run_script("cvae.py", *space["data"], "--condition", "Smiling", "--latent_size", "4", "--base_channels", "8",
                "--batch_size", "16", "--n_epochs", "1", "--out", tmp_path / "cvae")

@@ -16,8 +16,8 @@ from facegen.perceptual import (
     resolve_feature_net,
     vgg19_layer_names,
 )
-from facegen.run import LAST, load_trained, prepare_run_dir, write_json
-from facegen.train import TrainConfig, Trainer, seed_everything
+from facegen.runs import LAST, load_trained, prepare_run_dir, write_json
+from facegen.train.trainer import TrainConfig, Trainer, seed_everything
 from tests.test_train import structured_faces
 
 

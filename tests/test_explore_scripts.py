@@ -15,10 +15,10 @@ import latent_analysis
 import sample_across_axis
 import sample_across_pca_axis
 import sample_prior
-from facegen import explore
+from facegen.analysis import explore
 from facegen.core.errors import FacegenError
 from facegen.models import ModelConfig, build_model
-from facegen.run import read_flags
+from facegen.runs import read_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,9 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.backend_bases import KeyEvent  # noqa: E402
 
-from facegen.core.errors import FacegenError  # noqa: E402
-from facegen.data.labels import read_smile_labels  # noqa: E402
-from facegen.labelling import (  # noqa: E402
+from facegen.apps.labelling import (  # noqa: E402
     Answer,
     Slideshow,
     SlideshowWindow,
@@ -22,6 +20,8 @@ from facegen.labelling import (  # noqa: E402
     merge_answers,
     read_answers,
 )
+from facegen.core.errors import FacegenError  # noqa: E402
+from facegen.data.labels import read_smile_labels  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

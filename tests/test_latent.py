@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from facegen import latent
-from facegen.cli import parse_bounds, parse_floats, parse_span
+from facegen.analysis import latent
+from facegen.cli.args import parse_bounds, parse_floats, parse_span
 from facegen.core.errors import FacegenError
 from facegen.models import ModelConfig, build_model
 

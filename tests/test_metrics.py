@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import evaluate
-from facegen import evaluators, metrics
+from facegen.analysis import evaluators, metrics
 from facegen.models import ModelConfig, build_model
-from facegen.run import read_flags
+from facegen.runs import read_flags
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from torch.distributions import Normal, kl_divergence
 
 from facegen.models import MODELS, ModelConfig, build_model
 from facegen.models.base import kl_to_standard_normal, reparameterize
-from facegen.models.conv import level_sizes
+from facegen.nn.conv import level_sizes
 
 
 @pytest.mark.parametrize("size", [32, 50, 64, 128])

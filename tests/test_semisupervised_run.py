@@ -14,13 +14,13 @@ import evaluate
 import predict_smiles
 import sample_across_axis
 import sample_prior
+from facegen.analysis.explore import faces_to_edit
 from facegen.core.errors import FacegenError
 from facegen.data.labels import read_smile_labels, write_smile_labels
+from facegen.data.photos import load_photos
 from facegen.data.toyfaces import make_toy_dataset
 from facegen.experiment import train_from_args, training_parser
-from facegen.explore import faces_to_edit
-from facegen.photos import load_photos
-from facegen.run import load_trained
+from facegen.runs import load_trained
 
 
 @pytest.fixture(scope="module")

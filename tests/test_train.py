@@ -8,8 +8,8 @@ import torch
 from facegen.core.errors import FacegenError
 from facegen.data.faceset import FaceSet
 from facegen.models import ModelConfig, build_model
-from facegen.run import LAST, load_checkpoint, prepare_run_dir
-from facegen.train import TrainConfig, Trainer, seed_everything
+from facegen.runs import LAST, load_checkpoint, prepare_run_dir
+from facegen.train.trainer import TrainConfig, Trainer, seed_everything
 
 
 def structured_faces(n: int = 64, size: int = 32) -> FaceSet:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
+from facegen.core.errors import FacegenError
 from facegen.data.split import split_indices
 
 
@@ -63,3 +64,10 @@ class FaceSet:
         """A fixed (per seed) train / validation split; validation gets at least one face."""
         train, val = split_indices(len(self), val_fraction, seed)
         return self.subset(train), self.subset(val)
+
+    def with_attributes_as_conditions(self) -> FaceSet:
+        """The same faces with every attribute (+1 / -1) as the condition vector: a classifier's targets."""
+        if "attrs" not in self.meta:
+            raise FacegenError(f"{self.source} has no attribute labels: use --dataset celeba with --attrs FILE")
+        return replace(self, cond=self.meta["attrs"].float(), cond_names=list(self.attr_names),
+                       labelled=torch.ones(len(self), dtype=torch.bool))

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from facegen.core.errors import FacegenError
-from facegen.csvfile import write_csv
+from facegen.core.files import write_csv
 
 FILE_COLUMN = "stimulus_filename"
 DEGREE_COLUMN = "avg_encode"

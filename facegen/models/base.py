@@ -1,117 +1,165 @@
-"""What every face model shares: configuration, encode / decode, the loss the trainer minimises."""
+"""The model contract: what every model of every family is to the trainer, the run folder and the scripts.
+
+A model is an ``nn.Module`` subclass registered by name (:func:`facegen.models.registry.register`) that owns
+- its **config**: a dataclass (``Config``) whose fields marked with :func:`option` are its command-line flags
+  (help, default, choices), so a training script's ``--help`` shows only what applies to the chosen model;
+  the fields of :class:`ModelConfig` itself (size, channels, conditions) come from the data, not from flags;
+- its **networks**, built in ``__init__`` from the config;
+- its **optimizers and schedules** (:meth:`Model.optimizers`, :meth:`Model.schedulers`): one for a VAE, two
+  for a GAN; the trainer checkpoints and steps them without knowing how many there are;
+- its **training step** (:meth:`Model.train_step`): the maths of one update on a batch. It may update several
+  optimizers, skip one, or keep a buffer; it goes through the trainer's :class:`Step` for autocast, loss
+  scaling, gradient averaging over processes and clipping, and returns named scalar terms for the log;
+- its **capabilities** (:data:`CAPABILITIES`), so a script can tell in one line what a run cannot do.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import dataclasses
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from facegen.models.conv import Decoder, Encoder
+from facegen.core.errors import FacegenError
+from facegen.data.batches import Batch
+
+# encode: image (+ condition) -> latent code;  decode: latent code (+ condition) -> image;  sample: draw from
+# the prior;  log_likelihood: exact log p(x);  predict_condition: the condition from an image (q(y|x));
+# classify: logits for labels;  translate: image -> image (e.g. depth map -> face)
+CAPABILITIES = ("encode", "decode", "sample", "log_likelihood", "predict_condition", "classify", "translate")
+
+
+def option(default: Any, help: str, *, choices: tuple | None = None, flag: str | None = None,
+           parse: Callable[[str], Any] | None = None) -> Any:
+    """A config field that is also a command-line flag (``--NAME`` unless ``flag`` says otherwise). ``parse``
+    turns the flag's text into the field's value (default: the type of ``default``)."""
+    meta = {"help": help, "choices": choices, "flag": flag, "parse": parse}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
 class ModelConfig:
-    """Everything needed to rebuild a model; stored in flags.json and every checkpoint."""
+    """The fields every model takes from its data. Subclasses add their own fields with :func:`option`."""
 
-    size: int = 50
+    size: int = 64
     channels: int = 3
-    latent_size: int = 20
     cond_dim: int = 0
-    base_channels: int = 32
-    max_channels: int = 256
-    beta: float = 1.0
-    recon_loss: str = "mse"  # "mse" or "bce", summed over pixels
-    alpha: float = 50.0  # weight of the supervised term -log q(y|x) (semi-supervised CVAE only)
-    # DFC-VAE (recon_loss "perceptual"): the frozen feature net ("vgg19" or the path of an attribute net),
-    # its layers, their weights and the weight of an extra pixel MSE term
-    feature_net: str = ""
-    loss_features: list[str] = field(default_factory=list)
-    feature_weights: list[float] = field(default_factory=list)
-    pixel_weight: float = 0.0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ModelConfig:
+        """The config saved in a run's flags.json (a one-line error for fields this model does not have)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise FacegenError(f"model config has fields {', '.join(unknown)} that {cls.__qualname__} does not "
+                               f"know: the run was made by another version; re-train it")
+        return cls(**values)
+
+    def check(self) -> None:
+        """Refuse, in one line, values that cannot work together (called before any training starts)."""
+
+    @classmethod
+    def options(cls) -> list[dataclasses.Field]:
+        """The fields that are command-line flags."""
+        return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
 
 
-def reconstruction_loss(logits: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
-    """Per-image reconstruction loss summed over pixels, shape (B,). ``x`` is in [0, 1]."""
-    if kind == "bce":
-        per_pixel = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-    else:
-        per_pixel = (torch.sigmoid(logits) - x).square()
-    return per_pixel.flatten(1).sum(1)
+@dataclass(frozen=True)
+class OptimSettings:
+    """What the trainer's flags say about optimisation; a model builds its optimizers from it."""
+
+    lr: float = 2e-4
+    lr_step: int = 250
+    lr_gamma: float = 0.5
+    n_epochs: int = 1
+    steps_per_epoch: int = 1
 
 
-def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL( N(mu, exp(logvar)) || N(0, I) ) in closed form, summed over latent dims, shape (B,).
+class Step(Protocol):
+    """The trainer's side of one training step, handed to :meth:`Model.train_step`."""
 
-    KL = -1/2 * sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2)
-    """
-    return -0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1)
+    def autocast(self) -> AbstractContextManager:
+        """Mixed precision for the forward pass when --amp is on (a no-op otherwise)."""
 
-
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """z = mu + sigma * eps with eps ~ N(0, I): a sample of the posterior that gradients flow through."""
-    return mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+    def update(self, loss: torch.Tensor, optimizer: str, retain_graph: bool = False) -> None:
+        """Zero that optimizer's gradients, backpropagate ``loss`` (scaled under float16), average the gradients
+        over processes, clip them, and step the optimizer."""
 
 
-class FaceModel(nn.Module):
-    """Encoder + decoder built from one :class:`ModelConfig`.
+class Model(nn.Module):
+    """Base of every model. Subclasses set ``Config``, ``capabilities``, ``conditional`` and implement
+    :meth:`train_step`; the others have defaults that suit a model with one optimizer."""
 
-    Subclasses set ``variational`` (posterior is Gaussian) and ``conditional`` (decoder and
-    encoder see the condition vector y of length ``cond_dim``).
-    """
-
-    variational = False
-    conditional = False
+    name: ClassVar[str] = ""  # set by register()
+    Config: ClassVar[type[ModelConfig]] = ModelConfig
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    conditional: ClassVar[bool] = False  # the model sees the condition vector y (smile degree, ...)
+    summary: ClassVar[str] = ""  # one line for --help and the README
+    schedule_every: ClassVar[str] = "epoch"  # when the trainer steps the schedulers: "epoch" or "step"
+    uses_unlabeled: ClassVar[bool] = False  # trains on labelled and unlabelled faces (--unlabeled)
+    condition_source: ClassVar[str] = "conditions"  # "attributes": a CelebA face's 40 attributes are its y
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        cond = cfg.cond_dim if self.conditional else 0
-        self.encoder = Encoder(cfg.size, cfg.channels, cond, cfg.base_channels, cfg.max_channels)
-        out = cfg.latent_size * (2 if self.variational else 1)
-        self.head = nn.Linear(self.encoder.out_features, out)
-        self.decoder = Decoder(cfg.size, cfg.channels, cfg.latent_size + cond, cfg.base_channels, cfg.max_channels)
 
     @property
     def cond_dim(self) -> int:
         return self.cfg.cond_dim if self.conditional else 0
 
-    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Posterior mean and log-variance (log-variance is None for a plain autoencoder), in float32 even under
-        --amp's autocast, so the sampling and the KL are computed at full precision."""
-        h = self.head(self.encoder(x, y if self.conditional else None)).float()
-        if self.variational:
-            mu, logvar = h.chunk(2, dim=1)
-            return mu, logvar
-        return h, None
+    @classmethod
+    def can(cls, capability: str) -> bool:
+        return capability in cls.capabilities
 
-    def decode_logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.conditional:
-            z = torch.cat([z, y.to(z.dtype)], dim=1)
-        return self.decoder(z).float()  # float32 logits: the losses are summed over pixels at full precision
+    @classmethod
+    def require(cls, capability: str, what: str) -> None:
+        """A one-line error when this kind of model cannot do what a script needs."""
+        if capability not in cls.capabilities:
+            raise FacegenError(f"{what} needs a model that can {capability.replace('_', ' ')}, and a {cls.name} "
+                               f"run cannot: use a run of a model that can (see the README's model table)")
 
-    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """Image in [0, 1] for latent codes z (and conditions y for a conditional model)."""
-        return torch.sigmoid(self.decode_logits(z, y))
+    # ---- optimisation -------------------------------------------------------------------------------------
+    def optimizers(self, settings: OptimSettings, device: torch.device) -> dict[str, torch.optim.Optimizer]:
+        """One Adam over every parameter, named "model"."""
+        return {"model": adam(self.parameters(), settings.lr, device)}
 
-    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """Decode the posterior mean: the deterministic reconstruction used in figures."""
-        return self.decode(self.encode(x, y)[0], y)
+    def schedulers(self, optimizers: dict[str, torch.optim.Optimizer],
+                   settings: OptimSettings) -> dict[str, torch.optim.lr_scheduler.LRScheduler]:
+        """Each optimizer's learning rate times ``lr_gamma`` every ``lr_step`` epochs (stepped once per epoch)."""
+        return {name: torch.optim.lr_scheduler.StepLR(opt, step_size=settings.lr_step, gamma=settings.lr_gamma)
+                for name, opt in optimizers.items()}
 
-    def reconstruction(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Per-image reconstruction loss (B,) of decoder logits against x; models may override it."""
-        return reconstruction_loss(logits, x, self.cfg.recon_loss)
+    # ---- the step and what the trainer shows ----------------------------------------------------------------
+    def train_step(self, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
+        """One update on ``batch``; returns batch-mean scalar terms (the same names at every step). The first
+        term is the one the progress bar shows."""
+        raise NotImplementedError
 
-    def loss(self, x: torch.Tensor, y: torch.Tensor, labelled: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Batch-mean loss terms; ``loss`` is what the trainer minimises, ``mu`` the posterior means."""
-        mu, logvar = self.encode(x, y)
-        z = reparameterize(mu, logvar) if self.variational else mu
-        recon = self.reconstruction(self.decode_logits(z, y), x).mean()
-        if not self.variational:
-            return {"loss": recon, "recon": recon, "kl": torch.zeros_like(recon), "mu": mu.detach()}
-        kl = kl_to_standard_normal(mu, logvar).mean()
-        return {"loss": recon + self.cfg.beta * kl, "recon": recon, "kl": kl, "mu": mu.detach()}
+    def eval_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Batch-mean validation terms (called under no_grad in eval mode); none by default."""
+        return {}
+
+    def snapshot(self, batch: Batch) -> torch.Tensor | None:
+        """Images in [0, 1] for the per-epoch grid and the training GIF (reconstructions of ``batch``, or
+        samples); None for none. Called in eval mode under no_grad with a fixed random seed."""
+        return None
+
+    def epoch_end(self) -> dict[str, torch.Tensor]:
+        """Per-epoch vectors to keep in the run's history (e.g. the variance of each latent dimension); the
+        trainer plots each as a heat map over epochs."""
+        return {}
+
+
+def adam(params, lr: float, device: torch.device, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
+    """Adam, fused on GPUs and multi-tensor on CPUs (the fastest form on each)."""
+    fused = device.type == "cuda"
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused, foreach=None if fused else True)

@@ -1,0 +1,245 @@
+"""The one training entry point: flags built from the chosen model's config, then data, model, trainer.
+
+``ae.py``, ``vae.py``, ``cvae.py``, ``train_feature_net.py`` and the generic ``train.py --model NAME`` all call
+:func:`train_main`. The flags are those every run has (data, training, run folder) plus the chosen model's own
+config fields, so ``--help`` shows only what applies to that model. Under ``torchrun`` the same command trains
+on several processes (see :mod:`facegen.core.distributed`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from facegen.cli.args import Parser, add_common_args, add_data_args, resolve_resize
+from facegen.core import distributed
+from facegen.core.devices import pick_device
+from facegen.core.errors import FacegenError
+from facegen.core.seeding import seed_everything
+from facegen.data.spec import DataSpec
+from facegen.models.base import Model, ModelConfig
+from facegen.models.registry import model_class
+from facegen.runs import FLAGS, Run, prepare_run_dir
+from facegen.train.trainer import TrainConfig, Trainer
+
+# Flags that may differ when a run is resumed (they change neither the model nor its data); every other flag
+# must match the run's flags.json.
+RESUMABLE = {"out", "n_epochs", "eval_every", "save_every", "num_workers", "device", "resume", "overwrite",
+             "cache_dir", "lr", "lr_step", "lr_gamma", "clip_grad"}
+NOT_FROM_RUN = {"resume", "out", "overwrite"}
+
+
+# ---- flags --------------------------------------------------------------------------------------------------
+def add_model_args(p: argparse.ArgumentParser, cls: type[Model]) -> None:
+    """One flag per option field of the model's config."""
+    g = p.add_argument_group(f"model: {cls.name}" + (f" ({cls.summary})" if cls.summary else ""))
+    for f in cls.Config.options():
+        meta = f.metadata
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        flag = meta["flag"] or f"--{f.name}"
+        kwargs = {"dest": f.name, "default": default, "help": meta["help"]}
+        if isinstance(default, bool):
+            g.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
+            continue
+        kwargs["type"] = meta["parse"] or type(default)
+        if meta["choices"]:
+            kwargs["choices"] = meta["choices"]
+        g.add_argument(flag, **kwargs)
+
+
+def training_parser(cls: type[Model], script: str = "", epochs: int = 200) -> Parser:
+    """The flags of a training run of model ``cls``."""
+    p = Parser(description=f"Train a {cls.name} ({cls.summary or cls.__doc__.splitlines()[0]}); results go to "
+                           f"--out.{(' ' + script) if script else ''}",
+               allow_abbrev=False)  # every flag spelled out, so --resume can tell which ones were given
+    add_common_args(p)
+    add_data_args(p)
+    d = p.add_argument_group("data for this model")
+    if cls.conditional:
+        d.add_argument("--conditions", default="smile",
+                       help="comma-separated conditions, smile first (CelebA: attribute names, e.g. Smiling)")
+    if cls.uses_unlabeled:
+        d.add_argument("--unlabeled", type=Path, default=None, help="folder of unlabelled faces (e.g. data/UTKFace)")
+        d.add_argument("--max_unlabeled", type=int, default=None,
+                       help="use at most N unlabelled faces (0: none, the labelled-only baseline of the same model)")
+        d.add_argument("--labeled_fraction", type=float, default=TrainConfig.labeled_fraction,
+                       help="share of labelled faces in every batch (an epoch is one pass over the unlabelled faces)")
+    add_model_args(p, cls)
+    t = p.add_argument_group("training")
+    t.add_argument("--n_epochs", type=int, default=epochs, help="epochs to train")
+    t.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate")
+    t.add_argument("--batch_size", type=int, default=8,
+                   help="faces per step and process (under torchrun the global batch is this times the processes)")
+    t.add_argument("--lr_step", type=int, default=250, help="multiply the learning rate by --lr_gamma every N epochs")
+    t.add_argument("--lr_gamma", type=float, default=0.5, help="learning-rate decay factor")
+    t.add_argument("--clip_grad", type=float, default=100.0, help="gradient-norm clipping per optimizer (0: off)")
+    t.add_argument("--no_flip", action="store_true", help="no random horizontal flips")
+    t.add_argument("--amp", action="store_true",
+                   help="mixed precision: bfloat16 autocast (float16 with loss scaling on GPUs without bfloat16); "
+                        "pays off on GPUs, see the README's performance section before using it on a CPU")
+    t.add_argument("--eval_every", type=int, default=10, help="validate and save a snapshot grid every N epochs")
+    t.add_argument("--save_every", type=int, default=0, help="also keep checkpoints/epoch_N.pt every N epochs (0: off)")
+    r = p.add_argument_group("run folder")
+    r.add_argument("--out", type=Path, default=Path("results") / cls.name, help="run folder")
+    r.add_argument("--resume", action="store_true",
+                   help="continue from the run's checkpoints/last.pt; flags not given take the run's values")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
+    return p
+
+
+def _given(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The dests of the flags spelled out in ``argv``."""
+    return {a.dest for a in parser._actions
+            if any(arg == o or arg.startswith(o + "=") for o in a.option_strings for arg in argv)}
+
+
+def parse_training_args(cls: type[Model], argv: list[str], **parser_kwargs) -> argparse.Namespace:
+    """The flags; with --resume every flag not given takes its value from the run's flags.json, so
+    ``cvae.py --resume --out DIR`` continues a run as it was started."""
+    parser = training_parser(cls, **parser_kwargs)
+    args = parser.parse_args(argv)
+    if args.resume:
+        saved = Run.load(args.out).args
+        given = _given(parser, argv)
+        for action in parser._actions:
+            if action.dest in given or action.dest not in saved or action.dest in NOT_FROM_RUN:
+                continue
+            value = saved[action.dest]
+            setattr(args, action.dest, Path(value) if action.type is Path and value is not None else value)
+    return args
+
+
+def resumed_model(out: Path, family: set[str]) -> str | None:
+    """The model of the run in ``out`` when it is one this script trains (for --resume)."""
+    if not (out / FLAGS).exists():
+        return None
+    name = Run.load(out).model_name
+    if name not in family:
+        raise FacegenError(f"{out} holds a {name} run, which this script does not train: resume it with the "
+                           f"script that made it ({Run.load(out).command.split(' ')[0]})")
+    return name
+
+
+# ---- from flags to a run ------------------------------------------------------------------------------------
+def data_spec(args: argparse.Namespace, cls: type[Model]) -> DataSpec:
+    conditions = getattr(args, "conditions", "smile")
+    return DataSpec(dataset=args.dataset, data=args.data, labels=args.labels, attrs=args.attrs, size=args.resize,
+                    channels=1 if args.grayscale else 3,
+                    conditions=[c.strip() for c in conditions.split(",") if c.strip()], cache_dir=args.cache_dir,
+                    num_workers=args.num_workers, toy_dir=args.toy_dir, toy_n=args.toy_n,
+                    unlabeled=getattr(args, "unlabeled", None), max_unlabeled=getattr(args, "max_unlabeled", None),
+                    val_fraction=args.val_fraction, seed=args.seed,
+                    attributes_as_conditions=cls.condition_source == "attributes")
+
+
+def model_config(args: argparse.Namespace, cls: type[Model], size: int, channels: int, cond_dim: int) -> ModelConfig:
+    """The model's config from its flags and the data, checked (one line for values that cannot work)."""
+    cfg = cls.Config(size=size, channels=channels, cond_dim=cond_dim,
+                     **{f.name: getattr(args, f.name) for f in cls.Config.options()})
+    cfg.check()
+    return cfg
+
+
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(n_epochs=args.n_epochs, lr=args.lr, batch_size=args.batch_size, lr_step=args.lr_step,
+                       lr_gamma=args.lr_gamma, clip_grad=args.clip_grad, eval_every=args.eval_every,
+                       save_every=args.save_every, flip=not args.no_flip, seed=args.seed,
+                       labeled_fraction=getattr(args, "labeled_fraction", TrainConfig.labeled_fraction), amp=args.amp)
+
+
+def _check_resume_flags(out: Path, args: argparse.Namespace) -> None:
+    old = Run.load(out).args
+    for key, value in vars(args).items():
+        if key in RESUMABLE or key not in old:
+            continue
+        if str(old[key]) != str(value):
+            raise FacegenError(f"--{key} {value} does not match the run in {out} (trained with {old[key]}); "
+                               f"leave the flag out to resume with the run's value, or train into a new --out")
+
+
+def train(cls: type[Model], args: argparse.Namespace) -> Path:
+    """Load the data, build the model, train it into ``args.out`` (on every torchrun process); returns the
+    run folder."""
+    for key, value in vars(args).items():  # absolute paths, so a run folder works from any directory
+        if isinstance(value, Path):
+            setattr(args, key, value.resolve())
+    resolve_resize(args)
+    world = distributed.world_from_env()
+    device = distributed.start(world, pick_device(args.device))
+    if args.resume:
+        prepare_run_dir(args.out, resume=True, overwrite=False)
+        _check_resume_flags(args.out, args)
+    seed_everything(args.seed)
+    spec = data_spec(args, cls)
+    if world.is_main:  # rank 0 draws toy faces and fills the cache; the others then read it
+        faces = spec.load()
+    distributed.barrier(world)
+    if not world.is_main:
+        faces = spec.load()
+    train_faces, val_faces = spec.split(faces)
+    if cls.uses_unlabeled and not train_faces.labelled.any():
+        raise FacegenError(f"no labelled training faces in {faces.source}: the {cls.name} needs --labels FILE "
+                           f"naming faces in --data DIR")
+    cfg = model_config(args, cls, faces.size, faces.channels, len(faces.cond_names))
+    tcfg = train_config(args)
+    run = Run(path=args.out, model_name=cls.name, model_config=cfg.to_dict(), train_config=dataclasses.asdict(tcfg),
+              data=spec, dataset={"source": faces.source, "n_faces": len(faces), "n_train": len(train_faces),
+                                  "n_val": len(val_faces), "size": faces.size, "channels": faces.channels,
+                                  "cond_names": faces.cond_names},
+              args={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+              command=" ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), world_size=world.size)
+    if world.is_main and not args.resume:
+        prepare_run_dir(args.out, resume=False, overwrite=args.overwrite)
+    distributed.barrier(world)
+    model = cls(cfg)
+    trainer = Trainer(model, train_faces, val_faces, tcfg, args.out, device, run.record(), world)
+    if args.resume:
+        trainer.resume()
+        if world.is_main:
+            print(f"resuming {args.out} at epoch {trainer.epoch}")
+    if world.is_main:
+        run.save()
+        n_params = sum(p.numel() for p in model.parameters())
+        print(f"{cls.name}: {n_params / 1e6:.2f} M parameters, {len(train_faces)} training / {len(val_faces)} "
+              f"validation faces at {faces.size} px, device {device}"
+              + (f", {world.size} processes, global batch {tcfg.batch_size * world.size}" if world.distributed else ""))
+    history = trainer.fit()
+    if world.is_main:
+        last = history[-1]
+        first = next(k for k in last if k.startswith("train_"))
+        print(f"done: epoch {last['epoch']}, {first} {last[first]:.4g}; results in {args.out}")
+    distributed.stop()
+    return args.out
+
+
+def train_main(argv: list[str] | None, default: str, variants: dict[str, str] | None = None,
+               **parser_kwargs) -> Path:
+    """Parse ``argv`` for the model the script trains and train it. ``variants`` maps a flag (``--unlabeled``,
+    ``--loss=perceptual``) to the model it selects instead of ``default``; with --resume the run's own model
+    is resumed."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    variants = variants or {}
+    name = default
+    for key, model in variants.items():
+        flag, _, value = key.partition("=")
+        if _flag_value(argv, flag) is not None and (not value or _flag_value(argv, flag) == value):
+            name = model
+    if "--resume" in argv:
+        out = _flag_value(argv, "--out")
+        family = {default, *variants.values()}
+        name = resumed_model(Path(out) if out else Path("results") / default, family) or name
+    cls = model_class(name)
+    return train(cls, parse_training_args(cls, argv, **parser_kwargs))
+
+
+def _flag_value(argv: list[str], flag: str) -> str | None:
+    """The value given to ``flag`` in ``argv`` (``--flag V`` or ``--flag=V``), else None."""
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
+

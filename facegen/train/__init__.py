@@ -1,0 +1,1 @@
+"""The one trainer for every model: loop, devices, amp, torchrun, clipping, NaN guard, checkpoints, resume, logs."""

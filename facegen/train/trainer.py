@@ -1,0 +1,279 @@
+"""The one trainer for every model: epochs, devices, amp, torchrun, checkpoints, bit-exact resume, logs, figures.
+
+It knows nothing of any model's maths: the model builds its optimizers and schedules, does its step through
+:class:`~facegen.train.step.TrainStep`, and reports named scalar terms (logged to ``training.csv`` and plotted),
+per-epoch vectors (plotted as heat maps) and snapshot images (one grid per validation epoch, and the GIF).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch.profiler import record_function
+from tqdm import tqdm
+
+from facegen import plots
+from facegen.core.amp import amp_dtype
+from facegen.core.distributed import ONE_PROCESS, World, all_reduce_sum, barrier, broadcast_module, gather_to_main
+from facegen.core.errors import FacegenError
+from facegen.core.files import append_csv_row, load_checkpoint, save_checkpoint, write_csv
+from facegen.core.seeding import rng_state, set_rng_state
+from facegen.data.batches import DeviceFaces
+from facegen.data.faceset import FaceSet
+from facegen.models.base import Model, OptimSettings
+from facegen.nn.sync_batchnorm import convert_batchnorm
+from facegen.train.step import TrainStep
+
+LAST = "checkpoints/last.pt"
+
+
+@dataclass
+class TrainConfig:
+    n_epochs: int = 200
+    lr: float = 2e-4
+    batch_size: int = 8  # per process; the global batch is batch_size x processes
+    lr_step: int = 250
+    lr_gamma: float = 0.5
+    clip_grad: float = 100.0  # per optimizer, on the gradient norm of its parameters (0: off)
+    eval_every: int = 10
+    save_every: int = 0
+    flip: bool = True
+    seed: int = 0
+    n_show: int = 32
+    channels_last: bool = True  # NHWC activations: faster convolutions on CPU (oneDNN) and GPU
+    labeled_fraction: float = 0.25  # share of labelled faces per batch when the train set also has unlabelled ones
+    amp: bool = False  # mixed precision: autocast to bfloat16 (float16 with loss scaling on GPUs without bf16)
+
+
+class Trainer:
+    """Trains ``model`` on ``train``, validating on ``val``; rank 0 writes everything into the run folder."""
+
+    def __init__(self, model: Model, train: FaceSet, val: FaceSet, cfg: TrainConfig, out: Path,
+                 device: torch.device, record: dict, world: World = ONE_PROCESS):
+        self.cfg, self.out, self.device, self.record, self.world = cfg, out, device, record, world
+        fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        if world.distributed:
+            model = convert_batchnorm(model, device)
+        self.model = model.to(device, memory_format=fmt)
+        if world.distributed:
+            broadcast_module(self.model)
+        self.train_data = DeviceFaces(train, device, cfg.channels_last)
+        self.val_data = DeviceFaces(val, device, cfg.channels_last)
+        self.gen = torch.Generator().manual_seed(cfg.seed)  # batch order and flips: the same on every rank
+        settings = OptimSettings(lr=cfg.lr, lr_step=cfg.lr_step, lr_gamma=cfg.lr_gamma, n_epochs=cfg.n_epochs,
+                                 steps_per_epoch=self.steps_per_epoch())
+        self.optimizers = model.optimizers(settings, device)
+        self.schedulers = model.schedulers(self.optimizers, settings)
+        self.amp_dtype = amp_dtype(device)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and self.amp_dtype == torch.float16)
+        self.step = TrainStep(self.optimizers, self.scaler, device, self.amp_dtype, cfg.amp, cfg.clip_grad, world)
+        self.epoch = 0
+        self.history: list[dict] = []
+        self.tracks: dict[str, list[torch.Tensor]] = {}
+        self.show = self.val_data.batch(torch.arange(min(cfg.n_show, len(val)), device=device))
+        if world.distributed and world.rank:
+            torch.manual_seed(cfg.seed + world.rank)  # each rank its own noise; rank 0 keeps the 1-process stream
+
+    # ---- batches -------------------------------------------------------------------------------------------
+    def semi_supervised(self) -> bool:
+        return not bool(self.train_data.labelled.all()) and bool(self.train_data.labelled.any())
+
+    def steps_per_epoch(self) -> int:
+        if self.semi_supervised():
+            return self.train_data.mixed_split(self.cfg.batch_size, self.cfg.labeled_fraction, self.world)[2]
+        return self.train_data.shuffled_steps(self.cfg.batch_size, self.world)
+
+    def batches(self):
+        if self.semi_supervised():  # one pass over the unlabelled faces, a fixed labelled share per batch
+            return self.train_data.mixed(self.cfg.batch_size, self.gen, self.cfg.labeled_fraction,
+                                         flip=self.cfg.flip, world=self.world)
+        return self.train_data.shuffled(self.cfg.batch_size, self.gen, flip=self.cfg.flip, world=self.world)
+
+    # ---- checkpoints ---------------------------------------------------------------------------------------
+    def state(self, rngs: list[dict]) -> dict:
+        return {"model": self.model.state_dict(), "model_name": self.model.name,
+                "model_config": self.model.cfg.to_dict(),
+                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+                "scaler": self.scaler.state_dict(), "epoch": self.epoch, "rng": rngs, "history": self.history,
+                "tracks": {k: torch.stack(v) for k, v in self.tracks.items()}, "world_size": self.world.size,
+                "record": self.record, "train_config": asdict(self.cfg)}
+
+    def save(self) -> None:
+        """Every rank's random state goes to rank 0, which writes the checkpoint atomically."""
+        rngs = gather_to_main(rng_state(self.gen), self.world)
+        if not self.world.is_main:
+            return
+        state = self.state(rngs)
+        save_checkpoint(self.out / LAST, state)
+        if self.cfg.save_every and self.epoch % self.cfg.save_every == 0:
+            save_checkpoint(self.out / f"checkpoints/epoch_{self.epoch}.pt", state)
+
+    def resume(self) -> None:
+        """Continue exactly where ``checkpoints/last.pt`` stopped (weights, optimizers, schedules, scaler, the
+        history and every rank's random state)."""
+        path = self.out / LAST
+        ckpt = load_checkpoint(path)
+        saved_world = ckpt.get("world_size", 1)
+        if saved_world != self.world.size:
+            raise FacegenError(f"{path} was written by {saved_world} process(es) and this is {self.world.size}: "
+                               f"resume with the same number (torchrun --nproc-per-node {saved_world})")
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            for key, group in (("optimizers", self.optimizers), ("schedulers", self.schedulers)):
+                if set(ckpt[key]) != set(group):
+                    raise KeyError(key)
+                for name, obj in group.items():
+                    obj.load_state_dict(ckpt[key][name])
+        except (RuntimeError, KeyError, ValueError) as e:
+            first = str(e).strip().splitlines()[-1].strip() if str(e).strip() else type(e).__name__
+            raise FacegenError(f"checkpoint {path} does not match the model built from the flags ({first}); "
+                               f"use the flags it was trained with, or a new --out") from None
+        self.scaler.load_state_dict(ckpt["scaler"])
+        self.epoch, self.history = ckpt["epoch"], ckpt["history"]
+        self.tracks = {k: list(v) for k, v in ckpt["tracks"].items()}
+        set_rng_state(ckpt["rng"][self.world.rank], self.gen)
+
+    # ---- one epoch -----------------------------------------------------------------------------------------
+    def train_epoch(self) -> dict[str, float]:
+        """One pass over this rank's shard of the training faces. Per step only the model's own work runs: its
+        terms stay on the device and are averaged once at the end of the epoch (over every rank)."""
+        self.model.train()
+        steps = self.steps_per_epoch()
+        terms: dict[str, list[torch.Tensor]] = {}
+        sizes = []
+        per_step = list(self.schedulers.values()) if self.model.schedule_every == "step" else []
+        bar = tqdm(self.batches(), total=steps, leave=False, disable=steps < 100 or not self.world.is_main,
+                   desc=f"epoch {self.epoch + 1}")
+        for batch in bar:
+            out = self.model.train_step(batch, self.step)
+            self.scaler.update()
+            for sched in per_step:
+                sched.step()
+            for k, v in out.items():
+                terms.setdefault(k, []).append(v.detach())
+            sizes.append(batch.x.shape[0])
+        if self.model.schedule_every == "epoch":
+            for sched in self.schedulers.values():
+                sched.step()
+        for k, v in self.model.epoch_end().items():
+            self.tracks.setdefault(k, []).append(v)
+        weights = torch.tensor(sizes, dtype=torch.float64, device=self.device)
+        sums = torch.stack([torch.stack(v).double() @ weights for v in terms.values()] + [weights.sum()])
+        sums = all_reduce_sum(sums, self.world)
+        return dict(zip(terms, (sums[:-1] / sums[-1]).tolist(), strict=True))
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Mean validation terms (eval-mode BatchNorm, no gradients)."""
+        self.model.eval()
+        sums: dict[str, torch.Tensor] = {}
+        for batch in self.val_data.in_order(256):
+            for k, v in self.model.eval_step(batch).items():
+                sums[k] = sums.get(k, 0) + v.double() * batch.x.shape[0]
+        return {k: (v / len(self.val_data)).item() for k, v in sums.items()}
+
+    def _seeded(self):
+        """A fixed random state for validation and figures that leaves the training stream untouched, so a
+        run resumed after any epoch equals a straight one."""
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        return torch.random.fork_rng(devices=devices)
+
+    def validate(self, row: dict) -> None:
+        with self._seeded():
+            torch.manual_seed(self.cfg.seed)
+            row.update({f"val_{k}": v for k, v in self.evaluate().items()})
+            with record_function("snapshot"):
+                images = self.model.snapshot(self.show)
+        if images is not None:
+            plots.save_grid(images, self.out / f"iterations/iter_{self.epoch}.png")
+
+    # ---- the loop ------------------------------------------------------------------------------------------
+    def fit(self) -> list[dict]:
+        """Train until ``n_epochs``; after every epoch a row of training.csv and a checkpoint, after validation
+        epochs (every ``eval_every``, the first and the last) the validation terms and a snapshot grid."""
+        cfg, main = self.cfg, self.world.is_main
+        if self.epoch == 0 and main and self.model.can("encode"):
+            plots.save_grid(self.show.x, self.out / "iterations/original.png")
+        if main and self.history:
+            self.write_csv()
+        bar = tqdm(range(self.epoch, cfg.n_epochs), initial=self.epoch, total=cfg.n_epochs, desc="training",
+                   file=sys.stderr, dynamic_ncols=True, disable=not main)
+        for _ in bar:
+            start = time.perf_counter()
+            lr = next(iter(self.optimizers.values())).param_groups[0]["lr"]
+            train = self.train_epoch()
+            self.check_finite(train)
+            self.epoch += 1
+            row = {"epoch": self.epoch, **{f"train_{k}": v for k, v in train.items()}}
+            if main and (self.epoch % cfg.eval_every == 0 or self.epoch == cfg.n_epochs or self.epoch == 1):
+                self.validate(row)
+            row.update(lr=lr, seconds=round(time.perf_counter() - start, 4))
+            self.history.append(row)
+            self.save()
+            if main:
+                self.append_csv(row)
+                first = next(iter(train))
+                bar.set_postfix({first: f"{train[first]:.3g}"})
+        bar.close()
+        if main:
+            self.write_figures()
+        barrier(self.world)
+        return self.history
+
+    def check_finite(self, train: dict[str, float]) -> None:
+        """Stop with one line when a term is nan or inf, saying what the user can do with what exists."""
+        bad = [k for k, v in train.items() if not math.isfinite(v)]
+        if not bad:
+            return
+        where = f"training diverged in epoch {self.epoch + 1} ({bad[0]} = {train[bad[0]]})"
+        if (self.out / LAST).exists():
+            raise FacegenError(f"{where}; {self.out / LAST} holds epoch {self.epoch}, the last good one: resume "
+                               f"from it with --resume and a lower --lr")
+        raise FacegenError(f"{where}, before any checkpoint was written: start again with a lower --lr "
+                           f"(add --overwrite to reuse --out {self.out})")
+
+    # ---- logs and figures ----------------------------------------------------------------------------------
+    def columns(self) -> list[str]:
+        keys = list(self.history[0])
+        for row in self.history:
+            keys += [k for k in row if k not in keys]
+        return keys
+
+    def write_csv(self) -> None:
+        """The whole log (at the start of a resumed run): later epochs are appended."""
+        self._columns = self.columns()
+        write_csv(self.out / "training.csv", self._columns, ([r.get(k) for k in self._columns] for r in self.history))
+
+    def append_csv(self, row: dict) -> None:
+        """One row per epoch, appended; the file is written whole only when a new column appears."""
+        if len(self.history) == 1 or any(k not in self._columns for k in row):
+            self.write_csv()
+        else:
+            append_csv_row(self.out / "training.csv", [row.get(k) for k in self._columns])
+
+    def terms(self) -> list[str]:
+        return [k[len("train_"):] for k in self.columns() if k.startswith("train_")]
+
+    def write_figures(self) -> None:
+        """The loss curves, a heat map per tracked vector and the GIF of the snapshots."""
+        if not self.history:
+            return
+        plots.plot_training(self.history, self.terms(), self.out / "plots/training.png")
+        frames = sorted((self.out / "iterations").glob("iter_*.png"), key=lambda p: int(p.stem.split("_")[1]))
+        plots.save_gif(frames, self.out / "training.gif")
+        for name, values in self.tracks.items():
+            var = torch.stack(values).numpy()
+            epochs = list(range(1, len(var) + 1))
+            plots.plot_latent_variance(var, epochs, self.out / f"plots/{name}.png", f"{name} per epoch")
+            k = min(50, len(var))
+            plots.plot_latent_variance(var[:k], epochs[:k], self.out / f"plots/{name}_first_50.png",
+                                       f"{name}, first {k} epochs")
+            plots.plot_latent_variance(var[-k:], epochs[-k:], self.out / f"plots/{name}_last_50.png",
+                                       f"{name}, last {k} epochs")
+
