@@ -8,7 +8,7 @@ from facegen.cli.training import train_main
 
 
 def main(argv: list[str] | None = None) -> None:
-    train_main(argv, "cvae", {"--unlabeled": "sscvae"}, epochs=1000,
+    train_main(argv, "cvae", epochs=1000,
                script="--unlabeled DIR trains the semi-supervised CVAE (cvae.py --unlabeled DIR --help: its flags).")
 
 

@@ -8,7 +8,7 @@ from facegen.cli.training import train_main
 
 
 def main(argv: list[str] | None = None) -> None:
-    train_main(argv, "vae", {"--loss=perceptual": "dfcvae"},
+    train_main(argv, "vae",
                script="--loss perceptual trains the DFC-VAE (vae.py --loss perceptual --help shows its flags).")
 
 

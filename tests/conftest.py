@@ -28,3 +28,17 @@ def tiny_run(toy_root) -> Path:
     from facegen.cli.training import train_main
 
     return train_main(tiny_args(toy_root, "cvae"), "cvae")
+
+
+def record_run(out: Path, model, faces=None):
+    """Write the flags.json of a model trained directly with the Trainer (no training script), so Run.load and
+    the exploration code can read the folder."""
+    from facegen.data.spec import DataSpec
+    from facegen.runs import Run
+
+    cond = list(faces.cond_names) if faces is not None else [f"c{i}" for i in range(model.cfg.cond_dim)]
+    run = Run(path=out, model_name=model.name, model_config=model.cfg.to_dict(), train_config={}, data=DataSpec(),
+              dataset={"source": "test", "n_faces": 0, "n_train": 0, "n_val": 0, "size": model.cfg.size,
+                       "channels": model.cfg.channels, "cond_names": cond})
+    run.save()
+    return run

@@ -135,10 +135,11 @@ def test_the_real_celeba_subset(tmp_path):
 
 def test_resize_defaults_to_64_for_celeba_and_to_the_studys_50_otherwise():
     from facegen.cli.args import resolve_resize
-    from facegen.experiment import training_parser
+    from facegen.cli.training import training_parser
+    from facegen.models.registry import model_class
 
     for flags, size in ((["--dataset", "celeba"], 64), (["--dataset", "toy"], 50), ([], 50),
                         (["--dataset", "celeba", "--resize", "32"], 32)):
-        args = training_parser("vae").parse_args(flags)
+        args = training_parser(model_class("vae")).parse_args(flags)
         resolve_resize(args)
         assert args.resize == size, flags

@@ -82,7 +82,7 @@ def space(tmp_path_factory) -> dict:
     model = ["--latent_size", "6", "--base_channels", "8", "--batch_size", "8", "--eval_every", "2"]
     run_script("vae.py", *data, *model, "--n_epochs", "4", "--lr", "2e-3", "--beta", "0.5", "--out", root / "vae")
     run_script("vae.py", *data, *model, "--n_epochs", "1", "--loss", "perceptual", "--feature_net",
-               net / "attribute_net.pt", "--alpha", "1", "--out", root / "dfcvae")
+               net / "attribute_net.pt", "--pixel_weight", "1", "--out", root / "dfcvae")
     run_script("attribute_vectors.py", "--run", root / "vae", "--by", "male")
     return {"root": root, "images": images, "attrs": attrs, "data": data, "net": net / "attribute_net.pt",
             "vae": root / "vae", "dfcvae": root / "dfcvae"}
@@ -107,12 +107,13 @@ def test_feature_net_reports_held_out_accuracy(space):
 
 
 def test_dfcvae_run_records_its_feature_net(space):
-    from facegen.runs import load_trained
+    from facegen.runs import Run
 
-    model, flags = load_trained(space["dfcvae"])
-    assert flags["model"] == "dfcvae" and type(model).__name__ == "DFCVAE"
-    assert flags["model_config"]["feature_net"] == str(space["net"])
-    assert flags["model_config"]["pixel_weight"] == 1.0
+    run = Run.load(space["dfcvae"])
+    model = run.load_model()
+    assert run.model_name == "dfcvae" and type(model).__name__ == "DFCVAE"
+    assert run.model_config["feature_net"] == str(space["net"])
+    assert run.model_config["pixel_weight"] == 1.0
 
 
 def test_attribute_vectors_and_edits(space):
@@ -146,7 +147,7 @@ def test_interpolations(space):
 
 def test_edit_directions_and_evaluation(space):
     run = space["dfcvae"]
-    run_script("edit_directions.py", "--run", run, "--attribute", "Smiling", "--condition", "Male,Eyeglasses",
+    run_script("edit_directions.py", "--run", run, "--attribute", "Smiling", "--fixed", "Male,Eyeglasses",
                "--n", "2")
     out = run / "attributes" / "directions"
     summary = json.loads((out / "Smiling_given_Male_Eyeglasses.json").read_text())
@@ -155,7 +156,7 @@ def test_edit_directions_and_evaluation(space):
         assert np.abs(f["condition_normals"] @ f["normal"]).max() < 1e-8
     assert (out / "Smiling_given_Male_Eyeglasses.png").exists() and (out / "Smiling.npz").exists()
     run_script("evaluate_attributes.py", "--run", run, "--classifier", space["net"], "--attributes",
-               "Smiling,Male", "--condition", "Male,Eyeglasses", "--n", "4", "--amounts", "1")
+               "Smiling,Male", "--fixed", "Male,Eyeglasses", "--n", "4", "--amounts", "1")
     rows = json.loads((run / "attributes" / "evaluation.json").read_text())["rows"]
     assert [(r["attribute"], r["method"]) for r in rows] == [
         ("Smiling", "mean difference"), ("Smiling", "SVM"), ("Smiling", "SVM given Male,Eyeglasses"),
@@ -186,12 +187,13 @@ def test_bad_input_is_one_line_and_exit_status_2(space, capsys, tmp_path):
 
 
 def test_cvae_conditions_on_an_attribute(space, tmp_path):
-    from facegen.runs import load_trained
+    from facegen.runs import Run
 
-    run_script("cvae.py", *space["data"], "--condition", "Smiling", "--latent_size", "4", "--base_channels", "8",
+    run_script("cvae.py", *space["data"], "--conditions", "Smiling", "--latent_size", "4", "--base_channels", "8",
                "--batch_size", "16", "--n_epochs", "1", "--out", tmp_path / "cvae")
-    model, flags = load_trained(tmp_path / "cvae")
-    assert flags["dataset"]["cond_names"] == ["Smiling"] and model.cond_dim == 1
+    run = Run.load(tmp_path / "cvae")
+    model = run.load_model()
+    assert run.cond_names == ["Smiling"] and model.cond_dim == 1
     run_script("attribute_vectors.py", "--run", tmp_path / "cvae")
     run_script("modify_attribute.py", "--run", tmp_path / "cvae", "--attribute", "Eyeglasses", "--without", "2",
                "--amounts", "0:1:1")

@@ -6,18 +6,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from facegen.attrnet import LAYERS, AttributeNet, load_attribute_net, save_attribute_net
 from facegen.core.errors import FacegenError
-from facegen.models import ModelConfig, build_model
-from facegen.perceptual import (
+from facegen.core.seeding import seed_everything
+from facegen.losses.perceptual import feature_distance
+from facegen.models.registry import build_model
+from facegen.nn.attrnet import LAYERS, AttributeNet, load_attribute_net, save_attribute_net
+from facegen.nn.features import (
     check_layers,
-    feature_distance,
     load_feature_net,
     resolve_feature_net,
     vgg19_layer_names,
 )
-from facegen.runs import LAST, load_trained, prepare_run_dir, write_json
-from facegen.train.trainer import TrainConfig, Trainer, seed_everything
+from facegen.runs import LAST, Run, prepare_run_dir
+from facegen.train.trainer import TrainConfig, Trainer
+from tests.conftest import record_run
 from tests.test_train import structured_faces
 
 
@@ -30,8 +32,8 @@ def attr_net_file(tmp_path) -> Path:
     return path
 
 
-def dfc_config(path: Path, **extra) -> ModelConfig:
-    return ModelConfig(size=32, channels=3, latent_size=4, base_channels=8, recon_loss="perceptual",
+def dfc_config(path: Path, **extra) -> dict:
+    return dict(size=32, channels=3, latent_size=4, base_channels=8, recon_loss="perceptual",
                        feature_net=str(path), **extra)
 
 
@@ -95,15 +97,15 @@ def test_dfcvae_trains_with_the_one_trainer_and_rebuilds_from_its_run(tmp_path, 
     frozen = {k: v.clone() for k, v in model.feature_net(torch.device("cpu")).state_dict().items()}
     out = tmp_path / "run"
     prepare_run_dir(out, resume=False, overwrite=False)
-    flags = {"model": "dfcvae", "model_config": cfg.to_dict()}
-    write_json(out / "flags.json", flags)
+    run = record_run(out, model)
     history = Trainer(model, train, val, TrainConfig(n_epochs=6, lr=2e-3, batch_size=8, eval_every=3), out,
-                      torch.device("cpu"), flags).fit()
+                      torch.device("cpu"), run.record()).fit()
     assert history[-1]["train_recon"] < history[0]["train_recon"]
     for k, v in model.feature_net(torch.device("cpu")).state_dict().items():
         torch.testing.assert_close(v, frozen[k], rtol=0, atol=0, msg=k)  # BatchNorm statistics included
-    rebuilt, read = load_trained(out)
-    assert type(rebuilt).__name__ == "DFCVAE" and read["model_config"]["feature_net"] == str(attr_net_file)
+    read = Run.load(out)
+    rebuilt = read.load_model()
+    assert type(rebuilt).__name__ == "DFCVAE" and read.model_config["feature_net"] == str(attr_net_file)
     for k, v in rebuilt.state_dict().items():
         torch.testing.assert_close(v, model.state_dict()[k].cpu(), msg=k)
     assert (out / LAST).stat().st_size < 2_000_000

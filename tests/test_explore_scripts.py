@@ -1,5 +1,6 @@
 """The exploration scripts run end to end on a tiny trained run and write their figures; bad input is one line."""
 
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,8 @@ import sample_across_pca_axis
 import sample_prior
 from facegen.analysis import explore
 from facegen.core.errors import FacegenError
-from facegen.models import ModelConfig, build_model
-from facegen.runs import read_flags
+from facegen.models.registry import build_model
+from facegen.runs import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,14 +62,14 @@ def test_axis_walks(tiny_run, tmp_path):
     sample_across_axis.main(["--run", str(tiny_run), "--axis", "cond", "--steps", "4"])
     sample_across_axis.main(["--run", str(tiny_run), "--all", "--steps", "3",
                              "--from-image", str(face_photo(tmp_path / "p.png"))])
-    latent_size = read_flags(tiny_run)["model_config"]["latent_size"]
+    latent_size = Run.load(tiny_run).model_config["latent_size"]
     written(tiny_run, "axis/axis_cond.png", "axis/axis_overview.png",
             *[f"axis/axis_{k}.png" for k in range(latent_size)])
 
 
 def test_pca_walks_and_latent_analysis(tiny_run):
     sample_across_pca_axis.main(["--run", str(tiny_run), "--steps", "4"])
-    latent_size = read_flags(tiny_run)["model_config"]["latent_size"]
+    latent_size = Run.load(tiny_run).model_config["latent_size"]
     written(tiny_run, "axis/pca_overview.png", *[f"axis/pca_axis_{k}.png" for k in range(latent_size)])
     latent_analysis.main(["--run", str(tiny_run), "--n_pairs", "2", "--steps", "4"])
     latent_analysis.main(["--run", str(tiny_run), "--pair", "0", "1", "--steps", "4"])
@@ -84,18 +85,19 @@ def test_dataset_bias(toy_root, tiny_run, tmp_path, capsys):
 
 
 def test_unconditional_runs_sample_but_refuse_smile_edits(tiny_run, tmp_path, capsys):
-    flags = {**read_flags(tiny_run), "model": "vae"}
-    model = build_model("vae", ModelConfig(**flags["model_config"])).eval()
-    explore.sample_prior(tmp_path, model, flags, seed=0, degree=0.5, n=4)
+    tiny = Run.load(tiny_run)
+    run = dataclasses.replace(tiny, path=tmp_path, model_name="vae")
+    model = build_model("vae", tiny.model_config).eval()
+    explore.sample_prior(run, model, seed=0, degree=0.5, n=4)
     assert "no conditions" in capsys.readouterr().out
-    explore.sample_across_axis(tmp_path, model, flags, axis=0, steps=3)
-    explore.latent_analysis(tmp_path, model, flags, seed=0, n_pairs=1, steps=3)
+    explore.sample_across_axis(run, model, axis=0, steps=3)
+    explore.latent_analysis(run, model, seed=0, n_pairs=1, steps=3)
     written(tmp_path, "sampled/sampled_0.5.png", "axis/axis_0.png", "plots/latent_forward.png",
             "interp/interp_random.png")
     with pytest.raises(FacegenError, match="conditional"):
-        explore.changing_smiles(tmp_path, model, flags, shifts=[0.5])
+        explore.changing_smiles(run, model, shifts=[0.5])
     with pytest.raises(FacegenError, match="conditional"):
-        explore.sample_across_axis(tmp_path, model, flags, axis="cond")
+        explore.sample_across_axis(run, model, axis="cond")
 
 
 def test_bad_inputs_are_one_line_errors(tiny_run, tmp_path):

@@ -131,8 +131,8 @@ def test_script_merges_into_a_label_file_a_model_reads(tmp_path):
 def test_labels_from_two_simulated_raters_train_a_cvae(toy_root, tmp_path):
     """End to end: two raters answer toy faces in the window (sign from the drawn smile, faster the clearer it
     is), the merge turns their answers into degrees that follow the drawn smiles, and cvae.py trains on them."""
+    from facegen.cli.training import train_main
     from facegen.data.toyfaces import make_toy_dataset
-    from facegen.experiment import train_from_args, training_parser
 
     images, truth_file = make_toy_dataset(toy_root / "toy", n=160)
     truth = read_smile_labels(truth_file)
@@ -157,9 +157,8 @@ def test_labels_from_two_simulated_raters_train_a_cvae(toy_root, tmp_path):
     rank = {n: i for i, n in enumerate(sorted(names, key=lambda n: merged[n]))}
     true_rank = {n: i for i, n in enumerate(sorted(names, key=lambda n: truth[n]))}
     assert sum(abs(rank[n] - true_rank[n]) for n in names) / len(names) < 1  # the same order
-    args = training_parser("cvae").parse_args([
+    run = train_main([
         "--data", str(images), "--labels", str(out), "--resize", "32", "--cache_dir", str(toy_root / "cache"),
-        "--latent_size", "4", "--batch_size", "8", "--n_epochs", "1", "--out", str(tmp_path / "run")])
-    run = train_from_args("cvae", args)
+        "--latent_size", "4", "--batch_size", "8", "--n_epochs", "1", "--out", str(tmp_path / "run")], "cvae")
     assert (run / "checkpoints" / "last.pt").is_file()
     assert '"n_faces": 40' in (run / "flags.json").read_text()

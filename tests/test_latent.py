@@ -1,5 +1,7 @@
 """Latent-space tools: condition vectors, sweeps that share codes, axis and PCA walks, value parsing."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -7,15 +9,15 @@ import torch
 from facegen.analysis import latent
 from facegen.cli.args import parse_bounds, parse_floats, parse_span
 from facegen.core.errors import FacegenError
-from facegen.models import ModelConfig, build_model
+from facegen.models.registry import build_model
 
-CVAE_FLAGS = {"model": "cvae", "dataset": {"cond_names": ["smile", "gender", "age"]}}
-VAE_FLAGS = {"model": "vae", "dataset": {"cond_names": ["smile"]}}
+CVAE_FLAGS = SimpleNamespace(model_name="cvae", cond_names=["smile", "gender", "age"])  # what latent reads of a Run
+VAE_FLAGS = SimpleNamespace(model_name="vae", cond_names=[])
 
 
 def small_model(name: str = "cvae", cond_dim: int = 3):
     torch.manual_seed(0)
-    cfg = ModelConfig(size=32, channels=3, latent_size=4, cond_dim=cond_dim, base_channels=8, max_channels=32)
+    cfg = dict(size=32, channels=3, latent_size=4, cond_dim=cond_dim, base_channels=8, max_channels=32)
     return build_model(name, cfg).eval()
 
 

@@ -10,20 +10,20 @@ import torch
 
 import evaluate
 from facegen.analysis import evaluators, metrics
-from facegen.models import ModelConfig, build_model
-from facegen.runs import read_flags
+from facegen.models.registry import build_model
+from facegen.runs import Run
 
 
 @pytest.fixture(scope="session")
 def smile_run(toy_root) -> Path:
     """A CVAE trained long enough on toy faces for its smile condition to work (about half a minute)."""
-    from facegen.experiment import train_from_args, training_parser
+    from facegen.cli.training import train_main
 
     args = ["--dataset", "toy", "--toy_dir", str(toy_root / "toy800"), "--toy_n", "800", "--resize", "32",
             "--cache_dir", str(toy_root / "cache"), "--latent_size", "8", "--base_channels", "16",
             "--batch_size", "32", "--lr", "3e-3", "--n_epochs", "8", "--eval_every", "8",
             "--out", str(toy_root / "smile_cvae")]
-    return train_from_args("cvae", training_parser("cvae").parse_args(args))
+    return train_main(args, "cvae")
 
 
 def test_trained_model_controls_the_smile(smile_run, capsys):
@@ -49,10 +49,10 @@ def test_untrained_model_has_no_smile_control(smile_run, tmp_path):
     run = tmp_path / "untrained"
     run.mkdir()
     shutil.copy(smile_run / "flags.json", run)
-    flags = read_flags(run)
+    run = Run.load(run)
     torch.manual_seed(0)
-    model = build_model("cvae", ModelConfig(**flags["model_config"])).eval()
-    m = metrics.evaluate_run(run, model, flags)
+    model = build_model("cvae", run.model_config).eval()
+    m = metrics.evaluate_run(run, model)
     assert abs(m["smile_control"]["correlation"]) < 0.3
     assert abs(m["smile_control"]["slope"]) < 0.02  # trained: about 0.4
     assert abs(m["forcing"]["predicted_change"]) < 0.03
@@ -64,9 +64,7 @@ def test_judges_are_cached(smile_run, tmp_path):
     if not path.exists():
         evaluate.main(["--run", str(smile_run)])
     before = path.stat().st_mtime_ns
-    from facegen.experiment import run_faces
-
-    train, val = run_faces(read_flags(smile_run))
+    train, val = Run.load(smile_run).faces()
     judge = evaluators.load_or_fit(smile_run, evaluators.SMILE, train, val)
     assert path.stat().st_mtime_ns == before
     assert evaluators.smile_degrees(judge, val.images).shape == (len(val),)

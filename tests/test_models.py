@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from facegen.models import MODELS, ModelConfig, build_model
-from facegen.models.base import kl_to_standard_normal, reparameterize
+from facegen.losses.elbo import kl_to_standard_normal, reparameterize
+from facegen.models.registry import MODELS, build_model
 from facegen.nn.conv import level_sizes
 
 
@@ -13,7 +13,7 @@ from facegen.nn.conv import level_sizes
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_encoder_decoder_shapes(name, size, channels):
-    model = build_model(name, ModelConfig(size=size, channels=channels, latent_size=7, cond_dim=1)).eval()
+    model = build_model(name, dict(size=size, channels=channels, latent_size=7, cond_dim=1)).eval()
     x = torch.rand(3, channels, size, size)
     y = torch.rand(3, 1) * 2 - 1
     mu, logvar = model.encode(x, y)
@@ -59,7 +59,7 @@ def test_reparameterization_passes_gradients():
 
 def test_vae_loss_is_recon_plus_beta_kl():
     torch.manual_seed(0)
-    model = build_model("vae", ModelConfig(size=32, channels=1, latent_size=4, beta=0.5))
+    model = build_model("vae", dict(size=32, channels=1, latent_size=4, beta=0.5))
     out = model.loss(torch.rand(4, 1, 32, 32), torch.zeros(4, 0))
     torch.testing.assert_close(out["loss"], out["recon"] + 0.5 * out["kl"])
     assert out["kl"] >= 0
@@ -67,17 +67,17 @@ def test_vae_loss_is_recon_plus_beta_kl():
 
 def test_cvae_decoder_uses_the_condition():
     torch.manual_seed(0)
-    model = build_model("cvae", ModelConfig(size=32, channels=3, latent_size=4, cond_dim=1)).eval()
+    model = build_model("cvae", dict(size=32, channels=3, latent_size=4, cond_dim=1)).eval()
     z = torch.randn(2, 4)
     a = model.decode(z, torch.full((2, 1), -1.0))
     b = model.decode(z, torch.full((2, 1), 1.0))
     assert (a - b).abs().max() > 1e-4
-    vae = build_model("vae", ModelConfig(size=32, channels=3, latent_size=4, cond_dim=1)).eval()
+    vae = build_model("vae", dict(size=32, channels=3, latent_size=4, cond_dim=1)).eval()
     torch.testing.assert_close(vae.decode(z, torch.full((2, 1), -1.0)), vae.decode(z, torch.full((2, 1), 1.0)))
 
 
 def test_bce_and_mse_losses_are_summed_over_pixels():
-    from facegen.models.base import reconstruction_loss
+    from facegen.losses.elbo import reconstruction_loss
     x = torch.full((2, 1, 4, 4), 0.5)
     logits = torch.zeros(2, 1, 4, 4)  # sigmoid -> 0.5
     assert torch.allclose(reconstruction_loss(logits, x, "mse"), torch.zeros(2))
@@ -89,7 +89,7 @@ def test_bce_and_mse_losses_are_summed_over_pixels():
 def test_losses_are_float32_under_mixed_precision(name):
     """--amp autocasts the convolutions to bfloat16; every loss term stays float32 and finite, and gradients flow."""
     torch.manual_seed(0)
-    net = build_model(name, ModelConfig(size=32, channels=3, latent_size=4, cond_dim=1, base_channels=8))
+    net = build_model(name, dict(size=32, channels=3, latent_size=4, cond_dim=1, base_channels=8))
     x, y = torch.rand(6, 3, 32, 32), torch.rand(6, 1) * 2 - 1
     with torch.autocast("cpu", torch.bfloat16):
         out = net.loss(x, y, torch.arange(6) < 3)

@@ -4,19 +4,21 @@ from collections import Counter
 
 import torch
 
+from facegen.core.files import load_checkpoint
+from facegen.core.seeding import seed_everything
 from facegen.data.batches import DeviceFaces
 from facegen.data.faceset import FaceSet
-from facegen.models import ModelConfig, build_model
-from facegen.runs import LAST, load_checkpoint, prepare_run_dir
-from facegen.train.trainer import TrainConfig, Trainer, seed_everything
+from facegen.models.registry import build_model
+from facegen.runs import LAST, prepare_run_dir
+from facegen.train.trainer import TrainConfig, Trainer
 
 CPU = torch.device("cpu")
 
 
 def model(alpha: float = 50.0, cond_dim: int = 1):
     torch.manual_seed(0)
-    return build_model("sscvae", ModelConfig(size=32, channels=3, latent_size=4, cond_dim=cond_dim, base_channels=8,
-                                             alpha=alpha))
+    return build_model("sscvae", dict(size=32, channels=3, latent_size=4, cond_dim=cond_dim, base_channels=8,
+                                             label_weight=alpha))
 
 
 def mixed_faces(n_labelled: int = 24, n_unlabelled: int = 72, size: int = 32) -> FaceSet:

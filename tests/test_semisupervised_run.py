@@ -15,12 +15,12 @@ import predict_smiles
 import sample_across_axis
 import sample_prior
 from facegen.analysis.explore import faces_to_edit
+from facegen.cli.training import train_main
 from facegen.core.errors import FacegenError
 from facegen.data.labels import read_smile_labels, write_smile_labels
 from facegen.data.photos import load_photos
 from facegen.data.toyfaces import make_toy_dataset
-from facegen.experiment import train_from_args, training_parser
-from facegen.runs import load_trained
+from facegen.runs import Run
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +30,11 @@ def semi_run(toy_root, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("semi")
     few = dict(sorted(read_smile_labels(labels).items())[:60])
     write_smile_labels(tmp / "few.csv", few)
-    args = training_parser("cvae").parse_args([
+    return train_main([
         "--data", str(images), "--labels", str(tmp / "few.csv"), "--unlabeled", str(images),
         "--conditions", "smile,gender", "--resize", "32", "--cache_dir", str(toy_root / "cache"),
         "--latent_size", "6", "--batch_size", "16", "--n_epochs", "2", "--eval_every", "1",
-        "--val_fraction", "0.2", "--out", str(tmp / "run")])
-    return train_from_args("cvae", args)
+        "--val_fraction", "0.2", "--out", str(tmp / "run")], "cvae")
 
 
 def test_run_is_semi_supervised_over_every_face(semi_run):
@@ -83,12 +82,13 @@ def test_condition_the_run_lacks_and_bad_values_are_clear_errors(semi_run):
 def test_photos_without_a_label_take_the_degree_q_predicts(semi_run, tmp_path):
     photo = tmp_path / "me.png"
     Image.new("RGB", (80, 80), (200, 160, 140)).save(photo)
-    model, flags = load_trained(semi_run, torch.device("cpu"))
-    _, y, _ = faces_to_edit(model, flags, 1, [photo], None, gender=1.0)
+    run = Run.load(semi_run)
+    model = run.load_model()
+    _, y, _ = faces_to_edit(model, run, 1, [photo], None, gender=1.0)
     with torch.no_grad():
         predicted = float(model.eval().predict_smile(load_photos([photo], 32, 3)))
     assert y[0].tolist() == pytest.approx([predicted, 1.0], abs=1e-5)
-    _, y_set, _ = faces_to_edit(model, flags, 1, [photo], 0.3)
+    _, y_set, _ = faces_to_edit(model, run, 1, [photo], 0.3)
     assert float(y_set[0, 0]) == pytest.approx(0.3)
     changing_smiles.main(["--run", str(semi_run), "--images", str(photo), "--set", "-1,1", "--gender", "female"])
     assert (semi_run / "forcing" / "forcing_photos_set_-1_1_gender1.png").is_file()
@@ -122,11 +122,12 @@ def test_two_runs_scored_by_the_same_judges(semi_run, tiny_run, tmp_path):
 
 
 def test_unlabelled_validation_faces_take_the_degree_q_predicts(semi_run):
-    model, flags = load_trained(semi_run, torch.device("cpu"))
-    x, y, labels = faces_to_edit(model, flags, 20, None, None)
+    run = Run.load(semi_run)
+    model = run.load_model()
+    x, y, labels = faces_to_edit(model, run, 20, None, None)
     assert len(x) == 20 and sum(label.startswith("q") for label in labels) == 8  # 12 labelled come first
     with torch.no_grad():
         predicted = model.predict_smile(x[12:])
     torch.testing.assert_close(y[12:, 0], predicted)
-    _, y_given, labels_given = faces_to_edit(model, flags, 20, None, -0.4)
+    _, y_given, labels_given = faces_to_edit(model, run, 20, None, -0.4)
     assert (y_given[12:, 0] == -0.4).all() and not any(label.startswith("q") for label in labels_given)

@@ -6,10 +6,12 @@ import pytest
 import torch
 
 from facegen.core.errors import FacegenError
+from facegen.core.files import load_checkpoint
+from facegen.core.seeding import seed_everything
 from facegen.data.faceset import FaceSet
-from facegen.models import ModelConfig, build_model
-from facegen.runs import LAST, load_checkpoint, prepare_run_dir
-from facegen.train.trainer import TrainConfig, Trainer, seed_everything
+from facegen.models.registry import build_model
+from facegen.runs import LAST, prepare_run_dir
+from facegen.train.trainer import TrainConfig, Trainer
 
 
 def structured_faces(n: int = 64, size: int = 32) -> FaceSet:
@@ -30,7 +32,7 @@ def make_trainer(out: Path, n_epochs: int, model: str = "cvae", lr: float = 2e-3
                  amp: bool = False) -> Trainer:
     seed_everything(0)
     train, val = structured_faces().split(0.25, seed=0)
-    net = build_model(model, ModelConfig(size=32, channels=3, latent_size=4, cond_dim=1, base_channels=8))
+    net = build_model(model, dict(size=32, channels=3, latent_size=4, cond_dim=1, base_channels=8))
     cfg = TrainConfig(n_epochs=n_epochs, lr=lr, batch_size=8, lr_step=lr_step, eval_every=2, seed=0, amp=amp)
     return Trainer(net, train, val, cfg, out, torch.device("cpu"), {"test": True})
 
@@ -70,7 +72,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, amp):
     resumed.fit()
     a, b = load_checkpoint(straight / LAST), load_checkpoint(stopped / LAST)
     assert a["epoch"] == b["epoch"] == 4
-    assert a["scheduler"]["last_epoch"] == b["scheduler"]["last_epoch"] == 4
+    assert a["schedulers"]["model"]["last_epoch"] == b["schedulers"]["model"]["last_epoch"] == 4
     for key in a["model"]:
         torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0, msg=key)
     assert [r["train_loss"] for r in a["history"]] == [r["train_loss"] for r in b["history"]]
@@ -91,7 +93,7 @@ def test_divergence_stops_and_keeps_last_good_checkpoint(tmp_path):
         return out
 
     trainer.model.loss = exploding_loss
-    with pytest.raises(FacegenError, match="diverged at epoch 2"):
+    with pytest.raises(FacegenError, match="diverged in epoch 2"):
         trainer.fit()
     ckpt = load_checkpoint(tmp_path / LAST)
     assert ckpt["epoch"] == 1
@@ -118,11 +120,11 @@ def test_epoch_means_weigh_each_face_once(tmp_path):
     assert means["recon"] == pytest.approx(float((sizes * sizes).sum() / sizes.sum()))
     assert means["kl"] == pytest.approx(2 * means["recon"])
     y = torch.cat(seen)[:, 0].double()
-    torch.testing.assert_close(trainer.latent_var[-1], y.var(correction=0).float().expand(4))
+    torch.testing.assert_close(trainer.tracks["latent_var"][-1], y.var(correction=0).float().expand(4))
 
 
 def test_latent_variance_recorded_per_epoch(tmp_path):
     prepare_run_dir(tmp_path, resume=False, overwrite=False)
     trainer = make_trainer(tmp_path, 3)
     trainer.fit()
-    assert len(trainer.latent_var) == 3 and trainer.latent_var[0].shape == (4,)
+    assert len(trainer.tracks["latent_var"]) == 3 and trainer.tracks["latent_var"][0].shape == (4,)

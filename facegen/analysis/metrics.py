@@ -141,12 +141,12 @@ def evaluate_run(run: Run, model: Model, seed: int = 0, judges: Path | None = No
     evaluated). What cannot be measured is left out."""
     train, val = run.faces()
     result: dict = {"reconstruction": reconstruction(model, val, seed), "evaluators": {},
-                    "judges_from": str(judges or run)}
+                    "judges_from": str(judges or run.path)}
     if judges is not None:  # another run's judges, so that two runs are measured by the same yardstick
         smile, gender = evaluators.load_from(judges, evaluators.SMILE), evaluators.load_from(judges, evaluators.GENDER)
     else:
-        smile = evaluators.load_or_fit(run, evaluators.SMILE, train, val) if evaluators.has_smiles(train) else None
-        gender = (evaluators.load_or_fit(run, evaluators.GENDER, train, val) if evaluators.has_genders(train)
+        smile = evaluators.load_or_fit(run.path, evaluators.SMILE, train, val) if evaluators.has_smiles(train) else None
+        gender = (evaluators.load_or_fit(run.path, evaluators.GENDER, train, val) if evaluators.has_genders(train)
                   else None)
     for name, judge in ((evaluators.SMILE, smile), (evaluators.GENDER, gender)):
         if judge is not None:

@@ -214,13 +214,11 @@ def train(cls: type[Model], args: argparse.Namespace) -> Path:
     return args.out
 
 
-def train_main(argv: list[str] | None, default: str, variants: dict[str, str] | None = None,
-               **parser_kwargs) -> Path:
-    """Parse ``argv`` for the model the script trains and train it. ``variants`` maps a flag (``--unlabeled``,
-    ``--loss=perceptual``) to the model it selects instead of ``default``; with --resume the run's own model
-    is resumed."""
+def train_main(argv: list[str] | None, default: str, **parser_kwargs) -> Path:
+    """Parse ``argv`` for the model the script trains and train it: ``default``, or the variant of it a flag
+    selects (the model's ``variants``); with --resume the run's own model is resumed."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    variants = variants or {}
+    variants = model_class(default).variants
     name = default
     for key, model in variants.items():
         flag, _, value = key.partition("=")

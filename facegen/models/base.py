@@ -105,6 +105,9 @@ class Model(nn.Module):
     conditional: ClassVar[bool] = False  # the model sees the condition vector y (smile degree, ...)
     summary: ClassVar[str] = ""  # one line for --help and the README
     schedule_every: ClassVar[str] = "epoch"  # when the trainer steps the schedulers: "epoch" or "step"
+    # flags that make a family's script train another model of the family, e.g. {"--unlabeled": "sscvae"}
+    # (any value) or {"--loss=perceptual": "dfcvae"} (that value)
+    variants: ClassVar[dict[str, str]] = {}
     uses_unlabeled: ClassVar[bool] = False  # trains on labelled and unlabelled faces (--unlabeled)
     condition_source: ClassVar[str] = "conditions"  # "attributes": a CelebA face's 40 attributes are its y
 

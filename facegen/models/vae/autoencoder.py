@@ -129,6 +129,7 @@ class VAE(Autoencoder):
     Config = VAEConfig
     capabilities = frozenset({"encode", "decode", "sample"})
     variational = True
+    variants = {"--loss=perceptual": "dfcvae"}
     summary = "VAE: reconstruction + beta KL"
 
 
@@ -137,4 +138,5 @@ class CVAE(VAE):
     """Conditional VAE: encoder sees (x, y), decoder sees [z, y]; y is the smile degree (and more)."""
 
     conditional = True
+    variants = {"--unlabeled": "sscvae"}
     summary = "conditional VAE on the smile degree (and gender, age)"
