@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--attrs", type=Path, default=None, help="CelebA list_attr_celeba.txt (default: the run's)")
     p.add_argument("--by", default=None, help="also compute the vectors within each value of this attribute")
     args = p.parse_args(argv)
-    run, model = open_run(args)
+    run, model = open_run(args, ("encode", "attribute vectors from encoded faces"))
     write_attribute_vectors(run, model, args.data, args.attrs, args.by)
 
 

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     set_to = parse_floats(args.set_to, "--set") if args.set_to else None
     shifts = None if set_to else parse_floats(args.shifts, "--shifts")
     others = condition_values(args)
-    run, model = open_run(args)
+    run, model = open_run(args, ("encode", "forcing smiles on real faces"), ("decode", "forcing smiles"))
     for path in explore.changing_smiles(run, model, shifts=shifts, set_to=set_to, n=args.n,
                                         images=args.images, own_degree=args.own_degree, face=args.face, **others):
         print(f"wrote {path}")

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     amounts = parse_span(args.amounts, "--amounts")
     fixed = [c.strip() for c in args.fixed.split(",") if c.strip()]
-    run, model = open_run(args)
+    run, model = open_run(args, ("encode", "edit directions from encoded faces"), ("decode", "attribute edits"))
     write_directions(run, model, args.attribute, fixed, args.n, amounts, args.seed)
 
 

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     attributes = [a.strip() for a in args.attributes.split(",") if a.strip()]
     fixed = [c.strip() for c in args.fixed.split(",") if c.strip()]
     amounts = parse_floats(args.amounts, "--amounts")
-    run, model = open_run(args)
+    run, model = open_run(args, ("encode", "judging attribute edits"), ("decode", "attribute edits"))
     evaluate_attributes(run, model, args.classifier, attributes, fixed, amounts, args.n, args.seed,
                         next(model.parameters()).device)
 

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.steps < 2 or args.n_pairs < 1:
         p.error("--steps must be at least 2 and --n_pairs at least 1")
-    run, model = open_run(args)
+    run, model = open_run(args, ("encode", "interpolating between encoded faces"), ("decode", "interpolations"))
     write_interpolations(run, model, images=args.images, ids=args.ids, mode=args.pairs,
                          attribute=args.attribute, n_pairs=args.n_pairs, steps=args.steps, seed=args.seed)
 

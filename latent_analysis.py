@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.steps < 2 or args.n_pairs < 1:
         p.error("--steps must be at least 2 and --n_pairs at least 1")
-    run, model = open_run(args)
+    run, model = open_run(args, ("encode", "latent analysis of the encoded faces"), ("decode", "interpolations"))
     for path in explore.latent_analysis(run, model, seed=args.seed, pair=args.pair,
                                         n_pairs=args.n_pairs, steps=args.steps):
         print(f"wrote {path}")

@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--amounts", default="0:2:0.25", help="START:STOP:STEP multiples of the vector")
     args = p.parse_args(argv)
     amounts = parse_span(args.amounts, "--amounts")
-    run, model = open_run(args)
+    run, model = open_run(args, ("encode", "attribute edits of real faces"), ("decode", "attribute edits"))
     having = args.having is not None
     n = args.having if having else (args.without or 6)
     modify_attribute(run, model, args.attribute, args.images, n, having, amounts, args.seed)

@@ -29,7 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    run, model = open_run(args)
+    run, model = open_run(args, ("predict_condition", "predicting smile degrees"))
     smile_head.require_smile_head(run)
     if args.images is not None and args.out is not None:
         degrees = smile_head.predict_folder(model, run, args.images)

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     axis = parse_axis(args.axis)
     others = condition_values(args)
     bounds = parse_bounds(args.bounds, "--range") if args.bounds else None
-    run, model = open_run(args)
+    run, model = open_run(args, ("decode", "walking a latent axis"))
     for path in explore.sample_across_axis(run, model, axis=axis, every=args.all, bounds=bounds,
                                            steps=args.steps, degree=args.degree, from_image=args.from_image,
                                            n=args.n, seed=args.seed, **others):

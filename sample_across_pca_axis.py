@@ -18,7 +18,7 @@ def parser() -> Parser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     bounds = parse_bounds(args.bounds, "--range")
-    run, model = open_run(args)
+    run, model = open_run(args, ("encode", "principal axes of encoded faces"), ("decode", "principal walks"))
     for path in explore.sample_across_pca_axis(run, model, bounds=bounds, steps=args.steps,
                                                degree=args.degree):
         print(f"wrote {path}")

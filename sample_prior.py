@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     degrees = parse_floats(args.degrees, "--degrees") if args.degrees else None
     others = condition_values(args)
     temperatures = parse_span(args.temperatures, "--temperatures") if args.temperatures else None
-    run, model = open_run(args)
+    run, model = open_run(args, ("sample", "sampling from the prior"), ("decode", "decoding samples"))
     for path in explore.sample_prior(run, model, seed=args.seed, degree=args.degree, n=args.n,
                                      temperature=args.temperature, degrees=degrees, temperatures=temperatures,
                                      sweep=args.sweep, **others):

@@ -5,13 +5,13 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from facegen.losses.elbo import kl_to_standard_normal, reparameterize
-from facegen.models.registry import MODELS, build_model
+from facegen.models.registry import build_model, discover
 from facegen.nn.conv import level_sizes
 
 
 @pytest.mark.parametrize("size", [32, 50, 64, 128])
 @pytest.mark.parametrize("channels", [1, 3])
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(n for n, c in discover().items() if {"encode", "decode"} <= c.capabilities))
 def test_encoder_decoder_shapes(name, size, channels):
     model = build_model(name, dict(size=size, channels=channels, latent_size=7, cond_dim=1)).eval()
     x = torch.rand(3, channels, size, size)

@@ -148,8 +148,11 @@ def parse_bounds(text: str, flag: str) -> tuple[float, float]:
     return low, high
 
 
-def open_run(args: argparse.Namespace) -> tuple[Run, Model]:
-    """Seed everything from --seed, then the run in --run and its trained model on --device."""
+def open_run(args: argparse.Namespace, *needs: tuple[str, str]) -> tuple[Run, Model]:
+    """Seed everything from --seed, then the run in --run and its trained model on --device. Each of ``needs``
+    is (capability, what the script does with it): a run whose model lacks one is refused in one line."""
     seed_everything(args.seed)
     run = Run.load(args.run)
+    for capability, what in needs:
+        run.require(capability, what)
     return run, run.load_model(pick_device(args.device))
