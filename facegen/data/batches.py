@@ -18,6 +18,7 @@ class Batch:
     x: torch.Tensor  # float (B, C, H, W) in [0, 1]
     y: torch.Tensor  # float (B, K) conditions in [-1, 1]
     labelled: torch.Tensor  # bool (B,)
+    source: torch.Tensor | None = None  # float (B, Cs, H, W) in [0, 1]: paired inputs (depth), flipped with x
 
 
 class DeviceFaces:
@@ -28,17 +29,18 @@ class DeviceFaces:
         self.images = faces.images.to(device).contiguous(memory_format=fmt)  # batches inherit the layout
         self.cond = faces.cond.to(device)
         self.labelled = faces.labelled.to(device)
+        self.sources = None if faces.sources is None else faces.sources.to(device).contiguous(memory_format=fmt)
         self.device = device
 
     def __len__(self) -> int:
         return self.images.shape[0]
 
     def batch(self, idx: torch.Tensor, flip: torch.Tensor | None = None) -> Batch:
-        """Faces at ``idx`` as floats in [0, 1]; mirrored left-right where ``flip`` is True."""
-        x = self.images[idx].float().div_(255)
-        if flip is not None:
-            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-        return Batch(x, self.cond[idx], self.labelled[idx])
+        """Faces (and their paired sources) at ``idx`` as floats in [0, 1]; both mirrored left-right where
+        ``flip`` is True."""
+        x = _floats(self.images[idx], flip)
+        source = None if self.sources is None else _floats(self.sources[idx], flip)
+        return Batch(x, self.cond[idx], self.labelled[idx], source)
 
     def shuffled_steps(self, batch_size: int, world: World = ONE_PROCESS) -> int:
         """Batches per epoch of :meth:`shuffled` on each rank."""
@@ -115,3 +117,9 @@ def _rank_slice(lab: torch.Tensor, unl: torch.Tensor, flips: torch.Tensor | None
     mine_unl = torch.arange(len(unl))[world.rank * ku:(world.rank + 1) * ku]
     picks = torch.cat([mine_lab, len(lab) + mine_unl])
     return lab[mine_lab], unl[mine_unl], None if flips is None else flips[picks.to(flips.device)]
+
+
+def _floats(images: torch.Tensor, flip: torch.Tensor | None) -> torch.Tensor:
+    """uint8 images as floats in [0, 1], mirrored left-right where ``flip`` (bool (B,)) is True."""
+    x = images.float().div_(255)
+    return x if flip is None else torch.where(flip[:, None, None, None], x.flip(-1), x)

@@ -24,6 +24,8 @@ class FaceSet:
                 and for CelebA "attrs" (int8 (N, 40), +1 / -1).
     attr_names: names of the columns of meta["attrs"] (empty when there are none).
     source:     one line saying which data this is, for logs and flags.json.
+    sources:    for paired data (depth -> face), uint8 (N, Cs, H, W) inputs aligned pixel for pixel with
+                ``images`` (the targets), e.g. depth maps; None for plain face sets.
     """
 
     images: torch.Tensor
@@ -34,6 +36,7 @@ class FaceSet:
     meta: dict[str, torch.Tensor] = field(default_factory=dict)
     attr_names: list[str] = field(default_factory=list)
     source: str = ""
+    sources: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -58,6 +61,7 @@ class FaceSet:
             meta={k: v[idx] for k, v in self.meta.items()},
             attr_names=list(self.attr_names),
             source=self.source,
+            sources=None if self.sources is None else self.sources[idx],
         )
 
     def split(self, val_fraction: float, seed: int) -> tuple[FaceSet, FaceSet]:

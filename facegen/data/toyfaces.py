@@ -4,7 +4,8 @@ Each face is drawn with PIL at ``SUPERSAMPLE`` times the target size and downsam
 edges are smooth. The smile degree in [-1, +1] bends the mouth: +1 lifts the corners well above the
 middle (an open smile showing teeth past ``SMILE_OPEN``), -1 pulls them below (a frown), 0 is flat.
 File names follow the UTKFace pattern ``{age}_{gender}_{race}_toy{i:05d}.png``, so the UTKFace loader
-reads a toy dataset together with its smile label file.
+reads a toy dataset together with its smile label file. Each face also has a depth map of the same geometry
+(``facegen.data.toydepth``) under the same name in ``depth/``: the toy pairs for depth-to-face translation.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from facegen.data.labels import write_smile_labels
 
 Colour = tuple[int, int, int]
 
-GENERATOR_VERSION = 2  # bump when the drawing changes: existing toy datasets are then regenerated
+GENERATOR_VERSION = 3  # bump when the drawing or the layout changes: existing toy datasets are then regenerated
 MANIFEST = "toyfaces.json"
+IMAGES_DIR, DEPTH_DIR, LABELS_FILE = "images", "depth", "labels.csv"  # the layout inside a toy dataset
 SUPERSAMPLE = 3
 SMILE_OPEN = 0.45  # above this smile degree the mouth opens and shows teeth
 MOUTH_COLOUR: Colour = (90, 20, 30)
@@ -138,7 +140,8 @@ def draw_face(p: FaceParams, size: int = 128) -> Image.Image:
 
 
 def make_toy_dataset(root: Path, n: int = 3000, seed: int = 0, size: int = 128) -> tuple[Path, Path]:
-    """Write ``root/images/*.png`` and ``root/labels.csv`` (smile labels) unless already there.
+    """Write ``root/images/*.png``, their depth maps ``root/depth/*.png`` (same names, 8-bit grey) and
+    ``root/labels.csv`` (smile labels) unless already there.
 
     Generation happens in a temporary folder beside ``root`` that is renamed into place at the end, so
     an interrupted run never leaves half a dataset; a one-line notice is printed when drawing starts.
@@ -147,9 +150,11 @@ def make_toy_dataset(root: Path, n: int = 3000, seed: int = 0, size: int = 128) 
     if n < 1:
         raise FacegenError(f"cannot draw {n} toy faces: pass --toy_n 1 or more")
     root = Path(root)
-    images_dir, labels_file = root / "images", root / "labels.csv"
-    manifest = {"generator": GENERATOR_VERSION, "n": n, "seed": seed, "size": size}
-    if _read_manifest(root) == manifest and images_dir.is_dir() and labels_file.is_file():
+    images_dir, labels_file = root / IMAGES_DIR, root / LABELS_FILE
+    manifest = {"generator": GENERATOR_VERSION, "n": n, "seed": seed, "size": size,
+                "images": IMAGES_DIR, "depth": DEPTH_DIR, "labels": LABELS_FILE}
+    if (_read_manifest(root) == manifest and images_dir.is_dir() and (root / DEPTH_DIR).is_dir()
+            and labels_file.is_file()):
         return images_dir, labels_file
     if root.is_dir() and any(root.iterdir()) and not (root / MANIFEST).is_file():
         raise FacegenError(f"{root} exists and is not a toy-face folder: pass another --toy_dir or remove it")
@@ -172,18 +177,22 @@ def make_toy_dataset(root: Path, n: int = 3000, seed: int = 0, size: int = 128) 
 
 
 def _generate(folder: Path, n: int, seed: int, size: int) -> None:
+    from facegen.data.toydepth import draw_depth  # imported here: toydepth builds on this module's geometry
+
     rng = np.random.default_rng(seed)
     params = [random_params(rng) for _ in range(n)]
     names = [f"{p.age}_{p.gender}_{p.race}_toy{i:05d}.png" for i, p in enumerate(params)]
-    (folder / "images").mkdir()
+    (folder / IMAGES_DIR).mkdir()
+    (folder / DEPTH_DIR).mkdir()
 
     def save(i: int) -> None:
-        draw_face(params[i], size).save(folder / "images" / names[i], compress_level=6)
+        draw_face(params[i], size).save(folder / IMAGES_DIR / names[i], compress_level=6)
+        draw_depth(params[i], size).save(folder / DEPTH_DIR / names[i], compress_level=6)
 
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         for _ in tqdm(pool.map(save, range(n)), total=n, desc="toy faces", unit="img", disable=n < 200):
             pass
-    write_smile_labels(folder / "labels.csv", {name: p.smile for name, p in zip(names, params, strict=True)})
+    write_smile_labels(folder / LABELS_FILE, {name: p.smile for name, p in zip(names, params, strict=True)})
 
 
 def _read_manifest(root: Path) -> dict | None:
