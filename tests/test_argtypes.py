@@ -20,6 +20,7 @@ CASES = {
     "int_at_least(4)": (at.int_at_least(4), {"4": 4, "3000": 3000}, ["3", "0", "-4", "4.0", *BAD_NUMBERS]),
     "int_between(32,128)": (at.int_between(32, 128), {"32": 32, "50": 50, "128": 128},
                             ["31", "129", "0", "-50", "1e9", "64.0", *BAD_NUMBERS]),
+    "seed": (at.seed, {"0": 0, "4294967295": 2**32 - 1}, ["-1", "4294967296", "1e9", "0.5", *BAD_NUMBERS]),
     "positive_float": (at.positive_float, {"1e-12": 1e-12, "0.5": 0.5, "1e9": 1e9},
                        ["0", "-0.0", "-1", "-1e-12", *BAD_NUMBERS]),
     "nonnegative_float": (at.nonnegative_float, {"0": 0.0, "-0.0": 0.0, "2.5": 2.5, "1e9": 1e9},

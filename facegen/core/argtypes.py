@@ -65,6 +65,9 @@ def int_at_least(k: int) -> Callable[[str], int]:
     return parse
 
 
+SEED_MAX = 2**32 - 1  # numpy.random.seed's limit
+seed = int_between(0, SEED_MAX)
+seed.__name__ = "seed"
 positive_int = int_at_least(1)
 positive_int.__name__ = "positive_int"
 nonnegative_int = int_at_least(0)
