@@ -126,6 +126,12 @@ def test_other_hosts_and_fresh_unreadable_locks_are_respected(tmp_path):
     write_lock(tmp_path, pid=os.getpid(), host=socket.gethostname() + "-other")
     with pytest.raises(FacegenError, match=r"on .*-other .*delete .*\.lock if that process is no longer running"):
         check_unlocked(tmp_path)
+    for pid in (0, -1):  # process groups, not a process: unreadable, so respected while young, like ""
+        write_lock(tmp_path, pid=pid)
+        with pytest.raises(FacegenError, match="a process that is starting up"):
+            check_unlocked(tmp_path)
+    write_lock(tmp_path, pid=2**40)  # beyond any pid: no such process
+    check_unlocked(tmp_path)
     (tmp_path / ".lock").write_text("")  # a process between creating and writing its lock
     with pytest.raises(FacegenError, match="a process that is starting up"), RunLock(tmp_path):
         pass

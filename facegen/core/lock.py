@@ -75,9 +75,12 @@ def read_holder(folder: Path) -> Holder | None:
         return None
     try:
         d = json.loads(raw)
-        return Holder(int(d["pid"]), str(d["host"]), str(d["started"]), d.get("boot_id"), d.get("proc_start"), raw)
+        pid = int(d["pid"])
+        if pid > 0:  # 0 and negative numbers would address process groups
+            return Holder(pid, str(d["host"]), str(d["started"]), d.get("boot_id"), d.get("proc_start"), raw)
     except (ValueError, KeyError, TypeError):
-        return Holder(-1, "", "", None, None, raw)
+        pass
+    return Holder(-1, "", "", None, None, raw)
 
 
 def _is_live(holder: Holder, folder: Path) -> bool:
@@ -94,7 +97,7 @@ def _is_live(holder: Holder, folder: Path) -> bool:
         return False  # written before a reboot
     try:
         os.kill(holder.pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # no such process; a pid beyond the system's range
         return False
     except PermissionError:
         pass  # alive, owned by another user
