@@ -7,6 +7,7 @@ import multiprocessing as mp
 import os
 import re
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,18 @@ from facegen.core.lock import RunLock, check_unlocked, read_holder
 SPAWN = mp.get_context("spawn")
 
 
-def contend(folder: str, start, hold, results) -> None:
-    """Take the lock as soon as every contender is ready; report won / lost; keep a won lock until all tried."""
+def contend(folder: str, start, hold, results, slow_reads: bool = False) -> None:
+    """Take the lock as soon as every contender is ready; report won / lost; keep a won lock until all tried.
+    ``slow_reads``: pause after each read of the lock file, so that every contender acts on what it read late."""
+    if slow_reads:
+        read = lock.read_holder
+
+        def slow(folder):
+            holder = read(folder)
+            time.sleep(0.05)
+            return holder
+
+        lock.read_holder = slow
     start.wait()
     try:
         with RunLock(Path(folder)):
@@ -42,10 +53,18 @@ def lock_and_wait(folder: str, locked, done) -> None:
         done.wait(30)
 
 
-def test_exactly_one_of_several_processes_wins(tmp_path):
+@pytest.mark.parametrize("stale", [False, True])
+def test_exactly_one_of_several_processes_wins(tmp_path, stale):
+    """Also when they all find the same stale lock: only one may remove it and lock the run."""
+    if stale:
+        dead = SPAWN.Process(target=lock_and_die, args=(str(tmp_path / "run"),))
+        dead.start()
+        dead.join(30)
+        assert read_holder(tmp_path / "run").pid == dead.pid
     n = 4
     start, hold, results = SPAWN.Barrier(n), SPAWN.Barrier(n), SPAWN.Queue()
-    procs = [SPAWN.Process(target=contend, args=(str(tmp_path / "run"), start, hold, results)) for _ in range(n)]
+    procs = [SPAWN.Process(target=contend, args=(str(tmp_path / "run"), start, hold, results, stale))
+             for _ in range(n)]
     for p in procs:
         p.start()
     outcomes = [results.get(timeout=60) for _ in range(n)]
