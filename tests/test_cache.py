@@ -30,7 +30,7 @@ def stripes(width: int, height: int) -> np.ndarray:
 @pytest.mark.parametrize("channels", [1, 3])
 def test_shapes_and_dtype(tmp_path, channels):
     paths = [
-        save(tmp_path / "a.jpg", np.full((30, 40, 3), 90)),
+        save(tmp_path / "a.jpg", np.full((36, 48, 3), 90)),
         save(tmp_path / "b.png", np.full((50, 50), 200)),
     ]
     images = decode_images(paths, size=12, channels=channels, cache_dir=None, num_workers=2)
@@ -39,13 +39,13 @@ def test_shapes_and_dtype(tmp_path, channels):
 
 
 def test_non_square_input_is_centre_cropped(tmp_path):
-    path = save(tmp_path / "wide.png", stripes(90, 30))  # the centred 30 x 30 square is all green
+    path = save(tmp_path / "wide.png", stripes(96, 32))  # the centred 32 x 32 square is all green
     rgb = decode_images([path], size=10, channels=3, cache_dir=None)[0, :, :, 1:-1]  # edges see neighbours
     assert rgb[1].min() >= 250 and rgb[0].max() <= 5 and rgb[2].max() <= 5
 
 
 def test_crop_fractions_pick_the_region(tmp_path):
-    path = save(tmp_path / "wide.png", stripes(90, 30))
+    path = save(tmp_path / "wide.png", stripes(96, 32))
     rgb = decode_images([path], size=8, channels=3, crop=(2 / 3, 0, 1, 1), cache_dir=None)[0, :, :, 1:]
     assert rgb[2].min() >= 250 and rgb[:2].max() <= 5
 
@@ -59,7 +59,7 @@ def test_downscaling_is_antialiased(tmp_path):
 
 
 def test_cache_hit_skips_decoding(tmp_path, monkeypatch):
-    paths = [save(tmp_path / f"{i}.png", np.full((20, 20, 3), 40 * i)) for i in range(3)]
+    paths = [save(tmp_path / f"{i}.png", np.full((40, 40, 3), 40 * i)) for i in range(3)]
     first = decode_images(paths, size=8, channels=3, cache_dir=tmp_path / "cache")
     assert len(list((tmp_path / "cache").glob("faces-*.pt"))) == 1
 
@@ -71,9 +71,9 @@ def test_cache_hit_skips_decoding(tmp_path, monkeypatch):
 
 
 def test_changed_file_or_settings_miss_the_cache(tmp_path, monkeypatch):
-    paths = [save(tmp_path / f"{i}.png", np.full((20, 20, 3), 40 * i)) for i in range(3)]
+    paths = [save(tmp_path / f"{i}.png", np.full((40, 40, 3), 40 * i)) for i in range(3)]
     decode_images(paths, size=8, channels=3, cache_dir=tmp_path / "cache")
-    save(paths[1], np.full((20, 20, 3), 250))
+    save(paths[1], np.full((40, 40, 3), 250))
     stat = os.stat(paths[1])
     os.utime(paths[1], ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     calls = []
@@ -86,13 +86,13 @@ def test_changed_file_or_settings_miss_the_cache(tmp_path, monkeypatch):
 
 
 def test_corrupt_cache_file_is_rebuilt(tmp_path, capsys):
-    paths = [save(tmp_path / "a.png", np.full((20, 20, 3), 77))]
+    paths = [save(tmp_path / "a.png", np.full((40, 40, 3), 77))]
     decode_images(paths, size=8, channels=3, cache_dir=tmp_path / "cache")
     (cached,) = (tmp_path / "cache").glob("faces-*.pt")
     cached.write_bytes(b"not a tensor")
     images = decode_images(paths, size=8, channels=3, cache_dir=tmp_path / "cache")
     assert int(images.float().mean()) == 77 and "rebuilding" in capsys.readouterr().err
-    assert torch.equal(torch.load(cached, weights_only=True), images)
+    assert torch.equal(torch.load(cached, weights_only=True)["images"], images)
 
 
 def test_truncated_and_non_image_files_name_the_file(tmp_path):

@@ -93,7 +93,7 @@ def test_label_out_of_range(small_folder, tmp_path):
 @pytest.mark.parametrize("size", ["16", "200"])
 def test_resize_out_of_range(tmp_path, size):
     proc = run_script("ae.py", "--resize", size, "--out", str(tmp_path / "run"))
-    assert_one_line_error(proc, "--resize", "32-128")
+    assert_one_line_error(proc, "--resize", "from 32 to 128")
 
 
 def test_existing_run_is_not_overwritten(toy_root, tiny_run, tmp_path):

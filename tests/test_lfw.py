@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from facegen.core.errors import FacegenError
-from facegen.csvfile import write_csv
+from facegen.core.files import write_csv
 from facegen.data.lfw import load_lfw, parse_lfw_name, person_names, read_lfw, split_by_person
 from facegen.data.split import split_groups
 

@@ -23,6 +23,7 @@ and the reaction time in seconds from the moment the face was drawn.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import random
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_csv
+from facegen.core.textfile import read_text
 
 if TYPE_CHECKING:
     from matplotlib.backend_bases import KeyEvent
@@ -66,7 +68,12 @@ def read_answers(path: Path) -> list[Answer]:
     path = Path(path)
     if not path.exists():
         return []
-    with path.open(newline="", encoding="utf-8") as f:
+    try:
+        text = read_text(path)
+    except OSError as e:
+        raise FacegenError(f"cannot read answers file {path} ({e.strerror}): pass an answers file written by "
+                           f"label_smiles.py") from None
+    with io.StringIO(text, newline="") as f:
         rows = csv.reader(f)
         header = [cell.strip() for cell in next(rows, [])]
         if not header:
@@ -173,13 +180,13 @@ class SlideshowWindow:
     def draw(self) -> None:
         """Show the current face (and start its clock), or close the window when the session is over."""
         import matplotlib.pyplot as plt
-        from PIL import Image
+
+        from facegen.data.cache import load_upright
 
         if self.show.finished:
             plt.close(self.fig)
             return
-        with Image.open(self.show.current) as im:
-            pixels = im.convert("RGB")
+        pixels = load_upright(self.show.current)  # as training will see it: upright, alpha on white
         self.ax.clear()
         self.ax.set_axis_off()
         self.ax.imshow(pixels)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from facegen.core.argtypes import SEED_MAX, device_name, int_at_least, int_between, nonnegative_int, open_unit, seed
 from facegen.core.devices import pick_device
 from facegen.core.errors import FacegenError
 from facegen.core.seeding import seed_everything
@@ -45,8 +46,10 @@ def guard(main: Callable[[], object]) -> None:
 
 def add_common_args(p: argparse.ArgumentParser) -> None:
     """--seed and --device, which every script takes."""
-    p.add_argument("--seed", type=int, default=0, help="random seed (data split, initialisation, sampling)")
-    p.add_argument("--device", default="auto", help="auto (cuda if present, else cpu), cpu, cuda or cuda:N")
+    p.add_argument("--seed", type=seed, default=0,
+                   help=f"random seed (data split, initialisation, sampling), 0 to {SEED_MAX}")
+    p.add_argument("--device", type=device_name, default="auto",
+                   help="auto (cuda if present, else cpu), cpu, cuda, cuda:N or mps")
 
 
 def add_data_args(p: argparse.ArgumentParser) -> None:
@@ -60,14 +63,16 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--attrs", type=Path, default=None, help="CelebA list_attr_celeba.txt (with --dataset celeba)")
     g.add_argument("--toy_dir", type=Path, default=Path("data/toyfaces"),
                    help="where the procedural toy faces are generated when no real data is given")
-    g.add_argument("--toy_n", type=int, default=3000, help="number of toy faces to generate")
-    g.add_argument("--resize", type=int, default=None,
+    g.add_argument("--toy_n", type=int_at_least(4), default=3000, help="number of toy faces to generate (>= 4)")
+    g.add_argument("--resize", type=int_between(32, 128), default=None,
                    help="square image size in pixels, 32-128 (default: 50, the study's size; 64 for CelebA)")
     g.add_argument("--grayscale", action="store_true", help="1 channel instead of RGB")
-    g.add_argument("--val_fraction", type=float, default=0.1, help="share of faces held out for validation")
+    g.add_argument("--val_fraction", type=open_unit, default=0.1,
+                   help="share of faces held out for validation, strictly between 0 and 1")
     g.add_argument("--cache_dir", type=Path, default=Path("data/cache"),
                    help="where decoded image tensors are cached")
-    g.add_argument("--num_workers", type=int, default=0, help="threads that decode images (0: one per core)")
+    g.add_argument("--num_workers", type=nonnegative_int, default=0,
+                   help="threads that decode images (0: one per core)")
 
 
 def resolve_resize(args: argparse.Namespace) -> None:

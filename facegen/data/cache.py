@@ -1,7 +1,13 @@
 """Decode face images once into one uint8 tensor: in parallel, antialiased, with an optional disk cache.
 
+Every image is decoded the way a viewer shows it: turned upright by its EXIF orientation; 16-bit greyscale
+scaled to 8 bits (v -> round(v / 257), so 65535 -> 255); palette and CMYK images through their colours
+(CMYK: R = 255 (1 - C/255)(1 - K/255), likewise G, B); transparent pixels composited on white
+(out = a rgb + (1 - a) 255, a = alpha / 255). Images under MIN_SIDE pixels on a side are refused.
+
 The cache file is keyed on every image's absolute path, size and modification time plus the decode
-settings, so changing any image or setting simply misses the cache and decodes afresh.
+settings, so changing any image or setting simply misses the cache and decodes afresh. It stores the
+sha256 of the tensor's bytes; a file whose bytes no longer match (a damaged disk or copy) is rebuilt.
 """
 
 from __future__ import annotations
@@ -15,13 +21,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import ExifTags, Image, ImageOps
 from tqdm import tqdm
 
 from facegen.core.errors import FacegenError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: EXIF orientation, 16-bit grey, alpha on white, sha256 in the file
+MIN_SIDE = 32  # pixels: a smaller image is no face photo (an icon, a thumbnail, a broken export)
+BACKGROUND = 255  # what transparent pixels are composited on: white, as a viewer shows them
+WIDE_GREY = ("I", "I;16", "I;16L", "I;16B", "I;16N")  # 16-bit greyscale PNGs open as one of these
+TRANSPOSED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 REDUCING_GAP = 2.0  # Image.reduce stops at >= 2x the target size, then a Lanczos resize finishes
 CHUNK = 32  # images per thread-pool task: fewer hand-offs between threads
 Crop = tuple[float, float, float, float]
@@ -106,19 +116,46 @@ def _decode_one(path: Path, size: int, channels: int, crop: Crop | None) -> np.n
     mode = "RGB" if channels == 3 else "L"
     try:
         with Image.open(path) as im:
-            full_w, full_h = im.size
+            orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
+            turned = orientation in TRANSPOSED
+            full_w, full_h = im.size[::-1] if turned else im.size  # as shown upright
+            if min(full_w, full_h) < MIN_SIDE:
+                raise FacegenError(f"image {path} is {full_w}x{full_h} px, under the minimum of {MIN_SIDE} px on "
+                                   f"each side: remove or replace the file")
             box = _square_box(full_w, full_h, crop)
             scale = min(1.0, size / (box[2] - box[0]))
+            want = (math.ceil(full_w * scale), math.ceil(full_h * scale))
             # JPEG only: the decoder's DCT scaling shrinks by 1/2, 1/4 or 1/8 while staying >= the target
-            im.draft(mode, (math.ceil(full_w * scale), math.ceil(full_h * scale)))
-            fx, fy = im.size[0] / full_w, im.size[1] / full_h
+            im.draft(mode, want[::-1] if turned else want)
+            upright = ImageOps.exif_transpose(im) if orientation != 1 else im
+            fx, fy = upright.size[0] / full_w, upright.size[1] / full_h
             box = (box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy)
-            small = im.convert(mode).resize(
+            small = _to_mode(upright, mode).resize(
                 (size, size), Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP
             )
             return np.asarray(small)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise FacegenError(f"cannot read image {path} ({e}): remove or replace the file") from None
+
+
+def load_upright(path: Path, mode: str = "RGB") -> Image.Image:
+    """The whole image at full size as 8-bit ``mode``, decoded as for training (for showing it to a person)."""
+    try:
+        with Image.open(path) as im:
+            return _to_mode(ImageOps.exif_transpose(im), mode)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise FacegenError(f"cannot read image {path} ({e}): remove or replace the file") from None
+
+
+def _to_mode(im: Image.Image, mode: str) -> Image.Image:
+    """``im`` as 8-bit ``mode`` ("RGB" or "L"): 16-bit grey scaled by 1/257, alpha composited on BACKGROUND."""
+    if im.mode in WIDE_GREY:
+        wide = np.asarray(im).astype(np.int64)
+        im = Image.fromarray(np.clip((wide + 128) // 257, 0, 255).astype(np.uint8))
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        im = Image.alpha_composite(Image.new("RGBA", rgba.size, (BACKGROUND,) * 4), rgba)
+    return im.convert(mode)
 
 
 def _square_box(width: int, height: int, crop: Crop | None) -> Crop:
@@ -143,26 +180,36 @@ def _cache_key(paths: list[Path], size: int, channels: int, crop: Crop | None) -
     return digest.hexdigest()
 
 
+def _checksum(images: torch.Tensor) -> str:
+    """sha256 of the tensor's bytes (row-major)."""
+    return hashlib.sha256(images.contiguous().numpy()).hexdigest()
+
+
 def _load_cache(file: Path, shape: tuple[int, ...]) -> torch.Tensor | None:
-    """The cached tensor, or None when there is none or it is unreadable / of the wrong shape."""
+    """The cached tensor, or None when there is none or it is unreadable, of the wrong shape or damaged."""
     if not file.is_file():
         return None
     try:
-        images = torch.load(file, weights_only=True)
+        stored = torch.load(file, weights_only=True)
     except Exception as e:  # any corruption: rebuild below
         print(f"warning: ignoring unreadable image cache {file} ({e}); rebuilding it", file=sys.stderr)
         return None
-    if isinstance(images, torch.Tensor) and images.dtype == torch.uint8 and tuple(images.shape) == shape:
-        return images
-    print(f"warning: ignoring image cache {file} of unexpected contents; rebuilding it", file=sys.stderr)
-    return None
+    images = stored.get("images") if isinstance(stored, dict) else None
+    if not (isinstance(images, torch.Tensor) and images.dtype == torch.uint8 and tuple(images.shape) == shape):
+        print(f"warning: ignoring image cache {file} of unexpected contents; rebuilding it", file=sys.stderr)
+        return None
+    if stored.get("sha256") != _checksum(images):
+        print(f"warning: image cache {file} is damaged (its checksum does not match); rebuilding it",
+              file=sys.stderr)
+        return None
+    return images
 
 
 def _save_cache(file: Path, images: torch.Tensor) -> None:
     tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(images, tmp)
+        torch.save({"images": images, "sha256": _checksum(images)}, tmp)
         os.replace(tmp, file)
     except OSError as e:
         print(f"warning: cannot write image cache {file} ({e}); pass a writable --cache_dir", file=sys.stderr)

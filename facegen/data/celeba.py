@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from facegen.core.errors import FacegenError
+from facegen.core.textfile import read_text
 from facegen.data.cache import decode_images
 from facegen.data.faceset import FaceSet
 
@@ -29,10 +30,15 @@ def read_celeba_attrs(path: Path) -> tuple[list[str], list[str], np.ndarray]:
         raise FacegenError(f"{path} line 2: expected the attribute names: pass CelebA's list_attr_celeba")
     count, names = int(lines[0]), lines[1].split()
     files, rows = [], []
+    first_line: dict[str, int] = {}
     for number, line in enumerate(lines[2:], start=3):
         fields = line.split()
         if not fields:
             continue
+        if fields[0] in first_line:
+            raise FacegenError(f"{path} line {number}: {fields[0]} is listed twice (first on line "
+                               f"{first_line[fields[0]]}): keep one of its rows")
+        first_line[fields[0]] = number
         if len(fields) != len(names) + 1:
             raise FacegenError(
                 f"{path} line {number}: expected a file name and {len(names)} values, "
@@ -57,6 +63,8 @@ def read_celeba_partition(path: Path) -> dict[str, int]:
             continue
         if len(fields) != 2 or fields[1] not in PARTITIONS:
             raise FacegenError(f"{path} line {number}: expected 'FILE 0|1|2': fix or delete that row")
+        if fields[0] in partition:
+            raise FacegenError(f"{path} line {number}: {fields[0]} is listed twice: keep one of its rows")
         partition[fields[0]] = PARTITIONS[fields[1]]
     return partition
 
@@ -144,8 +152,8 @@ def load_celeba(
 
 def _read_lines(path: Path, what: str, flag: str) -> list[str]:
     try:
-        return Path(path).read_text().splitlines()
+        return read_text(path).splitlines()
     except FileNotFoundError:
         raise FacegenError(f"CelebA {what} file {path} not found: pass {flag}") from None
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise FacegenError(f"cannot read CelebA {what} file {path} ({e}): pass {flag}") from None

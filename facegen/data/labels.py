@@ -7,11 +7,13 @@ Format: a header holding ``stimulus_filename`` and ``avg_encode`` (an extra lead
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_csv
+from facegen.core.textfile import read_text
 
 FILE_COLUMN = "stimulus_filename"
 DEGREE_COLUMN = "avg_encode"
@@ -22,7 +24,11 @@ def read_smile_labels(path: Path) -> dict[str, float]:
     path = Path(path)
     if not path.is_file():
         raise FacegenError(f"smile label file {path} not found: pass --labels FILE (CSV with {FILE_COLUMN})")
-    with path.open(newline="", encoding="utf-8-sig") as f:
+    try:
+        text = read_text(path)
+    except OSError as e:
+        raise FacegenError(f"cannot read smile label file {path} ({e.strerror}): pass --labels FILE") from None
+    with io.StringIO(text, newline="") as f:
         rows = csv.reader(f)
         header = [cell.strip() for cell in next(rows, [])]
         if FILE_COLUMN not in header or DEGREE_COLUMN not in header:
@@ -32,6 +38,7 @@ def read_smile_labels(path: Path) -> dict[str, float]:
             )
         i_file, i_degree = header.index(FILE_COLUMN), header.index(DEGREE_COLUMN)
         labels: dict[str, float] = {}
+        first_line: dict[str, int] = {}
         for row in rows:
             if not any(cell.strip() for cell in row):
                 continue
@@ -49,8 +56,10 @@ def read_smile_labels(path: Path) -> dict[str, float]:
             if math.isnan(degree) or not -1.0 <= degree <= 1.0:
                 raise FacegenError(f"{where}: smile degree {degree} is outside [-1, +1]: {fix}")
             if name in labels:
-                raise FacegenError(f"{where}: {name} is listed twice: keep one of its rows")
+                raise FacegenError(f"{where}: {name} is listed twice (first on line {first_line[name]}): "
+                                   f"keep one of its rows")
             labels[name] = degree
+            first_line[name] = rows.line_num
     return labels
 
 

@@ -9,9 +9,9 @@ import torch
 from PIL import Image
 
 from facegen.core.errors import FacegenError
-from facegen.data.cache import decode_images
+from facegen.data.cache import MIN_SIDE, decode_images
 
-MIN_PHOTO_SIDE = 32
+MIN_PHOTO_SIDE = MIN_SIDE  # the training faces' minimum too
 MAX_ASPECT = 2.0
 
 
@@ -24,7 +24,7 @@ def load_photos(paths: Sequence[Path], size: int, channels: int) -> torch.Tensor
         try:
             with Image.open(path) as im:
                 w, h = im.size
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, Image.DecompressionBombError) as e:
             raise FacegenError(f"cannot read image {path} ({type(e).__name__}): give a face photo (jpg, png)") from None
         if min(w, h) < MIN_PHOTO_SIDE or max(w, h) > MAX_ASPECT * min(w, h):
             raise FacegenError(f"{path} is {w}x{h} px, not a face-sized picture: give a photo at least "
