@@ -36,14 +36,15 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from facegen import train  # noqa: E402
-from facegen.cli.args import pick_device  # noqa: E402
+from facegen.core.devices import pick_device  # noqa: E402
+from facegen.core.seeding import seed_everything  # noqa: E402
 from facegen.data import load_dataset  # noqa: E402
 from facegen.data.faceset import FaceSet  # noqa: E402
-from facegen.models import ModelConfig, build_model  # noqa: E402
-from facegen.train.trainer import TrainConfig, Trainer, seed_everything  # noqa: E402
+from facegen.models.registry import build_model  # noqa: E402
+from facegen.train import trainer as train_module  # noqa: E402
+from facegen.train.trainer import TrainConfig, Trainer  # noqa: E402
 
-train.tqdm = lambda iterable, **_: iterable  # no progress bar of a long epoch inside the printed table
+train_module.tqdm = lambda iterable, **_: iterable  # no progress bar of a long epoch inside the printed table
 
 DEFAULT = [  # (model, size, batch, n_faces, timed steps per epoch; 0 = the whole epoch)
     ("cvae", 50, 8, 185, 0),       # the original study's setting
@@ -91,7 +92,8 @@ def flops_per_image(trainer: Trainer, batch_size: int) -> float:
     batch = next(trainer.train_data.shuffled(batch_size, torch.Generator().manual_seed(0)))
     with FlopCounterMode(display=False) as counter:
         trainer.model.loss(batch.x, batch.y, batch.labelled)["loss"].backward()
-    trainer.opt.zero_grad(set_to_none=True)
+    for opt in trainer.optimizers.values():
+        opt.zero_grad(set_to_none=True)
     return counter.get_total_flops() / batch.x.shape[0]
 
 
@@ -130,7 +132,7 @@ def bench(model_name: str, size: int, batch: int, n: int, steps: int, pool: Face
     seed_everything(0)
     faces = faces_of_size(pool, n, size)
     timed = faces if not steps or steps * batch >= n else faces.subset(torch.arange(steps * batch))
-    cfg = ModelConfig(size=size, channels=3, latent_size=20, cond_dim=faces.cond.shape[1])
+    cfg = dict(size=size, channels=3, latent_size=20, cond_dim=faces.cond.shape[1])
     tcfg = TrainConfig(n_epochs=1, batch_size=batch, channels_last=channels_last, amp=amp)
     big = len(timed) > 5000
     with tempfile.TemporaryDirectory() as tmp:

@@ -33,7 +33,7 @@ from torch.utils.flop_counter import FlopCounterMode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from facegen.models import ModelConfig, build_model  # noqa: E402
+from facegen.models.registry import build_model  # noqa: E402
 
 STUDY_SECONDS_PER_EPOCH = 2.4  # the study's reference loop on this 2-core machine (issue 5)
 SIZE, LATENT, BATCH = 50, 20, 8
@@ -52,8 +52,8 @@ def real_data() -> tuple[Path, Path] | None:
 
 def model_cost(width: int) -> tuple[float, float]:
     """(parameters, training FLOPs per image) of the CVAE of that width at the study's setting."""
-    net = build_model("cvae", ModelConfig(size=SIZE, channels=3, latent_size=LATENT, cond_dim=1, base_channels=width,
-                                          max_channels=8 * width))
+    net = build_model("cvae", dict(size=SIZE, channels=3, latent_size=LATENT, cond_dim=1, base_channels=width,
+                                   max_channels=8 * width))
     x, y = torch.rand(BATCH, 3, SIZE, SIZE), torch.rand(BATCH, 1) * 2 - 1
     with FlopCounterMode(display=False) as counter:
         net.loss(x, y)["loss"].backward()

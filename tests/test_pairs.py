@@ -19,7 +19,7 @@ from facegen.data.split import split_groups
 RAP3DF = Path(__file__).resolve().parents[2] / "shared" / "data" / "rap3df"  # as conftest.SHARED_DATA
 
 
-def write_pair(folder, stem: str, value: int, size=(20, 20), depth_dir="depth", photo_dir="photo"):
+def write_pair(folder, stem: str, value: int, size=(40, 40), depth_dir="depth", photo_dir="photo"):
     """A flat depth map of grey ``value`` and a flat photo of colour (value, 255 - value, 7)."""
     (folder / depth_dir).mkdir(parents=True, exist_ok=True)
     (folder / photo_dir).mkdir(parents=True, exist_ok=True)
@@ -32,7 +32,7 @@ def test_folder_pairs_match_by_name_whatever_the_extension(tmp_path):
     for stem, v in values.items():
         write_pair(tmp_path, stem, v)
     (tmp_path / "photo" / "d.png").unlink()
-    Image.new("RGB", (20, 20), (210, 45, 7)).save(tmp_path / "photo" / "d.jpg", quality=95)
+    Image.new("RGB", (40, 40), (210, 45, 7)).save(tmp_path / "photo" / "d.jpg", quality=95)
     faces = load_pairs(tmp_path, size=8, cache_dir=tmp_path / "cache")
     assert faces.names == ["a.png", "b.png", "c.png", "d.jpg"]
     assert faces.images.shape == (4, 3, 8, 8) and faces.sources.shape == (4, 1, 8, 8)
@@ -46,8 +46,8 @@ def test_folder_pairs_match_by_name_whatever_the_extension(tmp_path):
 
 def test_similarly_named_subfolders_and_a_grey_depth_stored_as_rgb(tmp_path):
     write_pair(tmp_path, "x", 100, depth_dir="A", photo_dir="B")
-    Image.new("RGB", (20, 20), (60, 60, 60)).save(tmp_path / "A" / "y.png")  # grey in RGB: a valid depth map
-    Image.new("RGB", (20, 20), (1, 2, 3)).save(tmp_path / "B" / "y.png")
+    Image.new("RGB", (40, 40), (60, 60, 60)).save(tmp_path / "A" / "y.png")  # grey in RGB: a valid depth map
+    Image.new("RGB", (40, 40), (1, 2, 3)).save(tmp_path / "B" / "y.png")
     faces = load_pairs(tmp_path, size=10, cache_dir=None, photo_channels=1)
     assert faces.images.shape == (2, 1, 10, 10) and faces.sources[:, 0, 0, 0].tolist() == [100, 60]
 
@@ -64,7 +64,7 @@ def test_folders_that_do_not_pair_up(tmp_path):
     for stem in ("a", "b", "c"):
         write_pair(tmp_path, stem, 50)
     (tmp_path / "photo" / "b.png").unlink()
-    Image.new("L", (20, 20)).save(tmp_path / "depth" / "z.png")
+    Image.new("L", (40, 40)).save(tmp_path / "depth" / "z.png")
     message = error(tmp_path)
     assert "do not pair up" in message and "2 files" in message and "b.png" in message
 
@@ -72,13 +72,13 @@ def test_folders_that_do_not_pair_up(tmp_path):
 def test_bad_depth_maps_and_sizes(tmp_path):
     write_pair(tmp_path, "a", 50)
     rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)).save(tmp_path / "depth" / "a.png")
+    Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "depth" / "a.png")
     assert "depth map" in (m := error(tmp_path)) and "colour" in m and "a.png" in m
-    Image.fromarray(np.full((20, 20), 900, np.uint16)).save(tmp_path / "depth" / "a.png")
+    Image.fromarray(np.full((40, 40), 900, np.uint16)).save(tmp_path / "depth" / "a.png")
     assert "8-bit grey" in error(tmp_path)
-    Image.new("L", (20, 24), 50).save(tmp_path / "depth" / "a.png")
-    assert "20x24" in (m := error(tmp_path)) and "20x20" in m
-    Image.new("L", (20, 20), 50).save(tmp_path / "depth" / "a.jpg")
+    Image.new("L", (40, 48), 50).save(tmp_path / "depth" / "a.png")
+    assert "40x48" in (m := error(tmp_path)) and "40x40" in m
+    Image.new("L", (40, 40), 50).save(tmp_path / "depth" / "a.jpg")
     assert "holds both" in error(tmp_path)
 
 

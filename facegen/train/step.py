@@ -21,7 +21,11 @@ class TrainStep:
         self.params = {name: [p for g in opt.param_groups for p in g["params"]] for name, opt in optimizers.items()}
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        return torch.autocast(self.device.type, self.amp_dtype, enabled=self.amp)
+        """The forward pass: under --amp's autocast, and labelled "forward" for the profiler."""
+        stack = contextlib.ExitStack()
+        stack.enter_context(record_function("forward"))
+        stack.enter_context(torch.autocast(self.device.type, self.amp_dtype, enabled=self.amp))
+        return stack
 
     def update(self, loss: torch.Tensor, optimizer: str, retain_graph: bool = False) -> None:
         """zero_grad, backward, (all-reduce), unscale, clip the optimizer's parameters, step."""
