@@ -17,7 +17,7 @@ from facegen.data.cache import list_images
 from facegen.data.labels import write_smile_labels
 
 
-def parse_args():
+def parse_args(argv: list[str] | None = None):
     p = Parser(description=__doc__.splitlines()[0])
     p.add_argument("--images", type=Path, help="folder of face images to label")
     p.add_argument("--rater", help="your name: answers go to LABELS_DIR/<rater>.csv")
@@ -26,7 +26,7 @@ def parse_args():
     p.add_argument("--labels_dir", type=Path, default=Path("labels"), help="folder of the answers files")
     p.add_argument("--merge", type=Path, nargs="+", help="answers files to merge into smile degrees")
     p.add_argument("--out", type=Path, help="with --merge: the label file to write (the agreement goes beside it)")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.merge is None and (args.images is None or args.rater is None):
         p.error("pass --images DIR --rater NAME to label, or --merge FILES --out FILE to merge")
     if args.merge is not None and args.out is None:
@@ -59,8 +59,8 @@ def label(images: Path, rater: str, labels_dir: Path, n: int, seed: int) -> None
     print(f"{show.answered}/{show.total} answered; saved in {path}")
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     if args.merge is not None:
         merge(args.merge, args.out)
     else:

@@ -6,10 +6,10 @@ from pathlib import Path
 FOLDERS = ("data", "data/cache", "results", "labels")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--root", type=Path, default=Path("."), help="project root")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     for name in FOLDERS:
         (args.root / name).mkdir(parents=True, exist_ok=True)
     print("folders ready: " + ", ".join(FOLDERS))

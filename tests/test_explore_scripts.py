@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -25,8 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def written(run: Path, *names: str) -> None:
+    """Each figure exists and shows something: a readable PNG that is not one flat colour."""
     for name in names:
         assert (run / name).is_file(), name
+        with Image.open(run / name) as im:
+            pixels = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.float32))
+        assert pixels.std() > 5, f"{name} is a flat image"
 
 
 def face_photo(path: Path, size: int = 80) -> Path:

@@ -85,3 +85,18 @@ def test_gender_by_smile_counts():
     table = metrics.gender_by_smile(gender, degree)
     assert table["smiling"] == {"female": 1, "male": 1, "unknown": 1, "share_female": 0.5}
     assert table["not_smiling"]["female"] == 2 and table["not_smiling"]["share_female"] == pytest.approx(2 / 3)
+
+
+def test_the_smile_sweep_changes_the_mouth_and_little_else(smile_run):
+    """Down a column of sample_prior.py --sweep only the degree changes: on a CVAE trained on toy faces the
+    pixels that change from -1 to +1 lie in the mouth box, not elsewhere."""
+    from facegen.analysis import latent
+
+    run = Run.load(smile_run)
+    model = run.load_model()
+    z = latent.prior_noise(16, model.latent_size, seed=0)
+    rows = latent.degree_sweep(model, run, z, [-1.0, 1.0])
+    change = (rows[1] - rows[0]).abs().mean(dim=(0, 1))  # (H, W)
+    mouth = metrics.mouth_mask(run.size)
+    assert change[mouth].mean() > 3 * change[~mouth].mean()
+    assert change[mouth].mean() > 0.05
