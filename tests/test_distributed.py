@@ -57,35 +57,42 @@ def numbered_faces(n: int, n_labelled: int | None = None) -> DeviceFaces:
     return DeviceFaces(faces, torch.device("cpu"))
 
 
-def epoch_indices(faces: DeviceFaces, rank: int, batch: int, gen_state: torch.Tensor, mixed: bool = False,
-                  size: int = WORLD) -> list[torch.Tensor]:
+def epoch_indices(faces: DeviceFaces, rank: int, batch: int, gen_state: torch.Tensor,
+                  mixed: bool) -> list[torch.Tensor]:
     """Per step, the indices of the faces one rank trains on, with every rank's generator in the same state."""
     gen = torch.Generator()
     gen.set_state(gen_state)
-    world = World(rank=rank, size=size)
-    batches = (faces.mixed(batch, gen, 0.25, world=world) if mixed
-               else faces.shuffled(batch, gen, world=world))
-    return [b.y[:, 0].long() for b in batches]
+    world = World(rank=rank, size=WORLD)
+    batches = faces.mixed(batch, gen, 0.25, world=world) if mixed else faces.shuffled(batch, gen, world=world)
+    return [b.y[~b.labelled, 0].long() if mixed else b.y[:, 0].long() for b in batches]
 
 
-@pytest.mark.parametrize("n,batch", [(37, 8), (40, 8), (34, 16), (10, 3)])
-def test_shards_are_disjoint_cover_the_epoch_and_are_reshuffled(n, batch):
-    faces = numbered_faces(n)
+@pytest.mark.parametrize("n,batch,n_labelled", [(37, 8, None), (40, 8, None), (34, 16, None), (10, 3, None),
+                                                (69, 8, 20), (60, 8, 20)])
+def test_shards_are_disjoint_cover_the_epoch_and_are_reshuffled(n, batch, n_labelled):
+    """Plain batches: no face on both ranks, at most world_size - 1 left out. Mixed (semi-supervised) batches:
+    every unlabelled face exactly once per epoch (49 unlabelled: the last step has 1, so one rank gets none)."""
+    mixed = n_labelled is not None
+    faces = numbered_faces(n, n_labelled)
     gen = torch.Generator().manual_seed(0)
     epochs = []
     for _ in range(2):
         state = gen.get_state()
-        ranks = [torch.cat(epoch_indices(faces, r, batch, state)) for r in range(WORLD)]
-        steps = [len(epoch_indices(faces, r, batch, state)) for r in range(WORLD)]
-        assert steps[0] == steps[1] == faces.shuffled_steps(batch, World(0, WORLD))  # same steps: no hang
-        seen = torch.cat(ranks)
+        ranks = [epoch_indices(faces, r, batch, state, mixed) for r in range(WORLD)]
+        steps = (faces.mixed_split(batch, 0.25, World(0, WORLD))[2] if mixed
+                 else faces.shuffled_steps(batch, World(0, WORLD)))
+        assert len(ranks[0]) == len(ranks[1]) == steps  # the same number of steps on every rank: no hang
+        seen = torch.cat([torch.cat(r) for r in ranks])
         assert len(seen) == len(set(seen.tolist())), "a face went to both ranks"
-        assert n - len(seen) <= WORLD - 1, f"{n - len(seen)} faces left out of the epoch"
-        epochs.append(ranks)
-        list(faces.shuffled(batch, gen))  # the trainer's generator moves on by one epoch
+        if mixed:
+            assert sorted(seen.tolist()) == list(range(n_labelled, n))
+        else:
+            assert n - len(seen) <= WORLD - 1, f"{n - len(seen)} faces left out of the epoch"
+        epochs.append([torch.cat(r) for r in ranks])
+        world = World(0, WORLD)  # the trainer's generator moves on by one epoch
+        list(faces.mixed(batch, gen, 0.25, world=world) if mixed else faces.shuffled(batch, gen, world=world))
     for r in range(WORLD):
-        assert not torch.equal(epochs[0][r], epochs[1][r]), "the shard is not reshuffled between epochs"
-    assert set(epochs[0][0].tolist()) != set(epochs[1][0].tolist())
+        assert set(epochs[0][r].tolist()) != set(epochs[1][r].tolist()), "the shard is not reshuffled"
 
 
 @pytest.mark.parametrize("mixed", [False, True])
