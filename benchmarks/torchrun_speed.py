@@ -3,10 +3,11 @@
     python benchmarks/torchrun_speed.py                       # 1,000 toy faces, 64 px, 3 epochs, global batch 128
     python benchmarks/torchrun_speed.py --procs 2 --batch 64 --faces 1000 --size 64 --epochs 3 --repeats 2
 
-Both runs are ``cvae.py`` as a user types it: ``python cvae.py --batch_size P*B`` and ``torchrun ... --nproc-per-node
-P cvae.py --batch_size B`` (the multi-machine form on one machine), on the same toy faces (drawn and cached first,
-untimed). Reported per run: wall seconds of the whole command (start-up, data, training, figures) and seconds in the
-training epochs alone (training.csv's ``seconds``, validation included), with the load average before each run.
+Each run is ``cvae.py`` as a user types it: ``python cvae.py --batch_size P*B`` (with torch's threads, and with
+``OMP_NUM_THREADS=1``: what one core does) and ``torchrun ... --nproc-per-node P cvae.py --batch_size B`` (the
+multi-machine form on one machine; one thread per process), on the same toy faces (drawn and cached first,
+untimed). Reported per run: wall seconds of the whole command (start-up, data, training, figures) and seconds in
+the training epochs alone (training.csv's ``seconds``, validation included), with the load average before it.
 Nothing here is a test.
 """
 
@@ -32,11 +33,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def timed(cmd: list[str], out: Path) -> dict:
+def timed(cmd: list[str], out: Path, env: dict[str, str]) -> dict:
     load = os.getloadavg()[0]
     start = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+                   env={**os.environ, "PYTHONPATH": str(ROOT), **env})
     wall = time.perf_counter() - start
     with open(out / "training.csv") as f:
         epochs = sum(float(row["seconds"]) for row in csv.DictReader(f))
@@ -58,23 +59,24 @@ def main() -> None:
     data = ["--dataset", "toy", "--toy_dir", str(tmp / "toy"), "--toy_n", str(args.faces), "--resize",
             str(args.size), "--cache_dir", str(tmp / "cache"), "--n_epochs", str(args.epochs)]
     DataSpec(dataset="toy", toy_dir=tmp / "toy", toy_n=args.faces, size=args.size, cache_dir=tmp / "cache").load()
-    settings = {f"1 process, batch {args.procs * args.batch}":
-                [sys.executable, "cvae.py", "--batch_size", str(args.procs * args.batch)],
+    one = [sys.executable, "cvae.py", "--batch_size", str(args.procs * args.batch)]
+    settings = {f"1 process, batch {args.procs * args.batch}": (one, {}),
+                f"1 process, batch {args.procs * args.batch}, 1 thread": (one, {"OMP_NUM_THREADS": "1"}),
                 f"{args.procs} processes, batch {args.batch} each":
-                [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--node-rank", "0",
-                 "--rdzv-backend", "c10d", "--rdzv-endpoint", "127.0.0.1:PORT", "--nproc-per-node",
-                 str(args.procs), "cvae.py", "--batch_size", str(args.batch)]}
+                ([sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--node-rank", "0",
+                  "--rdzv-backend", "c10d", "--rdzv-endpoint", "127.0.0.1:PORT", "--nproc-per-node",
+                  str(args.procs), "cvae.py", "--batch_size", str(args.batch)], {})}
     results: dict[str, list[dict]] = {name: [] for name in settings}
     for i in range(args.repeats):
-        for j, (name, cmd) in enumerate(settings.items()):
+        for j, (name, (cmd, env)) in enumerate(settings.items()):
             out = tmp / f"run{i}_{j}"
             cmd = [c.replace("PORT", str(free_port())) for c in cmd] + [*data, "--out", str(out)]
-            results[name].append(timed(cmd, out))
+            results[name].append(timed(cmd, out, env))
     print(f"{os.cpu_count()} cores; {args.faces} toy faces at {args.size} px, {args.epochs} epochs, global batch "
           f"{args.procs * args.batch}")
     for name, runs in results.items():
         for r in runs:
-            print(f"{name:32s} whole command {r['wall_s']:6.1f} s   training epochs {r['epochs_s']:6.1f} s   "
+            print(f"{name:40s} whole command {r['wall_s']:6.1f} s   training epochs {r['epochs_s']:6.1f} s   "
                   f"(load before {r['load_before']:.2f})")
 
 
