@@ -45,14 +45,16 @@ class DeviceFaces:
     def shuffled_steps(self, batch_size: int, world: World = ONE_PROCESS) -> int:
         """Batches per epoch of :meth:`shuffled` on each rank."""
         n = len(self) // world.size
-        return n // batch_size + (n % batch_size >= 2)
+        return n // batch_size + (n % batch_size * world.size >= 2)
 
     def shuffled(self, batch_size: int, generator: torch.Generator, flip: bool = True,
                  world: World = ONE_PROCESS) -> Iterator[Batch]:
-        """One epoch in a random order drawn from ``generator`` (a final batch of one face is dropped,
+        """One epoch in a random order drawn from ``generator`` (a final global batch of one face is dropped,
         since BatchNorm cannot normalise it). With several processes every rank draws the same order and
         takes every world.size-th face from its rank on (the same number on every rank), so no face is seen
-        twice within an epoch."""
+        twice within an epoch and at most world.size - 1 are left out; step by step the ranks' batches together
+        are the one-process batch of world.size * batch_size faces (BatchNorm normalises over that global
+        batch, so a final batch of one face per rank is kept)."""
         n = len(self)
         order = torch.randperm(n, generator=generator).to(self.device)
         flips = (torch.rand(n, generator=generator) < 0.5).to(self.device) if flip else None
@@ -63,7 +65,7 @@ class DeviceFaces:
             n = share
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            if idx.numel() < 2:
+            if idx.numel() * world.size < 2:
                 break
             yield self.batch(idx, None if flips is None else flips[start:start + batch_size])
 
