@@ -248,5 +248,5 @@ def test_resume_with_another_number_of_processes_is_one_line(script_runs, capsys
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err, err
-    assert "2 process(es)" in err and "--nproc-per-node 2" in err
+    assert "2 process(es)" in err and "2 processes in all" in err
     assert (tmp / "stopped" / LAST).read_bytes() == before

@@ -171,6 +171,10 @@ def train(cls: type[Model], args: argparse.Namespace) -> Path:
     if args.resume:
         prepare_run_dir(args.out, resume=True, overwrite=False)
         _check_resume_flags(args.out, args)
+        saved_world = Run.load(args.out).world_size
+        if saved_world != world.size:  # before any data is decoded
+            raise FacegenError(f"{args.out} was trained by {saved_world} process(es) and this is {world.size}: "
+                               f"resume with {saved_world} processes in all (--nnodes x --nproc-per-node)")
     seed_everything(args.seed)
     spec = data_spec(args, cls)
     if world.is_main:  # rank 0 draws toy faces and fills the cache; the others then read it

@@ -50,6 +50,9 @@ def start(world: World, device: torch.device) -> torch.device:
     if not world.distributed:
         return device
     if device.type == "cuda":
+        if world.local_rank >= torch.cuda.device_count():
+            raise FacegenError(f"process {world.local_rank} of this node has no GPU ({torch.cuda.device_count()} "
+                               f"visible): use --nproc-per-node {torch.cuda.device_count()} or fewer")
         device = torch.device("cuda", world.local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():

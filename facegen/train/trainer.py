@@ -122,7 +122,7 @@ class Trainer:
         saved_world = ckpt.get("world_size", 1)
         if saved_world != self.world.size:
             raise FacegenError(f"{path} was written by {saved_world} process(es) and this is {self.world.size}: "
-                               f"resume with the same number (torchrun --nproc-per-node {saved_world})")
+                               f"resume with {saved_world} processes in all (--nnodes x --nproc-per-node)")
         try:
             self.model.load_state_dict(ckpt["model"])
             for key, group in (("optimizers", self.optimizers), ("schedulers", self.schedulers)):
