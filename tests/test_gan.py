@@ -13,6 +13,7 @@ import torch
 
 import changing_smiles
 import dcgan
+import evaluate
 import sample_across_axis
 import sample_prior
 import vaegan
@@ -296,6 +297,7 @@ def test_exploration_scripts_on_a_gan_run(toy_root):
 
 
 def one_line_exit_2(capsys, main, argv: list[str], *words: str) -> None:
+    capsys.readouterr()
     with pytest.raises(SystemExit) as e:
         guard(lambda: main(argv))
     err = capsys.readouterr().err.strip().splitlines()
@@ -310,6 +312,7 @@ def test_bad_input_is_one_line_and_exit_2(toy_root, capsys):
     one_line_exit_2(capsys, dcgan.main, gan_args(toy_root, "x", 1, "--diffaugment", "colour"), "colour")
     assert not (toy_root / "x").exists()
     one_line_exit_2(capsys, changing_smiles.main, ["--run", str(gan_run(toy_root))], "encode", "cgan run")
+    one_line_exit_2(capsys, evaluate.main, ["--run", str(gan_run(toy_root))], "encode", "compare_models.py")
     with pytest.raises(FacegenError, match="BatchNorm"):
         build_model("dcgan", dict(size=32, loss="wgan-gp", d_norm="batch")).cfg.check()
 
@@ -318,6 +321,8 @@ def test_the_conditional_vaegan_trains_through_its_script(toy_root):
     vaegan.main(gan_args(toy_root, "cvaegan", 1, "--conditions", "smile", "--e_channels", "8"))
     assert Run.load(toy_root / "cvaegan").model_name == "cvaegan"
     assert (toy_root / "cvaegan" / "iterations" / "original.png").is_file()  # snapshots are reconstructions
+    changing_smiles.main(["--run", str(toy_root / "cvaegan"), "--n", "3"])
+    assert (toy_root / "cvaegan" / "forcing" / "forcing_smiles_all.png").is_file()
 
 
 # ---- it learns -------------------------------------------------------------------------------------------------
