@@ -166,7 +166,7 @@ class GAN(Model):
                 terms["gp"] = gp.detach()
                 d_loss = d_loss + gp
         step.update(d_loss, "disc")
-        if int(self.steps) % cfg.critic_steps == 0:
+        if cfg.critic_steps == 1 or int(self.steps) % cfg.critic_steps == 0:  # no device sync when every step
             with frozen(self.discriminator), step.autocast():
                 if self.mixed_batches:  # D sees the same mixed batch as in its own update
                     fake_logits = self.judge(torch.cat([real, fake]), repeat_condition(y, 2))[b:]
