@@ -22,7 +22,8 @@ def parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    run, model = open_run(args, ("decode", "evaluating a generator"))
+    run, model = open_run(args, ("encode", "evaluating reconstructions and smile edits (compare_models.py measures "
+                                           "GANs without an encoder)"), ("decode", "evaluating a generator"))
     result = metrics.evaluate_run(run, model, seed=args.seed, judges=args.judges)
     print("\n".join(metrics.summary(result)))
     print(f"wrote {args.run / 'metrics.json'}")

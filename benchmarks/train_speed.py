@@ -17,6 +17,7 @@ import os
 os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # keep torch.profiler quiet
 
 import argparse
+import copy
 import datetime as dt
 import itertools
 import json
@@ -54,7 +55,9 @@ DEFAULT = [  # (model, size, batch, n_faces, timed steps per epoch; 0 = the whol
 ]
 LINEAR = ("cvae", 50, 8, 185, 0)  # timed for 128 epochs in a row: the same sustained load as the 23,707 epoch
 LINEAR_EPOCHS = 128
-GRID = dict(models=("ae", "vae", "cvae"), sizes=(32, 50, 64, 128), batches=(8, 64, 256), data=(185, 5000, 23707))
+GRID = dict(models=("ae", "vae", "cvae", "dcgan", "vaegan"), sizes=(32, 50, 64, 128), batches=(8, 64, 256),
+            data=(185, 5000, 23707))
+LATENT = {"dcgan": 100, "cgan": 100, "vaegan": 128, "cvaegan": 128}  # each family's own default; 20 for the VAEs
 PHASES = ("forward", "backward", "optimizer")
 
 
@@ -88,10 +91,17 @@ def faces_of_size(pool: FaceSet, n: int, size: int) -> FaceSet:
 
 
 def flops_per_image(trainer: Trainer, batch_size: int) -> float:
-    """Forward + backward FLOPs of one training step, per image."""
+    """Forward + backward FLOPs of one training step, per image: the VAEs' loss and its backward, or a whole
+    train_step (every player's passes) for models without one, such as the GANs (on a copy, so the timed
+    model starts untouched)."""
     batch = next(trainer.train_data.shuffled(batch_size, torch.Generator().manual_seed(0)))
     with FlopCounterMode(display=False) as counter:
-        trainer.model.loss(batch.x, batch.y, batch.labelled)["loss"].backward()
+        if hasattr(trainer.model, "loss"):
+            trainer.model.loss(batch.x, batch.y, batch.labelled)["loss"].backward()
+        else:
+            state = copy.deepcopy(trainer.model.state_dict())
+            trainer.model.train_step(batch, trainer.step)
+            trainer.model.load_state_dict(state)
     for opt in trainer.optimizers.values():
         opt.zero_grad(set_to_none=True)
     return counter.get_total_flops() / batch.x.shape[0]
@@ -132,7 +142,7 @@ def bench(model_name: str, size: int, batch: int, n: int, steps: int, pool: Face
     seed_everything(0)
     faces = faces_of_size(pool, n, size)
     timed = faces if not steps or steps * batch >= n else faces.subset(torch.arange(steps * batch))
-    cfg = dict(size=size, channels=3, latent_size=20, cond_dim=faces.cond.shape[1])
+    cfg = dict(size=size, channels=3, latent_size=LATENT.get(model_name, 20), cond_dim=faces.cond.shape[1])
     tcfg = TrainConfig(n_epochs=1, batch_size=batch, channels_last=channels_last, amp=amp)
     big = len(timed) > 5000
     with tempfile.TemporaryDirectory() as tmp:
@@ -173,7 +183,8 @@ def print_row(r: dict, peak_mm: float) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--full", action="store_true", help="the whole grid instead of the default settings")
-    p.add_argument("--models", default=None, help="comma list, e.g. cvae,vae (overrides the default set)")
+    p.add_argument("--models", default=None,
+                   help="comma list, e.g. cvae,vae or dcgan,vaegan (overrides the default set)")
     p.add_argument("--sizes", default=None, help="comma list of sizes")
     p.add_argument("--batches", default=None, help="comma list of batch sizes")
     p.add_argument("--data_sizes", default=None, help="comma list of dataset sizes")

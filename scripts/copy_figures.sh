@@ -1,6 +1,7 @@
 #!/bin/sh
-# Copy the figures the README shows into docs/figures/: those of `sh scripts/run_all.sh` (results/cvae, ...)
-# and of `sh scripts/semi_supervised.sh` (results/cvae_semi), each set when its run is there.
+# Copy the figures the README shows into docs/figures/: those of `sh scripts/run_all.sh` (results/cvae, ...),
+# of `sh scripts/semi_supervised.sh` (results/cvae_semi) and of `sh scripts/lfw_study.sh` (results/lfw_study, or the
+# folder in $LFW_STUDY; docs/gan.md), each set when its run is there.
 set -e
 cd "$(dirname "$0")/.."
 mkdir -p docs/figures
@@ -14,8 +15,9 @@ copy() {  # copy SRC NAME: fail loudly if run_all.sh has not made SRC
 last_iter() {  # last_iter MODEL: the newest reconstruction grid of results/MODEL
     ls "results/$1/iterations" | sed -n 's/^iter_\([0-9]*\)\.png$/\1/p' | sort -n | tail -1
 }
-if [ ! -d results/cvae ] && [ ! -d results/cvae_semi ]; then
-    echo "copy_figures: no results/cvae or results/cvae_semi: run sh scripts/run_all.sh first" >&2
+STUDY="${LFW_STUDY:-results/lfw_study}"
+if [ ! -d results/cvae ] && [ ! -d results/cvae_semi ] && [ ! -d "$STUDY" ]; then
+    echo "copy_figures: no results/cvae, results/cvae_semi or $STUDY: run sh scripts/run_all.sh first" >&2
     exit 2
 fi
 if [ -d results/cvae ]; then  # made by sh scripts/run_all.sh
@@ -46,6 +48,17 @@ if [ -d results/cvae_semi ]; then  # made by sh scripts/semi_supervised.sh
         for f in metrics smile_head; do
             if [ -f "results/$run/$f.json" ]; then cp "results/$run/$f.json" "docs/figures/${run}_$f.json"; fi
         done
+    done
+fi
+if [ -d "$STUDY" ]; then  # made by sh scripts/lfw_study.sh (docs/gan.md)
+    for f in table.md results.json samples.png reconstructions.png; do
+        copy "${STUDY#results/}/$f" "lfw_$f"
+    done
+    for m in ae vae_b0.1 dcgan vaegan; do
+        copy "${STUDY#results/}/prior_sd_$m.png" "lfw_prior_sd_$m.png"
+    done
+    for m in dcgan vaegan; do
+        copy "${STUDY#results/}/seed0/$m/plots/training.png" "lfw_${m}_training.png"
     done
 fi
 echo "copy_figures: docs/figures/ updated from results/"

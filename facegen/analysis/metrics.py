@@ -29,16 +29,19 @@ MOUTH = (0.55, 0.88, 0.25, 0.75)  # top, bottom, left, right of the mouth box, a
 @torch.no_grad()
 def reconstruction(model: Model, val: FaceSet, seed: int) -> dict:
     """Validation MSE per pixel (inputs in [0, 1]) of the posterior-mean reconstruction, and the ELBO
-    -(reconstruction loss + KL) per face in the training loss's units (None for an autoencoder)."""
+    -(reconstruction loss + KL) per face in the training loss's units (None for an autoencoder, and for models
+    without a pixel ELBO such as the VAE-GAN, whose likelihood lives in its discriminator's features)."""
     torch.manual_seed(seed)
     device = next(model.parameters()).device
     sq, nll, n = 0.0, 0.0, 0
+    has_elbo = model.variational and hasattr(model, "loss")
     for batch in DeviceFaces(val, device).in_order(latent.BATCH):
         sq += (model.reconstruct(batch.x, batch.y) - batch.x).square().mean((1, 2, 3)).sum().item()
-        out = model.loss(batch.x, batch.y, batch.labelled)
-        nll += (out["recon"] + out["kl"]).item() * len(batch.x)
+        if has_elbo:
+            out = model.loss(batch.x, batch.y, batch.labelled)
+            nll += (out["recon"] + out["kl"]).item() * len(batch.x)
         n += len(batch.x)
-    return {"n_val": n, "val_mse_per_pixel": sq / n, "val_elbo": -nll / n if model.variational else None}
+    return {"n_val": n, "val_mse_per_pixel": sq / n, "val_elbo": -nll / n if has_elbo else None}
 
 
 def mean_pairwise_distance(images: torch.Tensor) -> float:

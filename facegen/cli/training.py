@@ -15,6 +15,7 @@ from pathlib import Path
 
 from facegen.cli.args import Parser, add_common_args, add_data_args, resolve_resize
 from facegen.core import distributed
+from facegen.core.argtypes import probability
 from facegen.core.devices import pick_device
 from facegen.core.errors import FacegenError
 from facegen.core.seeding import seed_everything
@@ -76,6 +77,10 @@ def training_parser(cls: type[Model], script: str = "", epochs: int = 200) -> Pa
     t.add_argument("--lr_gamma", type=float, default=0.5, help="learning-rate decay factor")
     t.add_argument("--clip_grad", type=float, default=100.0, help="gradient-norm clipping per optimizer (0: off)")
     t.add_argument("--no_flip", action="store_true", help="no random horizontal flips")
+    t.add_argument("--jitter", type=probability, default=0.0,
+                   help="colour jitter of every training batch, on its device: brightness, contrast and saturation "
+                        "each scaled by a factor from [1 - J, 1 + J] per face (0: off; the LFW study used mild "
+                        "jitter, e.g. 0.1)")
     t.add_argument("--amp", action="store_true",
                    help="mixed precision: bfloat16 autocast (float16 with loss scaling on GPUs without bfloat16); "
                         "pays off on GPUs, see the README's performance section before using it on a CPU")
@@ -124,7 +129,7 @@ def resumed_model(out: Path, family: set[str]) -> str | None:
 
 # ---- from flags to a run ------------------------------------------------------------------------------------
 def data_spec(args: argparse.Namespace, cls: type[Model]) -> DataSpec:
-    conditions = getattr(args, "conditions", "smile")
+    conditions = getattr(args, "conditions", "" if args.dataset == "lfw" else "smile")  # LFW has no labels
     return DataSpec(dataset=args.dataset, data=args.data, labels=args.labels, attrs=args.attrs, size=args.resize,
                     channels=1 if args.grayscale else 3,
                     conditions=[c.strip() for c in conditions.split(",") if c.strip()], cache_dir=args.cache_dir,
@@ -145,7 +150,7 @@ def model_config(args: argparse.Namespace, cls: type[Model], size: int, channels
 def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(n_epochs=args.n_epochs, lr=args.lr, batch_size=args.batch_size, lr_step=args.lr_step,
                        lr_gamma=args.lr_gamma, clip_grad=args.clip_grad, eval_every=args.eval_every,
-                       save_every=args.save_every, flip=not args.no_flip, seed=args.seed,
+                       save_every=args.save_every, flip=not args.no_flip, jitter=args.jitter, seed=args.seed,
                        labeled_fraction=getattr(args, "labeled_fraction", TrainConfig.labeled_fraction), amp=args.amp)
 
 

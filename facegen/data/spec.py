@@ -12,7 +12,7 @@ import torch
 from facegen.core.errors import FacegenError
 from facegen.data import load_dataset
 from facegen.data.faceset import FaceSet
-from facegen.data.split import split_indices
+from facegen.data.split import split_groups, split_indices
 
 PATHS = ("data", "labels", "attrs", "cache_dir", "toy_dir", "unlabeled")
 
@@ -62,11 +62,18 @@ class DataSpec:
         return faces.with_attributes_as_conditions() if self.attributes_as_conditions else faces
 
     def split(self, faces: FaceSet) -> tuple[FaceSet, FaceSet]:
-        """The run's fixed (train, validation) split. With labelled and unlabelled faces each kind is split on
-        its own the way a labelled-only set is, so a labelled-only run with the same seed holds out the same
-        labelled faces."""
+        """The run's fixed (train, validation) split. Faces with a ``meta["person"]`` (LFW) are split by person,
+        so nobody is on both sides (``val_fraction`` is then the share of people). With labelled and unlabelled
+        faces each kind is split on its own the way a labelled-only set is, so a labelled-only run with the same
+        seed holds out the same labelled faces."""
         if len(faces) < 4:
             raise FacegenError(f"only {len(faces)} faces found ({faces.source}); need at least 4 to train")
+        if "person" in faces.meta:
+            train, val = split_groups(faces.meta["person"], self.val_fraction, self.seed)
+            if len(train) < 2 or len(val) == 0:
+                raise FacegenError(f"{faces.source}: only {len(torch.unique(faces.meta['person']))} people, too few "
+                                   f"to hold some out by person: use more faces or a smaller --val_fraction")
+            return faces.subset(train), faces.subset(val)
         if faces.labelled.all() or not faces.labelled.any():
             return faces.split(self.val_fraction, self.seed)
         train, val = [], []

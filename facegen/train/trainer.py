@@ -23,7 +23,8 @@ from facegen.core.distributed import ONE_PROCESS, World, all_reduce_sum, barrier
 from facegen.core.errors import FacegenError
 from facegen.core.files import append_csv_row, load_checkpoint, save_checkpoint, write_csv
 from facegen.core.seeding import rng_state, set_rng_state
-from facegen.data.batches import DeviceFaces
+from facegen.data.augment import color_jitter
+from facegen.data.batches import Batch, DeviceFaces
 from facegen.data.faceset import FaceSet
 from facegen.models.base import Model, OptimSettings
 from facegen.nn.sync_batchnorm import convert_batchnorm
@@ -43,6 +44,7 @@ class TrainConfig:
     eval_every: int = 10
     save_every: int = 0
     flip: bool = True
+    jitter: float = 0.0  # colour jitter strength (brightness, contrast, saturation factors in [1 - j, 1 + j])
     seed: int = 0
     n_show: int = 32
     channels_last: bool = True  # NHWC activations: faster convolutions on CPU (oneDNN) and GPU
@@ -90,9 +92,18 @@ class Trainer:
 
     def batches(self):
         if self.semi_supervised():  # one pass over the unlabelled faces, a fixed labelled share per batch
-            return self.train_data.mixed(self.cfg.batch_size, self.gen, self.cfg.labeled_fraction,
-                                         flip=self.cfg.flip, world=self.world)
-        return self.train_data.shuffled(self.cfg.batch_size, self.gen, flip=self.cfg.flip, world=self.world)
+            batches = self.train_data.mixed(self.cfg.batch_size, self.gen, self.cfg.labeled_fraction,
+                                            flip=self.cfg.flip, world=self.world)
+        else:
+            batches = self.train_data.shuffled(self.cfg.batch_size, self.gen, flip=self.cfg.flip, world=self.world)
+        return (self.jittered(b) for b in batches) if self.cfg.jitter else batches
+
+    def jittered(self, batch: Batch) -> Batch:
+        """The batch's faces colour-jittered on their device, the factors drawn from the trainer's generator (so
+        a resumed run draws the same ones)."""
+        s = self.cfg.jitter
+        batch.x = color_jitter(batch.x, self.gen, brightness=s, contrast=s, saturation=s)
+        return batch
 
     # ---- checkpoints ---------------------------------------------------------------------------------------
     def state(self, rngs: list[dict]) -> dict:

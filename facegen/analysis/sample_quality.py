@@ -1,0 +1,141 @@
+"""Sample quality without downloading anything: distances between a model's samples and real faces in the feature
+space of a network the project trains itself (or plain downsampled pixels).
+
+None of these numbers is an FID or comparable with published ones: the feature network is not Inception.
+
+- Fréchet distance (Heusel et al. 2017's formula, on our features): with means m_a, m_b and covariances
+  S_a, S_b of the two feature sets,  FD = ||m_a - m_b||^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2).
+- Kernel distance (Bińkowski et al. 2018's KID formula): the unbiased estimate of the squared maximum mean
+  discrepancy with the cubic polynomial kernel k(u, v) = (u.v / d + 1)^3,
+  MMD^2 = mean_{i != j} k(a_i, a_j) + mean_{i != j} k(b_i, b_j) - 2 mean_{i, j} k(a_i, b_j).
+- Precision and recall (Kynkäänniemi et al. 2019): each real feature gets a ball reaching its k-th nearest real
+  neighbour; precision is the share of samples inside some real ball, recall the share of real faces inside
+  some sample ball (balls from the samples' own k-th neighbours).
+- Memorisation: each sample's distance to its nearest training face, against the same for held-out real faces
+  (a ratio well below 1 means samples sit closer to training faces than new faces do: copies).
+- Diversity: the mean pairwise distance of the samples over that of real faces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from facegen.core.batching import batched
+from facegen.core.errors import FacegenError
+from facegen.nn.attrnet import AttributeNet
+
+PIXELS = "pixels"
+PIXEL_SIZE = 8  # the "pixels" feature map: images area-averaged to 8 x 8
+
+
+def _stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    x = x.double()
+    mean = x.mean(0)
+    centred = x - mean
+    return mean, centred.T @ centred / (len(x) - 1)
+
+
+def _psd_sqrt(m: torch.Tensor) -> torch.Tensor:
+    """The symmetric square root of a symmetric positive semi-definite matrix (negative round-off clipped)."""
+    values, vectors = torch.linalg.eigh((m + m.T) / 2)
+    return vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
+
+
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """The Fréchet distance between Gaussians fitted to feature sets a (N, D) and b (M, D), N, M >= 2.
+    tr((S_a S_b)^1/2) is computed as tr((S_a^1/2 S_b S_a^1/2)^1/2), the square root of a symmetric matrix."""
+    if len(a) < 2 or len(b) < 2:
+        raise FacegenError(f"a Fréchet distance needs at least 2 faces on each side, got {len(a)} and {len(b)}")
+    mean_a, cov_a = _stats(a)
+    mean_b, cov_b = _stats(b)
+    root_a = _psd_sqrt(cov_a)
+    cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp_min(0).sqrt().sum()
+    return float((mean_a - mean_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
+
+
+def polynomial_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """k(u, v) = (u.v / d + 1)^3 for every row pair: (N, M)."""
+    return (a.double() @ b.double().T / a.shape[1] + 1) ** 3
+
+
+def kernel_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """The unbiased squared MMD between feature sets a and b with :func:`polynomial_kernel` (may be slightly
+    negative when the sets come from one distribution)."""
+    m, n = len(a), len(b)
+    if m < 2 or n < 2:
+        raise FacegenError(f"a kernel distance needs at least 2 faces on each side, got {m} and {n}")
+    k_aa, k_bb, k_ab = polynomial_kernel(a, a), polynomial_kernel(b, b), polynomial_kernel(a, b)
+    return float((k_aa.sum() - k_aa.trace()) / (m * (m - 1)) + (k_bb.sum() - k_bb.trace()) / (n * (n - 1))
+                 - 2 * k_ab.mean())
+
+
+def _kth_neighbour_radius(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Distance of each row of x to its k-th nearest other row."""
+    d = torch.cdist(x.double(), x.double())
+    d.fill_diagonal_(float("inf"))
+    return d.kthvalue(k, dim=1).values
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
+    """(precision, recall) of samples ``fake`` against real faces ``real`` with k-nearest-neighbour balls."""
+    if min(len(real), len(fake)) <= k:
+        raise FacegenError(f"precision / recall with k = {k} needs more than {k} faces on each side, got "
+                           f"{len(real)} real and {len(fake)} samples")
+    d = torch.cdist(fake.double(), real.double())  # (F, R)
+    precision = (d <= _kth_neighbour_radius(real, k)[None, :]).any(1).double().mean()
+    recall = (d <= _kth_neighbour_radius(fake, k)[:, None]).any(0).double().mean()
+    return float(precision), float(recall)
+
+
+def nearest_distance(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Each row of x's distance to its nearest row of ``reference``."""
+    return torch.cdist(x.double(), reference.double()).min(1).values
+
+
+def memorisation(samples: torch.Tensor, heldout: torch.Tensor, train: torch.Tensor) -> dict[str, float]:
+    """Mean nearest-training-face distance of samples and of held-out real faces, and their ratio."""
+    s, h = float(nearest_distance(samples, train).mean()), float(nearest_distance(heldout, train).mean())
+    return {"samples_to_train": s, "heldout_to_train": h, "ratio": s / h if h > 0 else float("nan")}
+
+
+def mean_pairwise(x: torch.Tensor) -> float:
+    """Mean distance between distinct rows of x."""
+    n = len(x)
+    return float(torch.cdist(x.double(), x.double()).sum() / (n * (n - 1)))
+
+
+def compare(samples: torch.Tensor, heldout: torch.Tensor, train: torch.Tensor, k: int = 3) -> dict[str, float]:
+    """Every number above for sample features against held-out real features (and training ones)."""
+    precision, recall = precision_recall(heldout, samples, k)
+    diversity = mean_pairwise(samples) / mean_pairwise(heldout)
+    return {"frechet": frechet_distance(samples, heldout), "kernel": kernel_distance(samples, heldout),
+            "precision": precision, "recall": recall, "diversity": diversity,
+            **{f"nearest_{k}": v for k, v in memorisation(samples, heldout, train).items()}}
+
+
+class PixelFeatures(nn.Module):
+    """Images area-averaged to 8 x 8 and flattened: a fixed feature map that needs no training."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.adaptive_avg_pool2d(x.float(), PIXEL_SIZE).flatten(1)
+
+
+class NetFeatures(nn.Module):
+    """The global average of the attribute net's last conv level (relu4): one 128-number vector per face."""
+
+    def __init__(self, net: AttributeNet):
+        super().__init__()
+        self.net = net.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.features(x.float(), ["relu4"])[0].mean((2, 3))
+
+
+def feature_vectors(features: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
+                    device: torch.device | str = "cpu") -> torch.Tensor:
+    """Features (N, D) on the CPU of images (N, C, H, W) in [0, 1] (floats, or uint8 scaled here)."""
+    return batched(features, images, device=device)

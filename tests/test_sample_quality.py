@@ -1,0 +1,82 @@
+"""Sample-quality numbers against their definitions: the Fréchet distance against a matrix square root done
+another way (scipy) and its one-dimensional closed form, the kernel distance and precision / recall against
+brute-force loops, memorisation and diversity on constructed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from facegen.analysis.sample_quality import (
+    NetFeatures,
+    PixelFeatures,
+    compare,
+    feature_vectors,
+    frechet_distance,
+    kernel_distance,
+    memorisation,
+    precision_recall,
+)
+from facegen.core.errors import FacegenError
+from facegen.nn.attrnet import AttributeNet
+
+
+def test_frechet_distance_matches_scipy_and_the_1d_closed_form():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(200, 5, generator=g) @ torch.randn(5, 5, generator=g)
+    b = torch.randn(300, 5, generator=g) * 2 + 1
+    mean_a, mean_b = a.double().mean(0).numpy(), b.double().mean(0).numpy()
+    cov_a, cov_b = np.cov(a.double().numpy(), rowvar=False), np.cov(b.double().numpy(), rowvar=False)
+    cross = scipy.linalg.sqrtm(cov_a @ cov_b).real
+    expected = ((mean_a - mean_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * cross)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)  # sqrtm of a non-symmetric product: ~1e-8
+    x, y = torch.randn(100, 1, generator=g), torch.randn(120, 1, generator=g) * 3 + 2
+    x, y = x.double(), y.double()
+    closed = (x.mean() - y.mean()) ** 2 + (x.std() - y.std()) ** 2
+    assert frechet_distance(x, y) == pytest.approx(float(closed), rel=1e-9)
+    assert frechet_distance(a, a) == pytest.approx(0, abs=1e-9)
+    assert frechet_distance(a, b) == pytest.approx(frechet_distance(b, a), rel=1e-9)
+
+
+def test_kernel_distance_is_the_unbiased_mmd_of_a_brute_force_loop():
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.randn(7, 3, generator=g), torch.randn(5, 3, generator=g) + 0.5
+    k = lambda u, v: (float(u.double() @ v.double()) / 3 + 1) ** 3  # noqa: E731
+    aa = sum(k(a[i], a[j]) for i in range(7) for j in range(7) if i != j) / 42
+    bb = sum(k(b[i], b[j]) for i in range(5) for j in range(5) if i != j) / 20
+    ab = sum(k(a[i], b[j]) for i in range(7) for j in range(5)) / 35
+    assert kernel_distance(a, b) == pytest.approx(aa + bb - 2 * ab, rel=1e-10)
+
+
+def test_precision_recall_against_a_brute_force_loop_and_extremes():
+    g = torch.Generator().manual_seed(2)
+    real, fake = torch.randn(12, 2, generator=g), torch.randn(9, 2, generator=g) * 1.5 + 0.7
+
+    def radius(x, i, k):
+        return sorted(float((x[i] - x[j]).norm()) for j in range(len(x)) if j != i)[k - 1]
+
+    inside = lambda p, x, k: any(float((p - x[i]).norm()) <= radius(x, i, k) for i in range(len(x)))  # noqa: E731
+    want = (sum(inside(f, real, 3) for f in fake) / 9, sum(inside(r, fake, 3) for r in real) / 12)
+    assert precision_recall(real, fake, k=3) == pytest.approx(want)
+    assert precision_recall(real, real.clone(), k=3) == (1.0, 1.0)
+    assert precision_recall(real, fake + 100, k=3) == (0.0, 0.0)
+    with pytest.raises(FacegenError, match="more than 3"):
+        precision_recall(real[:3], fake, k=3)
+
+
+def test_memorised_samples_sit_on_training_faces_and_copies_have_no_diversity():
+    g = torch.Generator().manual_seed(3)
+    train, heldout = torch.randn(50, 4, generator=g), torch.randn(20, 4, generator=g)
+    assert memorisation(train[:10], heldout, train)["ratio"] == 0
+    assert memorisation(heldout, heldout, train)["ratio"] == pytest.approx(1)
+    same = compare(torch.zeros(10, 4) + train[0], heldout, train)
+    assert same["diversity"] == 0 and same["nearest_ratio"] == 0 and same["recall"] <= 0.2
+
+
+def test_feature_maps_give_one_vector_per_face():
+    images = torch.randint(0, 256, (5, 3, 40, 40), dtype=torch.uint8)
+    assert feature_vectors(PixelFeatures(), images).shape == (5, 3 * 8 * 8)
+    torch.manual_seed(0)
+    assert feature_vectors(NetFeatures(AttributeNet(2, 3, 32)), images).shape == (5, 128)
