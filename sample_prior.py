@@ -21,7 +21,9 @@ def parser() -> Parser:
     p.add_argument("--degree", type=float, default=0.0, help="smile degree the samples are decoded with (-1 to +1)")
     add_condition_args(p)
     p.add_argument("--n", type=int, default=None, help="number of samples (default 32; 10 columns for the sweeps)")
-    p.add_argument("--temperature", type=float, default=1.0, help="scale of the prior's standard deviation")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="scale of the prior's standard deviation (default: the run's --temperature, e.g. a Glow's "
+                        "0.7; else 1)")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--sweep", action="store_true",
                       help="the same codes at every degree from -1 to +1 in steps of 0.1 (sampled/all_synthetic.png)")
@@ -40,8 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     others = condition_values(args)
     temperatures = parse_span(args.temperatures, "--temperatures") if args.temperatures else None
     run, model = open_run(args, ("sample", "sampling from the prior"), ("decode", "decoding samples"))
+    temperature = args.temperature if args.temperature is not None else run.model_config.get("temperature", 1.0)
     for path in explore.sample_prior(run, model, seed=args.seed, degree=args.degree, n=args.n,
-                                     temperature=args.temperature, degrees=degrees, temperatures=temperatures,
+                                     temperature=temperature, degrees=degrees, temperatures=temperatures,
                                      sweep=args.sweep, **others):
         print(f"wrote {path}")
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Copy the figures the README shows into docs/figures/: those of `sh scripts/run_all.sh` (results/cvae, ...),
-# of `sh scripts/semi_supervised.sh` (results/cvae_semi) and of `sh scripts/lfw_study.sh` (results/lfw_study, or the
-# folder in $LFW_STUDY; docs/gan.md), each set when its run is there.
+# of `sh scripts/semi_supervised.sh` (results/cvae_semi), of `sh scripts/lfw_study.sh` (results/lfw_study, or the
+# folder in $LFW_STUDY; docs/gan.md) and of the Glow runs of docs/glow.md (results/glow_celeba32), each set when its
+# run is there.
 set -e
 cd "$(dirname "$0")/.."
 mkdir -p docs/figures
@@ -16,8 +17,8 @@ last_iter() {  # last_iter MODEL: the newest reconstruction grid of results/MODE
     ls "results/$1/iterations" | sed -n 's/^iter_\([0-9]*\)\.png$/\1/p' | sort -n | tail -1
 }
 STUDY="${LFW_STUDY:-results/lfw_study}"
-if [ ! -d results/cvae ] && [ ! -d results/cvae_semi ] && [ ! -d "$STUDY" ]; then
-    echo "copy_figures: no results/cvae, results/cvae_semi or $STUDY: run sh scripts/run_all.sh first" >&2
+if [ ! -d results/cvae ] && [ ! -d results/cvae_semi ] && [ ! -d "$STUDY" ] && [ ! -d results/glow_celeba32 ]; then
+    echo "copy_figures: no results/cvae, results/cvae_semi, $STUDY or results/glow_celeba32: run sh scripts/run_all.sh first" >&2
     exit 2
 fi
 if [ -d results/cvae ]; then  # made by sh scripts/run_all.sh
@@ -60,5 +61,17 @@ if [ -d "$STUDY" ]; then  # made by sh scripts/lfw_study.sh (docs/gan.md)
     for m in dcgan vaegan; do
         copy "${STUDY#results/}/seed0/$m/plots/training.png" "lfw_${m}_training.png"
     done
+fi
+if [ -d results/glow_celeba32 ]; then  # made by the commands of docs/glow.md
+    copy glow_celeba32/iterations/original.png glow32_original.png
+    copy glow_celeba32/plots/training.png glow32_training.png
+    copy glow_celeba32/sampled/sampled_0_t0.7.png glow32_samples_t0.7.png
+    copy glow_celeba32/sampled/temperatures_0.png glow32_temperatures.png
+    for a in Smiling Male Bangs; do copy glow_celeba32/attributes/add_$a.png glow32_add_$a.png; done
+    copy glow_celeba32/interp/random.png glow32_interp.png
+    cp results/glow_celeba32/metrics.json docs/figures/glow32_metrics.json
+    if [ -f results/glow_celeba32/attributes/evaluation.md ]; then
+        cp results/glow_celeba32/attributes/evaluation.md docs/figures/glow32_attribute_evaluation.md
+    fi
 fi
 echo "copy_figures: docs/figures/ updated from results/"

@@ -25,6 +25,7 @@ from facegen.runs import Run
 
 SWEEP = [round(-1 + 0.1 * i, 1) for i in range(21)]  # -1.0, -0.9, ..., +1.0
 N_OVERVIEW = 10
+N_HISTOGRAMS = 25  # histograms drawn for a code larger than latent.MAX_COMPONENTS (a flow's: C * S * S dims)
 
 
 def _fmt(v: float) -> str:
@@ -98,7 +99,8 @@ def sample_prior(run: Run, model: Model, *, seed: int, degree: float = 0.0, n: i
         return [path]
     z = latent.prior_noise(n or 32, model.latent_size, seed) * temperature
     images = latent.decode(model, z, latent.condition_vector(run, degree, len(z), **others))
-    path = run.path / "sampled" / _named(f"sampled_{_fmt(degree)}.png", others)
+    at = "" if temperature == 1 else f"_t{_fmt(temperature)}"  # each temperature its own file
+    path = run.path / "sampled" / _named(f"sampled_{_fmt(degree)}{at}.png", others)
     plots.save_grid(images, path, nrow=8)
     return [path]
 
@@ -235,10 +237,15 @@ def latent_analysis(run: Run, model: Model, *, seed: int, pair: Sequence[int] | 
     dims = mu.shape[1]
     paths = [run.path / "plots" / "latent_forward.png", run.path / "plots" / "latent_forward_transformed.png",
              run.path / "plots" / "pca_explained_variance.png"]
-    plots.plot_histograms(mu.numpy(), [f"z{j}" for j in range(dims)], paths[0],
-                          f"posterior means over the {len(mu)} training faces")
-    plots.plot_histograms(pca.transform(mu.double().numpy()), [f"pc{j}" for j in range(pca.n_components_)], paths[1],
-                          "the same after the PCA transform")
+    large = dims > latent.MAX_COMPONENTS  # a flow's code: draw the most varied dimensions and the first axes
+    shown = torch.argsort(mu.var(0), descending=True)[:N_HISTOGRAMS] if large else torch.arange(dims)
+    which = f" ({N_HISTOGRAMS} of {dims} dimensions: the largest variances)" if large else ""
+    plots.plot_histograms(mu[:, shown].numpy(), [f"z{j}" for j in shown.tolist()], paths[0],
+                          f"posterior means over the {len(mu)} training faces{which}")
+    k = min(N_HISTOGRAMS, pca.n_components_) if large else pca.n_components_
+    projected = pca.transform(mu.numpy() if large else mu.double().numpy())[:, :k]
+    plots.plot_histograms(projected, [f"pc{j}" for j in range(k)], paths[1],
+                          "the same after the PCA transform" + (f" (first {k} axes)" if large else ""))
     plots.plot_explained_variance(pca.explained_variance_ratio_, paths[2])
     if pair is not None:
         for i in pair:

@@ -18,6 +18,7 @@ from facegen.data.faceset import FaceSet
 from facegen.models.base import Model
 from facegen.runs import Run
 
+MAX_COMPONENTS = 100  # principal axes a PCA keeps at most (a flow's code has C * S * S dimensions)
 SMILE = 0  # the smile degree is the first condition column ("smile first", see --conditions)
 
 
@@ -108,11 +109,16 @@ def axis_walk(model: Model, z0: torch.Tensor, axis: int, values: Sequence[float]
     return decode(model, z, y.expand(len(values), -1))
 
 
-def fit_pca(mu: torch.Tensor) -> PCA:
-    """PCA of posterior means (N, L), keeping every component."""
+def fit_pca(mu: torch.Tensor, max_components: int = MAX_COMPONENTS, seed: int = 0) -> PCA:
+    """PCA of posterior means (N, L), keeping every component when L <= ``max_components``; a larger code (a
+    flow's is as large as the image) keeps its leading ``max_components`` axes, from a randomized SVD in float32.
+    The explained-variance ratios are shares of the total variance either way."""
     if len(mu) < 2:
         raise FacegenError(f"PCA needs at least 2 encoded faces, got {len(mu)}")
-    return PCA().fit(mu.double().numpy())
+    if mu.shape[1] <= max_components:
+        return PCA().fit(mu.double().numpy())
+    k = min(max_components, len(mu))
+    return PCA(n_components=k, svd_solver="randomized", random_state=seed).fit(mu.float().numpy())
 
 
 def pca_codes(pca: PCA, k: int, values: Sequence[float]) -> torch.Tensor:

@@ -44,6 +44,18 @@ def reconstruction(model: Model, val: FaceSet, seed: int) -> dict:
     return {"n_val": n, "val_mse_per_pixel": sq / n, "val_elbo": -nll / n if has_elbo else None}
 
 
+@torch.no_grad()
+def likelihood(model: Model, val: FaceSet, seed: int) -> dict:
+    """Held-out bits per dimension of a model with an exact likelihood (a flow), dequantisation noise drawn from
+    ``seed``: the mean over the validation faces, and its standard error."""
+    torch.manual_seed(seed)
+    device = next(model.parameters()).device
+    bpd = torch.cat([model.bits_per_dim(b.x, b.y).double().cpu()
+                     for b in DeviceFaces(val, device).in_order(latent.BATCH)])
+    return {"n_val": len(bpd), "n_bits": model.cfg.n_bits, "val_bits_per_dim": bpd.mean().item(),
+            "standard_error": (bpd.std() / len(bpd) ** 0.5).item() if len(bpd) > 1 else None}
+
+
 def mean_pairwise_distance(images: torch.Tensor) -> float:
     """Mean root-mean-square pixel distance between all pairs of images (0 when they are all the same)."""
     x = images.flatten(1).double()
@@ -143,8 +155,9 @@ def evaluate_run(run: Run, model: Model, seed: int = 0, judges: Path | None = No
     smiles and known genders among the run's faces (or come from the run ``judges``, which must have been
     evaluated). What cannot be measured is left out."""
     train, val = run.faces()
-    result: dict = {"reconstruction": reconstruction(model, val, seed), "evaluators": {},
-                    "judges_from": str(judges or run.path)}
+    result: dict = ({"likelihood": likelihood(model, val, seed)} if model.can("log_likelihood")
+                    else {"reconstruction": reconstruction(model, val, seed)})
+    result.update(evaluators={}, judges_from=str(judges or run.path))
     if judges is not None:  # another run's judges, so that two runs are measured by the same yardstick
         smile, gender = evaluators.load_from(judges, evaluators.SMILE), evaluators.load_from(judges, evaluators.GENDER)
     else:
@@ -186,9 +199,15 @@ def _num(v: float | None, spec: str = ".2f") -> str:
 
 def summary(m: dict) -> list[str]:
     """A short table of the headline numbers."""
-    r, e = m["reconstruction"], m["evaluators"]
-    lines = [f"reconstruction   val MSE/pixel {r['val_mse_per_pixel']:.4f}, val ELBO {_num(r['val_elbo'], '.1f')} "
-             f"({r['n_val']} faces)"]
+    e = m["evaluators"]
+    if "likelihood" in m:
+        q = m["likelihood"]
+        lines = [f"likelihood       held-out {q['val_bits_per_dim']:.4f} bits/dim at {q['n_bits']} bits "
+                 f"(+- {_num(q['standard_error'], '.4f')}, {q['n_val']} faces)"]
+    else:
+        r = m["reconstruction"]
+        lines = [f"reconstruction   val MSE/pixel {r['val_mse_per_pixel']:.4f}, val ELBO {_num(r['val_elbo'], '.1f')} "
+                 f"({r['n_val']} faces)"]
     if evaluators.SMILE in e:
         s = e[evaluators.SMILE]
         lines.append(f"smile regressor  held-out MAE {_num(s.get('mae'), '.3f')}, r {_num(s.get('correlation'))} "
