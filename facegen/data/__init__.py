@@ -8,6 +8,7 @@ from pathlib import Path
 from facegen.core.errors import FacegenError
 from facegen.data.celeba import load_celeba
 from facegen.data.faceset import FaceSet
+from facegen.data.pairs import load_pairs
 from facegen.data.toyfaces import make_toy_dataset
 from facegen.data.utkface import load_utkface
 
@@ -67,11 +68,20 @@ def load_dataset(
     max_images: int | None = None,
     toy_root: Path = Path("data/toyfaces"),
     toy_n: int = 3000,
+    paired: bool = False,
+    pairs: Path | None = None,
 ) -> FaceSet:
     """Resolve the flags (see :func:`resolve_data`), decode the faces and print which data is used.
 
-    For CelebA, ``conditions`` holds at most one attribute name (``smile`` means Smiling).
+    For CelebA, ``conditions`` holds at most one attribute name (``smile`` means Smiling). With ``paired`` the
+    faces are depth -> photo pairs (:func:`facegen.data.pairs.load_pairs`): those in ``pairs``, or the toy pairs
+    under ``toy_root``; their depth maps are the FaceSet's ``sources``.
     """
+    if paired:
+        faces = load_pairs(pairs, size=size, cache_dir=cache_dir, num_workers=num_workers, photo_channels=channels,
+                           toy_root=toy_root, toy_n=toy_n)
+        print(f"data: {faces.source}")
+        return faces
     kind, images_dir, file = resolve_data(data, labels, dataset, toy_root, attrs, toy_n)
     if kind == "celeba":
         if len(conditions) > 1 or unlabeled is not None:
