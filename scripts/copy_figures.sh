@@ -1,6 +1,7 @@
 #!/bin/sh
 # Copy the figures the README shows into docs/figures/: those of `sh scripts/run_all.sh` (results/cvae, ...)
-# and of `sh scripts/semi_supervised.sh` (results/cvae_semi), each set when its run is there.
+# of `sh scripts/semi_supervised.sh` (results/cvae_semi) and of `sh scripts/depth2face_compare.sh` (results/d2f),
+# each set when its runs are there.
 set -e
 cd "$(dirname "$0")/.."
 mkdir -p docs/figures
@@ -14,8 +15,8 @@ copy() {  # copy SRC NAME: fail loudly if run_all.sh has not made SRC
 last_iter() {  # last_iter MODEL: the newest reconstruction grid of results/MODEL
     ls "results/$1/iterations" | sed -n 's/^iter_\([0-9]*\)\.png$/\1/p' | sort -n | tail -1
 }
-if [ ! -d results/cvae ] && [ ! -d results/cvae_semi ]; then
-    echo "copy_figures: no results/cvae or results/cvae_semi: run sh scripts/run_all.sh first" >&2
+if [ ! -d results/cvae ] && [ ! -d results/cvae_semi ] && [ ! -d results/d2f ]; then
+    echo "copy_figures: no results/cvae, results/cvae_semi or results/d2f: run sh scripts/run_all.sh first" >&2
     exit 2
 fi
 if [ -d results/cvae ]; then  # made by sh scripts/run_all.sh
@@ -47,5 +48,14 @@ if [ -d results/cvae_semi ]; then  # made by sh scripts/semi_supervised.sh
             if [ -f "results/$run/$f.json" ]; then cp "results/$run/$f.json" "docs/figures/${run}_$f.json"; fi
         done
     done
+fi
+if [ -d results/d2f ]; then  # made by sh scripts/depth2face_compare.sh (docs/depth2face.md)
+    for run in supervised gan gan_replay pix2pix semi_10 semi_50 semi_all cycle; do
+        copy d2f/$run/plots/depth2face_heldout.png d2f_${run}_heldout.png
+        copy d2f/$run/plots/training.png d2f_${run}_training.png
+        cp results/d2f/$run/depth2face_metrics.json docs/figures/d2f_${run}_metrics.json
+    done
+    copy d2f/face2depth/iterations/iter_$(last_iter d2f/face2depth).png d2f_face2depth_heldout.png
+    copy d2f/table.md d2f_table.md
 fi
 echo "copy_figures: docs/figures/ updated from results/"
