@@ -1,8 +1,8 @@
 #!/bin/sh
 # Copy the figures the README shows into docs/figures/: those of `sh scripts/run_all.sh` (results/cvae, ...),
 # of `sh scripts/semi_supervised.sh` (results/cvae_semi), of `sh scripts/lfw_study.sh` (results/lfw_study, or the
-# folder in $LFW_STUDY; docs/gan.md) and of the Glow runs of docs/glow.md (results/glow_celeba32), each set when its
-# run is there.
+# folder in $LFW_STUDY; docs/gan.md), of the Glow runs of docs/glow.md (results/glow_celeba32) and of
+# `sh scripts/depth2face_compare.sh` (results/d2f), each set when its runs are there.
 set -e
 cd "$(dirname "$0")/.."
 mkdir -p docs/figures
@@ -17,8 +17,9 @@ last_iter() {  # last_iter MODEL: the newest reconstruction grid of results/MODE
     ls "results/$1/iterations" | sed -n 's/^iter_\([0-9]*\)\.png$/\1/p' | sort -n | tail -1
 }
 STUDY="${LFW_STUDY:-results/lfw_study}"
-if [ ! -d results/cvae ] && [ ! -d results/cvae_semi ] && [ ! -d "$STUDY" ] && [ ! -d results/glow_celeba32 ]; then
-    echo "copy_figures: no results/cvae, results/cvae_semi, $STUDY or results/glow_celeba32: run sh scripts/run_all.sh first" >&2
+if [ ! -d results/cvae ] && [ ! -d results/cvae_semi ] && [ ! -d "$STUDY" ] && [ ! -d results/glow_celeba32 ] \
+        && [ ! -d results/d2f ]; then
+    echo "copy_figures: no results/cvae, results/cvae_semi, $STUDY, results/glow_celeba32 or results/d2f: run sh scripts/run_all.sh first" >&2
     exit 2
 fi
 if [ -d results/cvae ]; then  # made by sh scripts/run_all.sh
@@ -73,5 +74,14 @@ if [ -d results/glow_celeba32 ]; then  # made by the commands of docs/glow.md
     if [ -f results/glow_celeba32/attributes/evaluation.md ]; then
         cp results/glow_celeba32/attributes/evaluation.md docs/figures/glow32_attribute_evaluation.md
     fi
+fi
+if [ -d results/d2f ]; then  # made by sh scripts/depth2face_compare.sh (docs/depth2face.md)
+    for run in supervised gan gan_replay pix2pix semi_10 semi_50 semi_all cycle; do
+        copy d2f/$run/plots/depth2face_heldout.png d2f_${run}_heldout.png
+        copy d2f/$run/plots/training.png d2f_${run}_training.png
+        cp results/d2f/$run/depth2face_metrics.json docs/figures/d2f_${run}_metrics.json
+    done
+    copy d2f/face2depth/iterations/iter_$(last_iter d2f/face2depth).png d2f_face2depth_heldout.png
+    copy d2f/table.md d2f_table.md
 fi
 echo "copy_figures: docs/figures/ updated from results/"

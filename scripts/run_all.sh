@@ -1,6 +1,6 @@
 #!/bin/sh
 # The main job end to end: set-up (venv, requirements, folders), data, AE / VAE / CVAE training,
-# then every exploration figure and the metrics, all into results/. 344 s on an idle 2-core machine with
+# then every exploration figure and the metrics, and a short depth -> face run on the toy pairs, all into results/. 344 s on an idle 2-core machine with
 # UTKFace (venv already installed; a first install adds about a minute and a half).
 #
 # Data: data/UTKFace + data/smiles_dataset.txt if present, else $UTKFACE_DIR (a folder holding
@@ -46,5 +46,13 @@ else
     "$PY" dataset_bias.py --data data/toyfaces/images --labels data/toyfaces/labels.csv --out results
 fi
 "$PY" evaluate.py --run $RUN
+
+# Depth -> face on the toy pairs (drawn into data/toypairs: each toy face with its depth map), a short
+# supervised run and its face2depth judge, the measures, and faces made from the toy depth maps.
+D2F="--toy_dir data/toypairs --toy_n 600 --resize 64 --n_epochs 6 --eval_every 1 --seed 0 --overwrite ${TRAIN_FLAGS:-}"
+"$PY" depth2face.py --mode supervised $D2F --out results/d2f_toy/supervised
+"$PY" depth2face.py --mode face2depth $D2F --out results/d2f_toy/face2depth
+"$PY" evaluate_depth2face.py --run results/d2f_toy/supervised --face2depth results/d2f_toy/face2depth
+"$PY" translate.py --run results/d2f_toy/supervised --images data/toypairs/depth --out results/d2f_toy/translated
 
 echo "run_all: done; every figure is under results/ (ae, vae, cvae, plots)"

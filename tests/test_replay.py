@@ -93,3 +93,15 @@ def test_choices_come_from_the_generator_and_survive_resume():
     assert len(empty) == 0 and torch.equal(empty.query(batches[0]), batches[0])
     with pytest.raises(FacegenError, match="same buffer size"):
         buffer(4).load_state_dict(a.state_dict())
+
+
+def test_the_replayed_share_follows_the_flag():
+    for share, batch, expect in ((0.25, 8, 2), (1.0, 4, 4), (0.0, 6, 0), (0.5, 7, 3)):
+        pool = ReplayBuffer(20, torch.Generator().manual_seed(0), share)
+        first = generated(10)
+        pool.query(first)
+        fresh = generated(batch)
+        out = pool.query(fresh)
+        assert sum(i in ids(first) for i in ids(out)) == expect and len(set(ids(out))) == batch
+    with pytest.raises(FacegenError, match="between 0 and 1"):
+        ReplayBuffer(4, torch.Generator(), 1.5)

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from facegen.cli.args import Parser, add_common_args, add_data_args, resolve_resize
 from facegen.core import distributed
-from facegen.core.argtypes import probability
+from facegen.core.argtypes import nonnegative_int, probability
 from facegen.core.devices import pick_device
 from facegen.core.errors import FacegenError
 from facegen.core.seeding import seed_everything
 from facegen.data.spec import DataSpec
+from facegen.data.unpaired import unpaired_arg
 from facegen.models.base import Model, ModelConfig
 from facegen.models.registry import model_class
 from facegen.runs import FLAGS, Run, prepare_run_dir
@@ -67,6 +68,21 @@ def training_parser(cls: type[Model], script: str = "", epochs: int = 200) -> Pa
                        help="use at most N unlabelled faces (0: none, the labelled-only baseline of the same model)")
         d.add_argument("--labeled_fraction", type=float, default=TrainConfig.labeled_fraction,
                        help="share of labelled faces in every batch (an epoch is one pass over the unlabelled faces)")
+    if cls.uses_pairs:
+        d.add_argument("--pairs", type=Path, default=None,
+                       help="folder of depth -> face pairs (pairs.csv, or depth/ + photo/ subfolders paired by file "
+                            "name); default: the toy pairs drawn into --toy_dir")
+    if cls.uses_paired_count:
+        d.add_argument("--paired_count", type=nonnegative_int, default=None,
+                       help="only N training pairs (drawn with --seed) keep their photo as target; the others "
+                            "serve as depth maps alone (default: all)")
+        d.add_argument("--labeled_fraction", type=float, default=TrainConfig.labeled_fraction,
+                       help="share of target pairs in every batch when some pairs are without (an epoch is one "
+                            "pass over those)")
+    if cls.uses_unpaired:
+        d.add_argument("--unpaired", type=unpaired_arg, default=None,
+                       help="real faces for the discriminator: a folder of photos (UTKFace, LFW, CelebA or any) or "
+                            "'toy'; default: the training pairs' photos, never shown with their depth maps")
     add_model_args(p, cls)
     t = p.add_argument_group("training")
     t.add_argument("--n_epochs", type=int, default=epochs, help="epochs to train")
@@ -136,7 +152,9 @@ def data_spec(args: argparse.Namespace, cls: type[Model]) -> DataSpec:
                     num_workers=args.num_workers, toy_dir=args.toy_dir, toy_n=args.toy_n,
                     unlabeled=getattr(args, "unlabeled", None), max_unlabeled=getattr(args, "max_unlabeled", None),
                     val_fraction=args.val_fraction, seed=args.seed,
-                    attributes_as_conditions=cls.condition_source == "attributes")
+                    attributes_as_conditions=cls.condition_source == "attributes", paired=cls.uses_pairs,
+                    pairs=getattr(args, "pairs", None), paired_count=getattr(args, "paired_count", None),
+                    unpaired=getattr(args, "unpaired", None))
 
 
 def model_config(args: argparse.Namespace, cls: type[Model], size: int, channels: int, cond_dim: int) -> ModelConfig:
@@ -183,10 +201,10 @@ def train(cls: type[Model], args: argparse.Namespace) -> Path:
     seed_everything(args.seed)
     spec = data_spec(args, cls)
     if world.is_main:  # rank 0 draws toy faces and fills the cache; the others then read it
-        faces = spec.load()
+        faces, unpaired = spec.load(), spec.load_unpaired()
     distributed.barrier(world)
     if not world.is_main:
-        faces = spec.load()
+        faces, unpaired = spec.load(), spec.load_unpaired()
     train_faces, val_faces = spec.split(faces)
     if cls.uses_unlabeled and not train_faces.labelled.any():
         raise FacegenError(f"no labelled training faces in {faces.source}: the {cls.name} needs --labels FILE "
@@ -196,13 +214,17 @@ def train(cls: type[Model], args: argparse.Namespace) -> Path:
     run = Run(path=args.out, model_name=cls.name, model_config=cfg.to_dict(), train_config=dataclasses.asdict(tcfg),
               data=spec, dataset={"source": faces.source, "n_faces": len(faces), "n_train": len(train_faces),
                                   "n_val": len(val_faces), "size": faces.size, "channels": faces.channels,
-                                  "cond_names": faces.cond_names},
+                                  "cond_names": faces.cond_names,
+                                  **({"n_train_targets": int(train_faces.labelled.sum())} if cls.uses_pairs else {}),
+                                  **({"n_unpaired": len(unpaired)} if unpaired is not None else {})},
               args={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
               command=" ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), world_size=world.size)
     if world.is_main and not args.resume:
         prepare_run_dir(args.out, resume=False, overwrite=args.overwrite)
     distributed.barrier(world)
     model = cls(cfg)
+    if unpaired is not None:
+        model.use_unpaired(unpaired)
     trainer = Trainer(model, train_faces, val_faces, tcfg, args.out, device, run.record(), world)
     if args.resume:
         trainer.resume()

@@ -9,6 +9,7 @@ from facegen.core.errors import FacegenError
 from facegen.data.celeba import load_celeba
 from facegen.data.faceset import FaceSet
 from facegen.data.lfw import load_lfw
+from facegen.data.pairs import load_pairs
 from facegen.data.toyfaces import make_toy_dataset
 from facegen.data.utkface import load_utkface
 
@@ -75,12 +76,22 @@ def load_dataset(
     max_images: int | None = None,
     toy_root: Path = Path("data/toyfaces"),
     toy_n: int = 3000,
+    paired: bool = False,
+    pairs: Path | None = None,
 ) -> FaceSet:
     """Resolve the flags (see :func:`resolve_data`), decode the faces and print which data is used.
 
     For CelebA, ``conditions`` holds at most one attribute name (``smile`` means Smiling). LFW has no labels, so
     its ``conditions`` must be empty; its faces carry ``meta["person"]``, by which :class:`DataSpec` splits them.
+    With ``paired`` the
+    faces are depth -> photo pairs (:func:`facegen.data.pairs.load_pairs`): those in ``pairs``, or the toy pairs
+    under ``toy_root``; their depth maps are the FaceSet's ``sources``.
     """
+    if paired:
+        faces = load_pairs(pairs, size=size, cache_dir=cache_dir, num_workers=num_workers, photo_channels=channels,
+                           toy_root=toy_root, toy_n=toy_n)
+        print(f"data: {faces.source}")
+        return faces
     kind, images_dir, file = resolve_data(data, labels, dataset, toy_root, attrs, toy_n)
     if kind == "lfw":
         if conditions or unlabeled is not None:

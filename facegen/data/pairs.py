@@ -155,13 +155,13 @@ def check_pairs(depth_paths: list[Path], photo_paths: list[Path]) -> None:
     """Each depth map is grey (8 bits; or RGB with equal channels) and of its photo's size, else a one-line
     FacegenError. Reads the file headers only, and the pixels of depth maps stored in colour."""
     for depth, photo in zip(depth_paths, photo_paths, strict=True):
-        d_size, p_size = _check_depth(depth), _image_size(photo)
+        d_size, p_size = check_depth_map(depth), _image_size(photo)
         if d_size != p_size:
             raise FacegenError(f"depth map {depth} is {d_size[0]}x{d_size[1]} but its photo {photo} is "
                                f"{p_size[0]}x{p_size[1]}: a pair must show the same crop at the same size")
 
 
-def _check_depth(path: Path) -> tuple[int, int]:
+def check_depth_map(path: Path) -> tuple[int, int]:
     """The size of the depth map at ``path`` after checking that it is an 8-bit grey image."""
     try:
         with Image.open(path) as im:

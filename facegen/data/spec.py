@@ -13,8 +13,9 @@ from facegen.core.errors import FacegenError
 from facegen.data import load_dataset
 from facegen.data.faceset import FaceSet
 from facegen.data.split import split_groups, split_indices
+from facegen.data.unpaired import load_unpaired
 
-PATHS = ("data", "labels", "attrs", "cache_dir", "toy_dir", "unlabeled")
+PATHS = ("data", "labels", "attrs", "cache_dir", "toy_dir", "unlabeled", "pairs")
 
 
 @dataclass
@@ -37,6 +38,10 @@ class DataSpec:
     val_fraction: float = 0.1
     seed: int = 0
     attributes_as_conditions: bool = False  # a classifier's targets: every CelebA attribute (+1 / -1) as y
+    paired: bool = False  # depth -> face pairs: --pairs DIR, or the toy pairs (toy_dir's images/ + depth/)
+    pairs: Path | None = None
+    paired_count: int | None = None  # only this many training pairs keep their photo as target (labelled)
+    unpaired: str | None = None  # a folder of photos, or "toy": faces drawn apart from the pairs (load_unpaired)
 
     def to_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
@@ -54,6 +59,13 @@ class DataSpec:
         """Every face the flags describe (decoded once, cached on disk)."""
         if not 32 <= self.size <= 128:
             raise FacegenError(f"--resize {self.size} is outside 32-128: pick a size in that range (e.g. 50 or 64)")
+        if self.paired:
+            if self.data is not None or self.labels is not None or self.attrs is not None:
+                raise FacegenError("a depth-to-face run reads pairs, not --data / --labels / --attrs: pass "
+                                   "--pairs DIR (or nothing, for the toy pairs)")
+            return load_dataset(paired=True, pairs=self.pairs, size=self.size, channels=self.channels,
+                                cache_dir=self.cache_dir, num_workers=self.num_workers, toy_root=self.toy_dir,
+                                toy_n=self.toy_n)
         faces = load_dataset(dataset=self.dataset, data=self.data, labels=self.labels, attrs=self.attrs,
                              size=self.size, channels=self.channels,
                              conditions=[] if self.attributes_as_conditions else self.conditions,
@@ -62,12 +74,14 @@ class DataSpec:
         return faces.with_attributes_as_conditions() if self.attributes_as_conditions else faces
 
     def split(self, faces: FaceSet) -> tuple[FaceSet, FaceSet]:
-        """The run's fixed (train, validation) split. Faces with a ``meta["person"]`` (LFW) are split by person,
-        so nobody is on both sides (``val_fraction`` is then the share of people). With labelled and unlabelled
-        faces each kind is split on its own the way a labelled-only set is, so a labelled-only run with the same
-        seed holds out the same labelled faces."""
+        """The run's fixed (train, validation) split. Depth/photo pairs are split by subject and faces with a
+        ``meta["person"]`` (LFW) by person, so nobody is on both sides (``val_fraction`` is then the share of
+        people). With labelled and unlabelled faces each kind is split on its own the way a labelled-only set is,
+        so a labelled-only run with the same seed holds out the same labelled faces."""
         if len(faces) < 4:
             raise FacegenError(f"only {len(faces)} faces found ({faces.source}); need at least 4 to train")
+        if faces.sources is not None:
+            return self._split_pairs(faces)
         if "person" in faces.meta:
             train, val = split_groups(faces.meta["person"], self.val_fraction, self.seed)
             if len(train) < 2 or len(val) == 0:
@@ -82,3 +96,43 @@ class DataSpec:
             train.append(part[t])
             val.append(part[v])
         return faces.subset(torch.cat(train).sort().values), faces.subset(torch.cat(val).sort().values)
+
+    def _split_pairs(self, faces: FaceSet) -> tuple[FaceSet, FaceSet]:
+        """Pairs split by subject (nobody on both sides); the validation pairs ordered round-robin over their
+        subjects, so its first pairs (the snapshot's) show different people. With ``paired_count`` N only N
+        training pairs, drawn with the seed, stay labelled (their photo is a target); the others keep their
+        depth map and photo but are unlabelled."""
+        subjects = faces.meta["subject"]
+        train_idx, val_idx = split_groups(subjects, self.val_fraction, self.seed)
+        train, val = faces.subset(train_idx), faces.subset(val_idx[round_robin(subjects[val_idx])])
+        if self.paired_count is not None:
+            if self.paired_count < 0:
+                raise FacegenError(f"--paired_count {self.paired_count}: give 0 or more pairs")
+            keep = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.seed))[:self.paired_count]
+            labelled = torch.zeros(len(train), dtype=torch.bool)
+            labelled[keep] = True
+            train.labelled = labelled
+        return train, val
+
+    def load_unpaired(self) -> FaceSet | None:
+        """The faces named by ``unpaired`` (decoded once, cached), or None."""
+        if self.unpaired is None:
+            return None
+        faces = load_unpaired(self.unpaired, size=self.size, channels=self.channels, cache_dir=self.cache_dir,
+                              num_workers=self.num_workers, toy_root=self.toy_dir, toy_n=self.toy_n)
+        print(f"unpaired: {faces.source}")
+        return faces
+
+
+def round_robin(groups: torch.Tensor) -> torch.Tensor:
+    """The order of positions that takes the first item of every group (groups in ascending id), then the second
+    of every group that has one, and so on; items of a group keep their order."""
+    order = torch.argsort(groups, stable=True)
+    g = groups[order]
+    n = len(g)
+    starts = torch.ones(n, dtype=torch.bool)
+    starts[1:] = g[1:] != g[:-1]
+    positions = torch.arange(n)
+    rank = positions - torch.cummax(torch.where(starts, positions, 0), 0).values
+    rank_of_group = torch.unique(g, return_inverse=True)[1]
+    return order[torch.argsort(rank * n + rank_of_group, stable=True)]

@@ -26,6 +26,7 @@ from torch import nn
 
 from facegen.core.errors import FacegenError
 from facegen.data.batches import Batch
+from facegen.data.faceset import FaceSet
 
 # encode: image (+ condition) -> latent code;  decode: latent code (+ condition) -> image;  sample: draw from
 # the prior;  log_likelihood: exact log p(x);  predict_condition: the condition from an image (q(y|x));
@@ -109,6 +110,9 @@ class Model(nn.Module):
     # (any value) or {"--loss=perceptual": "dfcvae"} (that value)
     variants: ClassVar[dict[str, str]] = {}
     uses_unlabeled: ClassVar[bool] = False  # trains on labelled and unlabelled faces (--unlabeled)
+    uses_pairs: ClassVar[bool] = False  # trains on depth -> face pairs (--pairs DIR, else the toy pairs)
+    uses_paired_count: ClassVar[bool] = False  # --paired_count N: only N training pairs keep their photo as target
+    uses_unpaired: ClassVar[bool] = False  # draws real faces from a second set (--unpaired): see use_unpaired
     condition_source: ClassVar[str] = "conditions"  # "attributes": a CelebA face's 40 attributes are its y
 
     def __init__(self, cfg: ModelConfig):
@@ -155,6 +159,11 @@ class Model(nn.Module):
         """Images in [0, 1] for the per-epoch grid and the training GIF (reconstructions of ``batch``, or
         samples); None for none. Called in eval mode under no_grad with a fixed random seed."""
         return None
+
+    def use_unpaired(self, faces: FaceSet) -> None:
+        """Take the unpaired faces given with --unpaired (kept beside the model, never in its weights); called
+        once before training by models with ``uses_unpaired``."""
+        raise NotImplementedError
 
     def epoch_end(self) -> dict[str, torch.Tensor]:
         """Per-epoch vectors to keep in the run's history (e.g. the variance of each latent dimension); the

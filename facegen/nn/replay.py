@@ -2,10 +2,11 @@
 
 The discriminator then also sees images from earlier generators, which damps oscillation. A buffer of
 ``capacity`` images: while it is empty, :meth:`ReplayBuffer.query` returns the fresh batch and stores it;
-once it holds images, floor(B / 2) random slots of the returned batch (B images) are replaced by distinct
-random stored images, and those buffer slots take the fresh images they displaced; the other fresh images
-fill free buffer slots while there are any. Stored images are detached copies. To replay conditional fakes
-(pix2pix's discriminator sees source and image), pass them concatenated along the channels.
+once it holds images, floor(share B) (``share`` 1/2 by default) random slots of the returned batch (B images)
+are replaced by distinct random stored images, and those buffer slots take the fresh images they displaced;
+the other fresh images fill free buffer slots while there are any. Stored images are detached copies. To
+replay conditional fakes (pix2pix's discriminator sees source and image), pass them concatenated along the
+channels.
 All randomness comes from the ``generator`` given, and :meth:`state_dict` holds the images and that
 generator's state, so a resumed run draws the same choices.
 """
@@ -20,10 +21,12 @@ from facegen.core.errors import FacegenError
 class ReplayBuffer:
     """A pool of up to ``capacity`` generated images; ``capacity`` 0 passes every batch through unchanged."""
 
-    def __init__(self, capacity: int, generator: torch.Generator):
+    def __init__(self, capacity: int, generator: torch.Generator, share: float = 0.5):
         if capacity < 0:
             raise FacegenError(f"replay buffer capacity must be 0 (off) or more, not {capacity}")
-        self.capacity, self.generator = capacity, generator
+        if not 0 <= share <= 1:
+            raise FacegenError(f"replay share {share} must lie between 0 and 1 (the stored images' share of a batch)")
+        self.capacity, self.generator, self.share = capacity, generator, share
         self.images: torch.Tensor | None = None  # (capacity, C, H, W) once the first batch arrives
         self.count = 0  # slots in use: images[:count]
 
@@ -44,7 +47,7 @@ class ReplayBuffer:
         self.images = self.images.to(fresh.device)
         out = fresh.clone()
         n = len(fresh)
-        k = min(n // 2, self.count) if self.count else 0
+        k = min(int(self.share * n), self.count)
         order = torch.randperm(n, generator=self.generator)
         slots = order[:k]  # batch positions that get a stored image
         if k:
