@@ -15,6 +15,7 @@ from pathlib import Path
 
 from facegen.cli.args import Parser, add_common_args, add_data_args, resolve_resize
 from facegen.core import distributed
+from facegen.core.argtypes import nonnegative_float
 from facegen.core.devices import pick_device
 from facegen.core.errors import FacegenError
 from facegen.core.seeding import seed_everything
@@ -27,7 +28,7 @@ from facegen.train.trainer import TrainConfig, Trainer
 # Flags that may differ when a run is resumed (they change neither the model nor its data); every other flag
 # must match the run's flags.json.
 RESUMABLE = {"out", "n_epochs", "eval_every", "save_every", "num_workers", "device", "resume", "overwrite",
-             "cache_dir", "lr", "lr_step", "lr_gamma", "clip_grad"}
+             "cache_dir", "lr", "lr_step", "lr_gamma", "clip_grad", "checkpoint_seconds"}
 NOT_FROM_RUN = {"resume", "out", "overwrite"}
 
 
@@ -81,6 +82,9 @@ def training_parser(cls: type[Model], script: str = "", epochs: int = 200) -> Pa
                         "pays off on GPUs, see the README's performance section before using it on a CPU")
     t.add_argument("--eval_every", type=int, default=10, help="validate and save a snapshot grid every N epochs")
     t.add_argument("--save_every", type=int, default=0, help="also keep checkpoints/epoch_N.pt every N epochs (0: off)")
+    t.add_argument("--checkpoint_seconds", type=nonnegative_float, default=TrainConfig.checkpoint_seconds,
+                   help="write checkpoints/last.pt at most every N seconds of training, and at the end, on Ctrl-C "
+                        "and on divergence (a kill -9 loses at most the last N seconds; 0: after every epoch)")
     r = p.add_argument_group("run folder")
     r.add_argument("--out", type=Path, default=Path("results") / cls.name, help="run folder")
     r.add_argument("--resume", action="store_true",
@@ -146,7 +150,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(n_epochs=args.n_epochs, lr=args.lr, batch_size=args.batch_size, lr_step=args.lr_step,
                        lr_gamma=args.lr_gamma, clip_grad=args.clip_grad, eval_every=args.eval_every,
                        save_every=args.save_every, flip=not args.no_flip, seed=args.seed,
-                       labeled_fraction=getattr(args, "labeled_fraction", TrainConfig.labeled_fraction), amp=args.amp)
+                       labeled_fraction=getattr(args, "labeled_fraction", TrainConfig.labeled_fraction), amp=args.amp,
+                       checkpoint_seconds=args.checkpoint_seconds)
 
 
 def _check_resume_flags(out: Path, args: argparse.Namespace) -> None:
