@@ -7,6 +7,7 @@ per-epoch vectors (plotted as heat maps) and snapshot images (one grid per valid
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import shutil
@@ -52,6 +53,21 @@ class TrainConfig:
     amp: bool = False  # mixed precision: autocast to bfloat16 (float16 with loss scaling on GPUs without bf16)
     checkpoint_seconds: float = 30.0  # write checkpoints/last.pt at most this often (and at the end, on Ctrl-C,
     # on divergence and at every --save_every epoch); 0: after every epoch
+
+
+def cpu_copy(obj: object) -> object:
+    """A copy of a nested state (dicts, lists, tuples) whose tensors are copied to the CPU (a state dict keeps
+    its ``_metadata``); other leaves are deep-copied."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        out = type(obj)((k, cpu_copy(v)) for k, v in obj.items())
+        if hasattr(obj, "_metadata"):
+            out._metadata = copy.deepcopy(obj._metadata)
+        return out
+    if type(obj) in (list, tuple):
+        return type(obj)(cpu_copy(v) for v in obj)
+    return copy.deepcopy(obj)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -139,7 +155,7 @@ class Trainer:
         if due:
             self.write(self.state(rngs))
         else:  # a copy of what changes in place; history and tracks only grow, so their lengths mark the epoch
-            self.pending = {"state": copy.deepcopy(self.state(rngs, logs=False)), "history": len(self.history),
+            self.pending = {"state": cpu_copy(self.state(rngs, logs=False)), "history": len(self.history),
                             "tracks": {k: len(v) for k, v in self.tracks.items()}}
 
     def write_pending(self) -> None:
@@ -264,6 +280,11 @@ class Trainer:
         except KeyboardInterrupt:
             bar.close()
             raise self.interrupted() from None
+        except Exception:  # a crash loses no finished epoch either
+            if main:
+                with contextlib.suppress(Exception):
+                    self.write_pending()
+            raise
         bar.close()
         if main:
             self.write_figures()
@@ -273,8 +294,9 @@ class Trainer:
     def interrupted(self) -> Interrupted:
         """Ctrl-C: write the last finished epoch (rank 0), and say what the run folder now holds."""
         where = f"interrupted in epoch {self.epoch + 1} of {self.cfg.n_epochs}"
-        if self.world.is_main:
-            self.write_pending()
+        if not self.world.is_main:  # only rank 0 knows which epoch its cadence last wrote
+            return Interrupted(f"{where} (rank {self.world.rank}); rank 0 says what the run folder holds")
+        self.write_pending()
         if self.saved_epoch is None:
             return Interrupted(f"{where}, before any epoch finished: nothing saved")
         return Interrupted(f"{where}: {self.out / LAST} holds epoch {self.saved_epoch}; continue with --resume "
@@ -286,8 +308,9 @@ class Trainer:
         if not bad:
             return
         where = f"training diverged in epoch {self.epoch + 1} ({bad[0]} = {train[bad[0]]})"
-        if self.world.is_main:
-            self.write_pending()
+        if not self.world.is_main:
+            raise FacegenError(f"{where} (rank {self.world.rank}); rank 0 names the checkpoint to resume from")
+        self.write_pending()
         if self.saved_epoch is not None:
             raise FacegenError(f"{where}; {self.out / LAST} holds epoch {self.epoch}, the last good one: resume "
                                f"from it with --resume and a lower --lr")
