@@ -1,4 +1,4 @@
-"""CPU threads: scripts let idle OpenMP threads sleep (unless the user chose otherwise), the thread count follows
+"""CPU threads: facegen lets idle OpenMP threads sleep (unless the user chose otherwise), the thread count follows
 the cores the process may use (affinity, cgroup quota) and is recorded so a resumed run computes with it."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def policy_seen_by_a_script(env: dict[str, str]) -> str:
-    code = "import facegen.cli, os, torch; print(os.environ.get('OMP_WAIT_POLICY'))"
+    code = "import facegen.cli.args, os, torch; print(os.environ.get('OMP_WAIT_POLICY'))"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env=env, check=True)
     return proc.stdout.strip()
