@@ -113,16 +113,16 @@ def compare(epochs_list: list[int], out: Path | None) -> None:
     images, labels = found
     study = ["--resize", str(SIZE), "--latent_size", str(LATENT), "--batch_size", str(BATCH), "--lr", "2e-4",
              "--beta", "0.5", "--seed", "0"]
-    load_before = os.getloadavg()[0]
-    print(f"1-minute load average before: {load_before:.2f}")
-    print(f"{'epochs':>6} {'study s':>8} {'(epochs)':>8} {'cvae.py s':>9} {'(epochs)':>8} {'ratio':>6} "
-          f"{'epochs ratio':>12}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = ["--data", str(images), "--labels", str(labels)]
         timed([sys.executable, str(ROOT / "cvae.py"), *data, *study, "--n_epochs", "1", "--out", str(tmp / "warm")])
         train_labels = training_faces(images, labels, tmp)
+        load_before = os.getloadavg()[0]
+        print(f"1-minute load average before: {load_before:.2f}")
+        print(f"{'epochs':>6} {'study s':>8} {'(epochs)':>8} {'cvae.py s':>9} {'(epochs)':>8} {'ratio':>6} "
+              f"{'epochs ratio':>12}")
         for epochs in epochs_list:
             replica_out, cvae_out = tmp / f"study{epochs}", tmp / f"cvae{epochs}"
             replica = timed([sys.executable, str(ROOT / "benchmarks" / "study_replica.py"), "--data", str(images),
