@@ -2,6 +2,16 @@
 
     python benchmarks/whole_run.py                    # widths 16, 32 (the default model), 64, 96; 30 epochs each
     python benchmarks/whole_run.py --widths 32 --epochs 30
+    python benchmarks/whole_run.py --compare          # cvae.py against the study's own loop, 30 and 300 epochs
+
+``--compare`` times two whole commands per number of epochs (``--epochs_list``, default 30,300), one after the
+other on the same training faces: ``benchmarks/study_replica.py`` (the study's loop rebuilt in one file, with a
+model of the study's size: see its docstring) and ``cvae.py`` with its defaults at the study's setting (lr 2e-4,
+beta 0.5). Both read the same 167 training faces (the replica gets a label file of exactly the faces cvae.py
+trains on); cvae.py's decoded-image cache is filled by an untimed one-epoch run first, as any second run finds
+it. Printed and written to benchmarks/results/<date>-<host>-whole_run_compare.json: wall seconds of each command,
+the seconds spent in training epochs, and the ratio replica / cvae.py. Run it on an idle machine (the 1-minute
+load average is recorded before and after).
 
 Each run is ``cvae.py`` in a subprocess, exactly as a user types it: 185 labelled UTKFace faces (data/UTKFace,
 $UTKFACE_DIR or ../shared/data/utkface; 185 toy faces when none is present), RGB 50 px, latent 20, batch 8.
@@ -76,14 +86,83 @@ def run(width: int, epochs: int, data: list[str], out: Path, seed: int, amp: boo
             "val_mse_per_pixel": float(rows[-1]["val_recon"]) / pixels, "command": " ".join(cmd[1:])}
 
 
+def training_faces(images: Path, labels: Path, folder: Path) -> Path:
+    """A label file of exactly the faces cvae.py trains on at the study's setting (its fixed split, seed 0)."""
+    from facegen.data.labels import read_smile_labels, write_smile_labels
+    from facegen.data.spec import DataSpec
+
+    spec = DataSpec(data=images, labels=labels, size=SIZE, cache_dir=ROOT / "data" / "cache")
+    train, _ = spec.split(spec.load())
+    degrees = read_smile_labels(labels)
+    path = folder / "train_labels.txt"
+    write_smile_labels(path, {name: degrees[name] for name in train.names})
+    return path
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def compare(epochs_list: list[int], out: Path | None) -> None:
+    """The study's loop (benchmarks/study_replica.py) against cvae.py, whole commands, same faces and epochs."""
+    found = real_data()
+    if not found:
+        sys.exit("--compare needs UTKFace and its smile labels (data/UTKFace, $UTKFACE_DIR or ../shared/data/utkface)")
+    images, labels = found
+    study = ["--resize", str(SIZE), "--latent_size", str(LATENT), "--batch_size", str(BATCH), "--lr", "2e-4",
+             "--beta", "0.5", "--seed", "0"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        data = ["--data", str(images), "--labels", str(labels)]
+        timed([sys.executable, str(ROOT / "cvae.py"), *data, *study, "--n_epochs", "1", "--out", str(tmp / "warm")])
+        train_labels = training_faces(images, labels, tmp)
+        load_before = os.getloadavg()[0]
+        print(f"1-minute load average before: {load_before:.2f}")
+        print(f"{'epochs':>6} {'study s':>8} {'(epochs)':>8} {'cvae.py s':>9} {'(epochs)':>8} {'ratio':>6} "
+              f"{'epochs ratio':>12}")
+        for epochs in epochs_list:
+            replica_out, cvae_out = tmp / f"study{epochs}", tmp / f"cvae{epochs}"
+            replica = timed([sys.executable, str(ROOT / "benchmarks" / "study_replica.py"), "--data", str(images),
+                             "--labels", str(train_labels), *study, "--n_epochs", str(epochs),
+                             "--out", str(replica_out)])
+            ours = timed([sys.executable, str(ROOT / "cvae.py"), *data, *study, "--n_epochs", str(epochs),
+                          "--out", str(cvae_out)])
+            replica_train = float((replica_out / "seconds.txt").read_text())
+            with (cvae_out / "training.csv").open() as f:
+                ours_train = sum(float(r["seconds"]) for r in csv.DictReader(f))
+            r = {"epochs": epochs, "study_wall_s": replica, "study_train_s": replica_train, "cvae_wall_s": ours,
+                 "cvae_train_s": ours_train, "ratio": replica / ours, "train_ratio": replica_train / ours_train}
+            rows.append(r)
+            print(f"{epochs:>6} {replica:>8.1f} {replica_train:>8.1f} {ours:>9.1f} {ours_train:>8.1f} "
+                  f"{r['ratio']:>5.1f}x {r['train_ratio']:>11.1f}x", flush=True)
+    load_after = os.getloadavg()[0]
+    print(f"1-minute load average after: {load_after:.2f}")
+    out = out or ROOT / "benchmarks" / "results" / f"{dt.date.today()}-{socket.gethostname()}-whole_run_compare.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"date": str(dt.datetime.now()), "host": socket.gethostname(),
+                               "data": f"UTKFace labelled faces ({labels}), the {SIZE} px training split",
+                               "study_replica": "benchmarks/study_replica.py", "threads": torch.get_num_threads(),
+                               "torch": torch.__version__, "load_before": load_before, "load_after": load_after,
+                               "results": rows}, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--widths", default="16,32,64,96", help="comma list of --base_channels to compare")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--amp", action="store_true", help="train with cvae.py --amp (bfloat16 autocast)")
+    p.add_argument("--compare", action="store_true", help="cvae.py against the study's loop (study_replica.py)")
+    p.add_argument("--epochs_list", default="30,300", help="with --compare: comma list of epochs to time")
     p.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/...)")
     args = p.parse_args()
+    if args.compare:
+        compare([int(e) for e in args.epochs_list.split(",")], args.out)
+        return
     found = real_data()
     if found:
         data, source = ["--data", str(found[0]), "--labels", str(found[1])], f"UTKFace labelled faces ({found[1]})"

@@ -33,14 +33,15 @@ class Parser(argparse.ArgumentParser):
 
 
 def guard(main: Callable[[], object]) -> None:
-    """Run a script's main(): a FacegenError becomes one line on stderr and exit status 2."""
+    """Run a script's main(): a FacegenError becomes one line on stderr and exit status 2; Ctrl-C one line
+    (the trainer's, saying what the run folder holds, when it came during training) and exit status 130."""
     try:
         main()
     except FacegenError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted: the last finished epoch is saved; continue with --resume", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        print(str(e) or "interrupted", file=sys.stderr)
         sys.exit(130)
 
 

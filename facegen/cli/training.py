@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
+import torch
+
 from facegen.cli.args import Parser, add_common_args, add_data_args, resolve_resize
 from facegen.core import distributed
-from facegen.core.argtypes import nonnegative_int, probability
+from facegen.core.argtypes import nonnegative_float, nonnegative_int, probability
 from facegen.core.devices import pick_device
 from facegen.core.errors import FacegenError
 from facegen.core.seeding import seed_everything
+from facegen.core.threads import usable_cores
 from facegen.data.spec import DataSpec
 from facegen.data.unpaired import unpaired_arg
 from facegen.models.base import Model, ModelConfig
@@ -29,7 +33,7 @@ from facegen.train.trainer import TrainConfig, Trainer
 # Flags that may differ when a run is resumed (they change neither the model nor its data); every other flag
 # must match the run's flags.json.
 RESUMABLE = {"out", "n_epochs", "eval_every", "save_every", "num_workers", "device", "resume", "overwrite",
-             "cache_dir", "lr", "lr_step", "lr_gamma", "clip_grad"}
+             "cache_dir", "lr", "lr_step", "lr_gamma", "clip_grad", "checkpoint_seconds", "threads"}
 NOT_FROM_RUN = {"resume", "out", "overwrite"}
 
 
@@ -102,6 +106,12 @@ def training_parser(cls: type[Model], script: str = "", epochs: int = 200) -> Pa
                         "pays off on GPUs, see the README's performance section before using it on a CPU")
     t.add_argument("--eval_every", type=int, default=10, help="validate and save a snapshot grid every N epochs")
     t.add_argument("--save_every", type=int, default=0, help="also keep checkpoints/epoch_N.pt every N epochs (0: off)")
+    t.add_argument("--checkpoint_seconds", type=nonnegative_float, default=TrainConfig.checkpoint_seconds,
+                   help="write checkpoints/last.pt at most every N seconds of training, and at the end, on Ctrl-C "
+                        "and on divergence (a kill -9 loses at most the last N seconds; 0: after every epoch)")
+    t.add_argument("--threads", type=nonnegative_int, default=0,
+                   help="CPU threads for the model's arithmetic (0: one per core this process may use; a resumed "
+                        "run keeps its count, which fixes the last bits of its results)")
     r = p.add_argument_group("run folder")
     r.add_argument("--out", type=Path, default=Path("results") / cls.name, help="run folder")
     r.add_argument("--resume", action="store_true",
@@ -169,7 +179,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(n_epochs=args.n_epochs, lr=args.lr, batch_size=args.batch_size, lr_step=args.lr_step,
                        lr_gamma=args.lr_gamma, clip_grad=args.clip_grad, eval_every=args.eval_every,
                        save_every=args.save_every, flip=not args.no_flip, jitter=args.jitter, seed=args.seed,
-                       labeled_fraction=getattr(args, "labeled_fraction", TrainConfig.labeled_fraction), amp=args.amp)
+                       labeled_fraction=getattr(args, "labeled_fraction", TrainConfig.labeled_fraction), amp=args.amp,
+                       checkpoint_seconds=args.checkpoint_seconds)
 
 
 def _check_resume_flags(out: Path, args: argparse.Namespace) -> None:
@@ -182,6 +193,20 @@ def _check_resume_flags(out: Path, args: argparse.Namespace) -> None:
                                f"leave the flag out to resume with the run's value, or train into a new --out")
 
 
+def compute_threads(requested: int) -> int:
+    """Set torch's CPU thread count: ``requested``, or with 0 the launcher's OMP_NUM_THREADS if set (torchrun
+    sets 1), else one per usable core (:func:`~facegen.core.threads.usable_cores`); returns the count."""
+    if requested:
+        threads = requested
+    elif "OMP_NUM_THREADS" in os.environ:
+        threads = torch.get_num_threads()
+    else:
+        threads = min(torch.get_num_threads(), usable_cores())
+    if threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+    return threads
+
+
 def train(cls: type[Model], args: argparse.Namespace) -> Path:
     """Load the data, build the model, train it into ``args.out`` (on every torchrun process); returns the
     run folder."""
@@ -189,6 +214,7 @@ def train(cls: type[Model], args: argparse.Namespace) -> Path:
         if isinstance(value, Path):
             setattr(args, key, value.resolve())
     resolve_resize(args)
+    args.threads = compute_threads(args.threads)  # recorded in flags.json: --resume computes with the same count
     world = distributed.world_from_env()
     device = distributed.start(world, pick_device(args.device))
     if args.resume:
@@ -234,7 +260,7 @@ def train(cls: type[Model], args: argparse.Namespace) -> Path:
         run.save()
         n_params = sum(p.numel() for p in model.parameters())
         print(f"{cls.name}: {n_params / 1e6:.2f} M parameters, {len(train_faces)} training / {len(val_faces)} "
-              f"validation faces at {faces.size} px, device {device}"
+              f"validation faces at {faces.size} px, device {device} ({args.threads} CPU threads)"
               + (f", {world.size} processes, global batch {tcfg.batch_size * world.size}" if world.distributed else ""))
     history = trainer.fit()
     if world.is_main:

@@ -7,7 +7,10 @@ per-epoch vectors (plotted as heat maps) and snapshot images (one grid per valid
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -21,7 +24,7 @@ from facegen import plots
 from facegen.core.amp import amp_dtype
 from facegen.core.distributed import ONE_PROCESS, World, all_reduce_sum, barrier, broadcast_module, gather_to_main
 from facegen.core.errors import FacegenError
-from facegen.core.files import append_csv_row, load_checkpoint, save_checkpoint, write_csv
+from facegen.core.files import append_csv_row, atomic_write, load_checkpoint, save_checkpoint, write_csv
 from facegen.core.seeding import rng_state, set_rng_state
 from facegen.data.augment import color_jitter
 from facegen.data.batches import Batch, DeviceFaces
@@ -50,6 +53,27 @@ class TrainConfig:
     channels_last: bool = True  # NHWC activations: faster convolutions on CPU (oneDNN) and GPU
     labeled_fraction: float = 0.25  # share of labelled faces per batch when the train set also has unlabelled ones
     amp: bool = False  # mixed precision: autocast to bfloat16 (float16 with loss scaling on GPUs without bf16)
+    checkpoint_seconds: float = 30.0  # write checkpoints/last.pt at most this often (and at the end, on Ctrl-C,
+    # on divergence and at every --save_every epoch); 0: after every epoch
+
+
+def cpu_copy(obj: object) -> object:
+    """A copy of a nested state (dicts, lists, tuples) whose tensors are copied to the CPU (a state dict keeps
+    its ``_metadata``); other leaves are deep-copied."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        out = type(obj)((k, cpu_copy(v)) for k, v in obj.items())
+        if hasattr(obj, "_metadata"):
+            out._metadata = copy.deepcopy(obj._metadata)
+        return out
+    if type(obj) in (list, tuple):
+        return type(obj)(cpu_copy(v) for v in obj)
+    return copy.deepcopy(obj)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training, after the last finished epoch was saved; its text says what the run holds."""
 
 
 class Trainer:
@@ -76,6 +100,9 @@ class Trainer:
         self.step = TrainStep(self.optimizers, self.scaler, device, self.amp_dtype, cfg.amp, cfg.clip_grad, world)
         self.epoch = 0
         self.history: list[dict] = []
+        self.pending: dict | None = None  # the last finished epoch's state while it is not on disk yet
+        self.saved_at = time.monotonic()
+        self.saved_epoch: int | None = None  # the epoch checkpoints/last.pt holds (None: no checkpoint yet)
         self.tracks: dict[str, list[torch.Tensor]] = {}
         self.show = self.val_data.batch(torch.arange(min(cfg.n_show, len(val)), device=device))
         if world.distributed and world.rank:
@@ -106,24 +133,49 @@ class Trainer:
         return batch
 
     # ---- checkpoints ---------------------------------------------------------------------------------------
-    def state(self, rngs: list[dict]) -> dict:
-        return {"model": self.model.state_dict(), "model_name": self.model.name,
-                "model_config": self.model.cfg.to_dict(),
-                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-                "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
-                "scaler": self.scaler.state_dict(), "epoch": self.epoch, "rng": rngs, "history": self.history,
-                "tracks": {k: torch.stack(v) for k, v in self.tracks.items()}, "world_size": self.world.size,
-                "record": self.record, "train_config": asdict(self.cfg)}
+    def state(self, rngs: list[dict], logs: bool = True) -> dict:
+        """The checkpoint (the live tensors, not copies); ``logs=False`` leaves out the history and tracks."""
+        state = {"model": self.model.state_dict(), "model_name": self.model.name,
+                 "model_config": self.model.cfg.to_dict(),
+                 "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                 "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+                 "scaler": self.scaler.state_dict(), "epoch": self.epoch, "rng": rngs, "world_size": self.world.size,
+                 "record": self.record, "train_config": asdict(self.cfg)}
+        if logs:
+            state.update(history=self.history, tracks={k: torch.stack(v) for k, v in self.tracks.items()})
+        return state
 
-    def save(self) -> None:
-        """Every rank's random state goes to rank 0, which writes the checkpoint atomically."""
-        rngs = gather_to_main(rng_state(self.gen), self.world)
+    def write(self, state: dict) -> None:
+        """Write a checkpoint atomically (rank 0), and ``checkpoints/epoch_N.pt`` at every ``save_every`` epoch."""
+        save_checkpoint(self.out / LAST, state)
+        if self.cfg.save_every and state["epoch"] % self.cfg.save_every == 0:
+            save_checkpoint(self.out / f"checkpoints/epoch_{state['epoch']}.pt", state)
+        self.pending, self.saved_at, self.saved_epoch = None, time.monotonic(), state["epoch"]
+
+    def checkpoint(self, last: bool) -> None:
+        """After every epoch (every rank's random state goes to rank 0): write ``last.pt`` once
+        ``checkpoint_seconds`` have passed since the last write, at the last epoch and at every ``save_every``
+        epoch; otherwise keep a copy of the state in memory (:attr:`pending`), which Ctrl-C and divergence
+        write. So the newest finished epoch is always on disk or in :attr:`pending`, and a kill -9 loses at most
+        the epochs of the last ``checkpoint_seconds`` (plus the one running)."""
+        rngs = gather_to_main(rng_state(self.gen), self.world)  # a collective: every rank, every epoch
         if not self.world.is_main:
             return
-        state = self.state(rngs)
-        save_checkpoint(self.out / LAST, state)
-        if self.cfg.save_every and self.epoch % self.cfg.save_every == 0:
-            save_checkpoint(self.out / f"checkpoints/epoch_{self.epoch}.pt", state)
+        due = (last or time.monotonic() - self.saved_at >= self.cfg.checkpoint_seconds
+               or (self.cfg.save_every and self.epoch % self.cfg.save_every == 0))
+        if due:
+            self.write(self.state(rngs))
+        else:  # a copy of what changes in place; history and tracks only grow, so their lengths mark the epoch
+            self.pending = {"state": cpu_copy(self.state(rngs, logs=False)), "history": len(self.history),
+                            "tracks": {k: len(v) for k, v in self.tracks.items()}}
+
+    def write_pending(self) -> None:
+        """Write the last finished epoch's state if it is not on disk yet (Ctrl-C, divergence)."""
+        if self.pending is None:
+            return
+        p = self.pending
+        self.write({**p["state"], "history": self.history[:p["history"]],
+                    "tracks": {k: torch.stack(self.tracks[k][:n]) for k, n in p["tracks"].items()}})
 
     def resume(self) -> None:
         """Continue exactly where ``checkpoints/last.pt`` stopped (weights, optimizers, schedules, scaler, the
@@ -147,6 +199,7 @@ class Trainer:
                                f"use the flags it was trained with, or a new --out") from None
         self.scaler.load_state_dict(ckpt["scaler"])
         self.epoch, self.history = ckpt["epoch"], ckpt["history"]
+        self.saved_epoch = self.epoch
         self.tracks = {k: list(v) for k, v in ckpt["tracks"].items()}
         set_rng_state(ckpt["rng"][self.world.rank], self.gen)
 
@@ -206,36 +259,59 @@ class Trainer:
 
     # ---- the loop ------------------------------------------------------------------------------------------
     def fit(self) -> list[dict]:
-        """Train until ``n_epochs``; after every epoch a row of training.csv and a checkpoint, after validation
-        epochs (every ``eval_every``, the first and the last) the validation terms and a snapshot grid."""
+        """Train until ``n_epochs``; after every epoch a row of training.csv and a checkpoint (on the cadence of
+        :meth:`checkpoint`), after validation epochs (every ``eval_every``, the first and the last) the
+        validation terms and a snapshot grid. Ctrl-C writes the last finished epoch and raises
+        :class:`Interrupted`."""
         cfg, main = self.cfg, self.world.is_main
         if self.epoch == 0 and main and self.model.can("encode"):
             plots.save_grid(self.show.x, self.out / "iterations/original.png")
         if main and self.history:
-            self.write_csv()
+            self.discard_later_logs()
         bar = tqdm(range(self.epoch, cfg.n_epochs), initial=self.epoch, total=cfg.n_epochs, desc="training",
                    file=sys.stderr, dynamic_ncols=True, disable=not main)
-        for _ in bar:
-            start = time.perf_counter()
-            lr = next(iter(self.optimizers.values())).param_groups[0]["lr"]
-            train = self.train_epoch()
-            self.check_finite(train)
-            self.epoch += 1
-            row = {"epoch": self.epoch, **{f"train_{k}": v for k, v in train.items()}}
-            if main and (self.epoch % cfg.eval_every == 0 or self.epoch == cfg.n_epochs or self.epoch == 1):
-                self.validate(row)
-            row.update(lr=lr, seconds=round(time.perf_counter() - start, 4))
-            self.history.append(row)
-            self.save()
+        try:
+            for _ in bar:
+                start = time.perf_counter()
+                lr = next(iter(self.optimizers.values())).param_groups[0]["lr"]
+                train = self.train_epoch()
+                self.check_finite(train)
+                self.epoch += 1
+                row = {"epoch": self.epoch, **{f"train_{k}": v for k, v in train.items()}}
+                if main and (self.epoch % cfg.eval_every == 0 or self.epoch == cfg.n_epochs or self.epoch == 1):
+                    self.validate(row)
+                row.update(lr=lr, seconds=round(time.perf_counter() - start, 4))
+                self.history.append(row)
+                if main:
+                    self.append_csv(row)
+                self.checkpoint(last=self.epoch == cfg.n_epochs)
+                if main:
+                    first = next(iter(train))
+                    bar.set_postfix({first: f"{train[first]:.3g}"})
+        except KeyboardInterrupt:
+            bar.close()
+            raise self.interrupted() from None
+        except Exception:  # a crash loses no finished epoch either
             if main:
-                self.append_csv(row)
-                first = next(iter(train))
-                bar.set_postfix({first: f"{train[first]:.3g}"})
+                with contextlib.suppress(Exception):
+                    self.write_pending()
+            raise
         bar.close()
         if main:
             self.write_figures()
         barrier(self.world)
         return self.history
+
+    def interrupted(self) -> Interrupted:
+        """Ctrl-C: write the last finished epoch (rank 0), and say what the run folder now holds."""
+        where = f"interrupted in epoch {self.epoch + 1} of {self.cfg.n_epochs}"
+        if not self.world.is_main:  # only rank 0 knows which epoch its cadence last wrote
+            return Interrupted(f"{where} (rank {self.world.rank}); rank 0 says what the run folder holds")
+        self.write_pending()
+        if self.saved_epoch is None:
+            return Interrupted(f"{where}, before any epoch finished: nothing saved")
+        return Interrupted(f"{where}: {self.out / LAST} holds epoch {self.saved_epoch}; continue with --resume "
+                           f"--out {self.out}")
 
     def check_finite(self, train: dict[str, float]) -> None:
         """Stop with one line when a term is nan or inf, saying what the user can do with what exists."""
@@ -243,7 +319,10 @@ class Trainer:
         if not bad:
             return
         where = f"training diverged in epoch {self.epoch + 1} ({bad[0]} = {train[bad[0]]})"
-        if (self.out / LAST).exists():
+        if not self.world.is_main:
+            raise FacegenError(f"{where} (rank {self.world.rank}); rank 0 names the checkpoint to resume from")
+        self.write_pending()
+        if self.saved_epoch is not None:
             raise FacegenError(f"{where}; {self.out / LAST} holds epoch {self.epoch}, the last good one: resume "
                                f"from it with --resume and a lower --lr")
         raise FacegenError(f"{where}, before any checkpoint was written: start again with a lower --lr "
@@ -255,6 +334,16 @@ class Trainer:
         for row in self.history:
             keys += [k for k in row if k not in keys]
         return keys
+
+    def discard_later_logs(self) -> None:
+        """On resume: the checkpoint may be older than the logs a killed run left (its epochs after the last
+        checkpoint). training.csv is rewritten from the checkpoint's history and the snapshot grids of later
+        epochs are removed, so the run folder says what the checkpoint holds; the resumed run writes them again
+        (the same, bit for bit)."""
+        self.write_csv()
+        for grid in (self.out / "iterations").glob("iter_*.png"):
+            if grid.stem.split("_")[1].isdigit() and int(grid.stem.split("_")[1]) > self.epoch:
+                grid.unlink()
 
     def write_csv(self) -> None:
         """The whole log (at the start of a resumed run): later epochs are appended."""
@@ -272,7 +361,8 @@ class Trainer:
         return [k[len("train_"):] for k in self.columns() if k.startswith("train_")]
 
     def write_figures(self) -> None:
-        """The loss curves, a heat map per tracked vector and the GIF of the snapshots."""
+        """The loss curves, a heat map per tracked vector (all epochs, the first 50 and the last 50: copies of the
+        first when the run has no more than 50) and the GIF of the snapshots."""
         if not self.history:
             return
         plots.plot_training(self.history, self.terms(), self.out / "plots/training.png")
@@ -281,10 +371,12 @@ class Trainer:
         for name, values in self.tracks.items():
             var = torch.stack(values).numpy()
             epochs = list(range(1, len(var) + 1))
-            plots.plot_latent_variance(var, epochs, self.out / f"plots/{name}.png", f"{name} per epoch")
+            whole = self.out / f"plots/{name}.png"
+            plots.plot_latent_variance(var, epochs, whole, f"{name} per epoch")
             k = min(50, len(var))
-            plots.plot_latent_variance(var[:k], epochs[:k], self.out / f"plots/{name}_first_50.png",
-                                       f"{name}, first {k} epochs")
-            plots.plot_latent_variance(var[-k:], epochs[-k:], self.out / f"plots/{name}_last_50.png",
-                                       f"{name}, last {k} epochs")
-
+            for part, rows in (("first", slice(None, k)), ("last", slice(-k, None))):
+                path = self.out / f"plots/{name}_{part}_50.png"
+                if k == len(var):
+                    atomic_write(path, lambda tmp, src=whole: shutil.copyfile(src, tmp), suffix=".png")
+                else:
+                    plots.plot_latent_variance(var[rows], epochs[rows], path, f"{name}, {part} {k} epochs")
