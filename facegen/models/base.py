@@ -110,6 +110,7 @@ class Model(nn.Module):
     variants: ClassVar[dict[str, str]] = {}
     uses_unlabeled: ClassVar[bool] = False  # trains on labelled and unlabelled faces (--unlabeled)
     condition_source: ClassVar[str] = "conditions"  # "attributes": a CelebA face's 40 attributes are its y
+    fixed_length: ClassVar[bool] = False  # its schedule spans the whole run, so --resume may not change --n_epochs
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()

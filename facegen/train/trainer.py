@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -54,8 +55,12 @@ class Trainer:
     """Trains ``model`` on ``train``, validating on ``val``; rank 0 writes everything into the run folder."""
 
     def __init__(self, model: Model, train: FaceSet, val: FaceSet, cfg: TrainConfig, out: Path,
-                 device: torch.device, record: dict, world: World = ONE_PROCESS):
+                 device: torch.device, record: dict, world: World = ONE_PROCESS,
+                 on_checkpoint: Callable[[], Path] | None = None):
+        """``on_checkpoint`` is called on rank 0 after every checkpoint and returns the folder to write into from
+        then on (a run built beside the folder it replaces moves there after its first checkpoint)."""
         self.cfg, self.out, self.device, self.record, self.world = cfg, out, device, record, world
+        self.on_checkpoint = on_checkpoint
         fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
         if world.distributed:
             model = convert_batchnorm(model, device)
@@ -216,6 +221,8 @@ class Trainer:
             row.update(lr=lr, seconds=round(time.perf_counter() - start, 4))
             self.history.append(row)
             self.save()
+            if main and self.on_checkpoint is not None:
+                self.out = self.on_checkpoint()
             if main:
                 self.append_csv(row)
                 first = next(iter(train))
@@ -235,8 +242,7 @@ class Trainer:
         if (self.out / LAST).exists():
             raise FacegenError(f"{where}; {self.out / LAST} holds epoch {self.epoch}, the last good one: resume "
                                f"from it with --resume and a lower --lr")
-        raise FacegenError(f"{where}, before any checkpoint was written: start again with a lower --lr "
-                           f"(add --overwrite to reuse --out {self.out})")
+        raise FacegenError(f"{where}, before any checkpoint was written: start again with a lower --lr")
 
     # ---- logs and figures ----------------------------------------------------------------------------------
     def columns(self) -> list[str]:
