@@ -60,20 +60,25 @@ def check_writable_folder(folder: Path, flag: str) -> None:
     folder = Path(folder).absolute()
     if folder.exists() and not folder.is_dir():
         raise FacegenError(f"{flag} {folder} is a file: give a folder")
-    existing = next(p for p in (folder, *folder.parents) if p.exists())
-    if not existing.is_dir():
-        raise FacegenError(f"{flag} {folder}: {existing} is a file, so no folder can be made inside it; "
-                           f"give another path")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise FacegenError(f"{flag} {folder}: {existing} is read-only; make it writable or give another path")
+    _check_can_create(folder, folder, flag)
 
 
 def check_writable_file(path: Path, flag: str) -> None:
-    """Refuse in one line a file path this process could not write (a folder, or inside a read-only folder)."""
+    """Refuse in one line a file path this process could not write (a folder, or under a file or a read-only
+    folder). Nothing is created."""
     path = Path(path).absolute()
     if path.is_dir():
         raise FacegenError(f"{flag} {path} is a folder: give a file name")
-    check_writable_folder(path.parent, flag)
+    _check_can_create(path.parent, path, flag)
+
+
+def _check_can_create(folder: Path, shown: Path, flag: str) -> None:
+    """``folder`` exists and is writable, or its nearest existing ancestor is a writable folder."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        raise FacegenError(f"{flag} {shown}: {existing} is a file, so nothing can be made inside it; give another path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise FacegenError(f"{flag} {shown}: {existing} is read-only; make it writable or give another path")
 
 
 STALE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp")

@@ -207,27 +207,27 @@ class Trainer:
             plots.save_grid(self.show.x, self.out / "iterations/original.png")
         if main and self.history:
             self.write_csv()
-        bar = tqdm(range(self.epoch, cfg.n_epochs), initial=self.epoch, total=cfg.n_epochs, desc="training",
-                   file=sys.stderr, dynamic_ncols=True, disable=not main)
-        for _ in bar:
-            start = time.perf_counter()
-            lr = next(iter(self.optimizers.values())).param_groups[0]["lr"]
-            train = self.train_epoch()
-            self.check_finite(train)
-            self.epoch += 1
-            row = {"epoch": self.epoch, **{f"train_{k}": v for k, v in train.items()}}
-            if main and (self.epoch % cfg.eval_every == 0 or self.epoch == cfg.n_epochs or self.epoch == 1):
-                self.validate(row)
-            row.update(lr=lr, seconds=round(time.perf_counter() - start, 4))
-            self.history.append(row)
-            self.save()
-            if main and self.on_checkpoint is not None:
-                self.out = self.on_checkpoint()
-            if main:
-                self.append_csv(row)
-                first = next(iter(train))
-                bar.set_postfix({first: f"{train[first]:.3g}"})
-        bar.close()
+        # a context, so that the bar is closed on errors too and an error message starts its own line
+        with tqdm(range(self.epoch, cfg.n_epochs), initial=self.epoch, total=cfg.n_epochs, desc="training",
+                  file=sys.stderr, dynamic_ncols=True, disable=not main) as bar:
+            for _ in bar:
+                start = time.perf_counter()
+                lr = next(iter(self.optimizers.values())).param_groups[0]["lr"]
+                train = self.train_epoch()
+                self.check_finite(train)
+                self.epoch += 1
+                row = {"epoch": self.epoch, **{f"train_{k}": v for k, v in train.items()}}
+                if main and (self.epoch % cfg.eval_every == 0 or self.epoch == cfg.n_epochs or self.epoch == 1):
+                    self.validate(row)
+                row.update(lr=lr, seconds=round(time.perf_counter() - start, 4))
+                self.history.append(row)
+                self.save()
+                if main and self.on_checkpoint is not None:
+                    self.out = self.on_checkpoint()
+                if main:
+                    self.append_csv(row)
+                    first = next(iter(train))
+                    bar.set_postfix({first: f"{train[first]:.3g}"})
         if main:
             self.write_figures()
         barrier(self.world)
