@@ -494,6 +494,23 @@ def test_outputs_where_files_stand(toy_root, tiny_run, tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
+def test_a_folder_where_a_figure_goes_is_a_file(tiny_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    shutil.rmtree(run / "sampled", ignore_errors=True)
+    (run / "sampled").write_text("not a folder")
+    refused("sample_prior", ["--run", run, "--n", "2"], capsys, str(run / "sampled"), "a file stands where a folder",
+            unchanged=run)
+    refused("sample_prior", ["--run", run / "sampled"], capsys, "flags.json", unchanged=run)
+
+
+def test_any_other_os_error_is_one_line(capsys):
+    with pytest.raises(SystemExit) as stop:
+        guard(lambda: open("/no/such/folder/labels.csv"))  # noqa: SIM115
+    lines = message_lines(capsys.readouterr().err)
+    assert stop.value.code == 2 and len(lines) == 1 and "/no/such/folder/labels.csv" in lines[0], lines
+
+
 @pytest.mark.parametrize("content", ["{}", "[]", "not json"])
 def test_a_flags_json_that_is_not_a_runs(content, toy_root, tiny_run, tmp_path, capsys):
     run = tmp_path / "run"
@@ -561,7 +578,7 @@ def test_output_files_in_missing_folders_are_made_and_windows_text_is_read(tmp_p
 # ---- the fault test: two processes race for one --out -------------------------------------------------------
 def test_two_trainings_racing_for_one_out_leave_one_whole_run(toy_root, tiny_run, tmp_path):
     out = tmp_path / "race"
-    base = [sys.executable, str(ROOT / "cvae.py"), *map(str, toy(toy_root)), "--n_epochs", "4", "--out", str(out)]
+    base = [sys.executable, str(ROOT / "cvae.py"), *map(str, toy(toy_root)), "--n_epochs", "2", "--out", str(out)]
     procs = [subprocess.Popen([*base, "--seed", "1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True),
              subprocess.Popen([*base, "--seed", "2", "--overwrite"], cwd=ROOT, stdout=subprocess.PIPE,
@@ -576,6 +593,6 @@ def test_two_trainings_racing_for_one_out_leave_one_whole_run(toy_root, tiny_run
             assert "being written by process" in lines[0] or "already holds a run" in lines[0], lines[0]
     flags = json.loads((out / "flags.json").read_text())
     ckpt = torch.load(out / "checkpoints/last.pt", weights_only=False)
-    assert ckpt["record"] == flags and ckpt["epoch"] == 4  # the flags, checkpoint and log of one run
-    assert [int(r.split(",")[0]) for r in (out / "training.csv").read_text().splitlines()[1:]] == [1, 2, 3, 4]
+    assert ckpt["record"] == flags and ckpt["epoch"] == 2  # the flags, checkpoint and log of one run
+    assert [int(r.split(",")[0]) for r in (out / "training.csv").read_text().splitlines()[1:]] == [1, 2]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["race"] and not (out / ".lock").exists()

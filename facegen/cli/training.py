@@ -118,8 +118,8 @@ def parse_training_args(cls: type[Model], argv: list[str], **parser_kwargs) -> a
     args = parser.parse_args(argv)
     if args.resume:
         if not (args.out / FLAGS).is_file():
-            raise FacegenError(f"nothing to resume: {args.out} holds no run ({FLAGS} not found); drop --resume to start "
-                               f"a new run, or pass the run's folder as --out")
+            raise FacegenError(f"nothing to resume: {args.out} holds no run ({FLAGS} not found); drop --resume to "
+                               f"start a new run, or pass the run's folder as --out")
         saved = Run.load(args.out).args
         given = _given(parser, argv)
         for action in parser._actions:
