@@ -14,8 +14,10 @@ from facegen.cli.args import (
     condition_values,
     guard,
     open_run,
-    parse_floats,
 )
+from facegen.core.argtypes import degree, float_list, nonnegative_int, positive_int
+
+MAX_SHIFT = 2.0  # a shift of 2 takes any degree in [-1, +1] across the whole range
 
 
 def parser() -> Parser:
@@ -23,26 +25,27 @@ def parser() -> Parser:
     add_run_arg(p)
     add_common_args(p)
     how = p.add_mutually_exclusive_group()
-    how.add_argument("--shifts", default="-0.7,-0.5,0.5,0.7", help="add each of these to the face's own degree")
-    how.add_argument("--set", dest="set_to", default=None, help="set the degree to each of these, e.g. -1,0,1")
+    how.add_argument("--shifts", type=float_list(-MAX_SHIFT, MAX_SHIFT), default="-0.7,-0.5,0.5,0.7",
+                     help=f"add each of these (from -{MAX_SHIFT:g} to {MAX_SHIFT:g}) to the face's own degree; a "
+                          f"shifted degree past -1 or +1 extrapolates beyond the training labels")
+    how.add_argument("--set", dest="set_to", type=float_list(-1, 1), default=None,
+                     help="set the degree to each of these (-1 to +1), e.g. -1,0,1")
     p.add_argument("--images", type=Path, nargs="+", default=None,
                    help="your own face photos instead of the run's validation faces")
-    p.add_argument("--own_degree", type=float, default=None,
+    p.add_argument("--own_degree", type=degree(), default=None,
                    help="smile degree of faces without a label (--images, unlabelled validation faces); default: "
-                        "the degree q(y|x) predicts on semi-supervised runs, else 0")
+                        "the degree q(y|x) predicts on semi-supervised runs, else 0 (-1 to +1)")
     add_condition_args(p)
-    p.add_argument("--n", type=int, default=10, help="number of validation faces (columns)")
-    p.add_argument("--face", type=int, default=0, help="which face (column) forcing_smiles_one.png follows")
+    p.add_argument("--n", type=positive_int, default=10, help="number of validation faces (columns), >= 1")
+    p.add_argument("--face", type=nonnegative_int, default=0,
+                   help="which face (column, from 0) forcing_smiles_one.png follows")
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = parser()
-    args = p.parse_args(argv)
-    if args.n < 1:
-        p.error(f"--n {args.n}: need at least one face")
-    set_to = parse_floats(args.set_to, "--set") if args.set_to else None
-    shifts = None if set_to else parse_floats(args.shifts, "--shifts")
+    args = parser().parse_args(argv)
+    set_to = args.set_to
+    shifts = None if set_to else args.shifts
     others = condition_values(args)
     run, model = open_run(args, ("encode", "forcing smiles on real faces"), ("decode", "forcing smiles"))
     for path in explore.changing_smiles(run, model, shifts=shifts, set_to=set_to, n=args.n,

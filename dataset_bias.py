@@ -4,6 +4,7 @@ from pathlib import Path
 
 from facegen.analysis import metrics
 from facegen.cli.args import Parser, guard
+from facegen.core.files import check_writable_folder
 
 
 def parser() -> Parser:
@@ -17,6 +18,7 @@ def parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
+    check_writable_folder(args.out, "--out")
     path, lines = metrics.dataset_bias(args.data, args.labels, args.out / "plots" / "dataset_bias.png")
     print("\n".join(lines))
     print(f"wrote {path}")

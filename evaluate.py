@@ -7,6 +7,7 @@ from pathlib import Path
 
 from facegen.analysis import metrics
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
+from facegen.core.lock import check_unlocked
 
 
 def parser() -> Parser:
@@ -22,6 +23,8 @@ def parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
+    if args.judges is not None:
+        check_unlocked(args.judges)
     run, model = open_run(args, ("encode", "evaluating reconstructions and smile edits (compare_models.py measures "
                                            "GANs without an encoder)"), ("decode", "evaluating a generator"))
     result = metrics.evaluate_run(run, model, seed=args.seed, judges=args.judges)

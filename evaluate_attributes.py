@@ -8,8 +8,11 @@ SVM directions and SVM directions conditioned on --fixed, in one table (RUN/attr
 from pathlib import Path
 
 from facegen.analysis.attribute_eval import evaluate_attributes
-from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run, parse_floats
+from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
+from facegen.core.argtypes import float_list, positive_int
 from facegen.models.vae.dfcvae import DEFAULT_FEATURE_NET
+
+MAX_AMOUNT = 10.0  # lengths of the mean difference: beyond this an edit only saturates
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,15 +23,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--attributes", default="Smiling,Eyeglasses,Bald,Male",
                    help="comma-separated attributes to edit, or all")
     p.add_argument("--fixed", default="Male,Young", help="attributes the conditioned directions keep fixed")
-    p.add_argument("--amounts", default="1,2", help="comma-separated edit sizes, in lengths of the mean-difference "
-                                                     "vector")
-    p.add_argument("--n", type=int, default=200, help="held-out faces per attribute and edit (add / remove)")
+    p.add_argument("--amounts", type=float_list(0, MAX_AMOUNT), default="1,2",
+                   help=f"comma-separated edit sizes, in lengths of the mean-difference vector (0 to {MAX_AMOUNT:g})")
+    p.add_argument("--n", type=positive_int, default=200,
+                   help="held-out faces per attribute and edit (add / remove), >= 1")
     args = p.parse_args(argv)
     attributes = [a.strip() for a in args.attributes.split(",") if a.strip()]
     fixed = [c.strip() for c in args.fixed.split(",") if c.strip()]
-    amounts = parse_floats(args.amounts, "--amounts")
     run, model = open_run(args, ("encode", "judging attribute edits"), ("decode", "attribute edits"))
-    evaluate_attributes(run, model, args.classifier, attributes, fixed, amounts, args.n, args.seed,
+    evaluate_attributes(run, model, args.classifier, attributes, fixed, args.amounts, args.n, args.seed,
                         next(model.parameters()).device)
 
 

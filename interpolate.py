@@ -5,6 +5,7 @@ from pathlib import Path
 
 from facegen.analysis.interpolation import MODES, write_interpolations
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
+from facegen.core.argtypes import int_at_least, positive_int
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,11 +19,9 @@ def main(argv: list[str] | None = None) -> None:
                        help="held-out pairs: random, attribute (A with --attribute, B without), same_gender, "
                             "different_gender (A a man, B a woman)")
     p.add_argument("--attribute", default=None, help="the attribute of --pairs attribute, e.g. Smiling")
-    p.add_argument("--n_pairs", type=int, default=6, help="pairs to draw")
-    p.add_argument("--steps", type=int, default=8, help="points on each path, both ends included")
+    p.add_argument("--n_pairs", type=positive_int, default=6, help="pairs to draw (>= 1)")
+    p.add_argument("--steps", type=int_at_least(2), default=8, help="points on each path, both ends included (>= 2)")
     args = p.parse_args(argv)
-    if args.steps < 2 or args.n_pairs < 1:
-        p.error("--steps must be at least 2 and --n_pairs at least 1")
     run, model = open_run(args, ("encode", "interpolating between encoded faces"), ("decode", "interpolations"))
     write_interpolations(run, model, images=args.images, ids=args.ids, mode=args.pairs,
                          attribute=args.attribute, n_pairs=args.n_pairs, steps=args.steps, seed=args.seed)

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from facegen.apps.labelling import Slideshow, answers_file, merge_answers, open_window, write_agreement
 from facegen.cli.args import Parser, guard
+from facegen.core.argtypes import positive_int, seed
 from facegen.core.errors import FacegenError
+from facegen.core.files import check_writable_file, check_writable_folder
 from facegen.data.cache import list_images
 from facegen.data.labels import write_smile_labels
 
@@ -21,8 +23,9 @@ def parse_args(argv: list[str] | None = None):
     p = Parser(description=__doc__.splitlines()[0])
     p.add_argument("--images", type=Path, help="folder of face images to label")
     p.add_argument("--rater", help="your name: answers go to LABELS_DIR/<rater>.csv")
-    p.add_argument("--n", type=int, default=200, help="faces in the session (drawn from the folder with --seed)")
-    p.add_argument("--seed", type=int, default=0, help="which faces are drawn (raters with one seed see the same)")
+    p.add_argument("--n", type=positive_int, default=200,
+                   help="faces in the session, >= 1 (drawn from the folder with --seed)")
+    p.add_argument("--seed", type=seed, default=0, help="which faces are drawn (raters with one seed see the same)")
     p.add_argument("--labels_dir", type=Path, default=Path("labels"), help="folder of the answers files")
     p.add_argument("--merge", type=Path, nargs="+", help="answers files to merge into smile degrees")
     p.add_argument("--out", type=Path, help="with --merge: the label file to write (the agreement goes beside it)")
@@ -62,8 +65,10 @@ def label(images: Path, rater: str, labels_dir: Path, n: int, seed: int) -> None
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.merge is not None:
+        check_writable_file(args.out, "--out")
         merge(args.merge, args.out)
     else:
+        check_writable_folder(args.labels_dir, "--labels_dir")
         label(args.images, args.rater, args.labels_dir, args.n, args.seed)
 
 

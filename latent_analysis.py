@@ -5,6 +5,7 @@ Figures go to RUN/plots and RUN/interp.
 
 from facegen.analysis import explore
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
+from facegen.core.argtypes import int_at_least, nonnegative_int, positive_int
 
 
 def parser() -> Parser:
@@ -12,18 +13,15 @@ def parser() -> Parser:
                            "between validation faces; writes RUN/plots/ and RUN/interp/.")
     add_run_arg(p)
     add_common_args(p)
-    p.add_argument("--pair", type=int, nargs=2, metavar=("A", "B"), default=None,
+    p.add_argument("--pair", type=nonnegative_int, nargs=2, metavar=("A", "B"), default=None,
                    help="interpolate between validation faces A and B (indices); default: random pairs")
-    p.add_argument("--n_pairs", type=int, default=5, help="number of random pairs")
-    p.add_argument("--steps", type=int, default=10, help="images along each interpolation")
+    p.add_argument("--n_pairs", type=positive_int, default=5, help="number of random pairs (>= 1)")
+    p.add_argument("--steps", type=int_at_least(2), default=10, help="images along each interpolation (>= 2)")
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = parser()
-    args = p.parse_args(argv)
-    if args.steps < 2 or args.n_pairs < 1:
-        p.error("--steps must be at least 2 and --n_pairs at least 1")
+    args = parser().parse_args(argv)
     run, model = open_run(args, ("encode", "latent analysis of the encoded faces"), ("decode", "interpolations"))
     for path in explore.latent_analysis(run, model, seed=args.seed, pair=args.pair,
                                         n_pairs=args.n_pairs, steps=args.steps):

@@ -8,7 +8,11 @@ RUN/attributes/add_<attribute>.png (remove_<attribute>.png when no amount is pos
 from pathlib import Path
 
 from facegen.analysis.attribute_study import modify_attribute
-from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run, parse_span
+from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
+from facegen.core.argtypes import positive_int, span
+
+MAX_AMOUNT = 10.0  # multiples of the attribute vector: beyond this an edit only saturates
+N_DEFAULT = 6
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,16 +22,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--attribute", required=True, help="CelebA attribute, e.g. Smiling, Eyeglasses, Bald, Male")
     faces = p.add_mutually_exclusive_group()
     faces.add_argument("--images", type=Path, nargs="+", default=None, help="face photos to edit")
-    faces.add_argument("--without", type=int, default=None, help="edit N held-out faces without the attribute")
-    faces.add_argument("--with", dest="having", type=int, default=None,
-                       help="edit N held-out faces with the attribute (use negative --amounts to remove it)")
-    p.add_argument("--amounts", default="0:2:0.25", help="START:STOP:STEP multiples of the vector")
+    faces.add_argument("--without", type=positive_int, default=None,
+                       help=f"edit N (>= 1) held-out faces without the attribute (the default, N = {N_DEFAULT})")
+    faces.add_argument("--with", dest="having", type=positive_int, default=None,
+                       help="edit N (>= 1) held-out faces with the attribute (use negative --amounts to remove it)")
+    p.add_argument("--amounts", type=span(-MAX_AMOUNT, MAX_AMOUNT), default="0:2:0.25",
+                   help=f"START:STOP:STEP multiples of the vector (from -{MAX_AMOUNT:g} to {MAX_AMOUNT:g})")
     args = p.parse_args(argv)
-    amounts = parse_span(args.amounts, "--amounts")
     run, model = open_run(args, ("encode", "attribute edits of real faces"), ("decode", "attribute edits"))
     having = args.having is not None
-    n = args.having if having else (args.without or 6)
-    modify_attribute(run, model, args.attribute, args.images, n, having, amounts, args.seed)
+    n = args.having if having else (args.without or N_DEFAULT)
+    modify_attribute(run, model, args.attribute, args.images, n, having, args.amounts, args.seed)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from facegen.analysis import smile_head
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
+from facegen.core.files import check_writable_file
 from facegen.data.labels import write_smile_labels
 from facegen.runs import write_json
 
@@ -29,7 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    run, model = open_run(args, ("predict_condition", "predicting smile degrees"))
+    if args.out is not None:
+        check_writable_file(args.out, "--out")
+    run, model = open_run(args, ("predict_condition", "predicting smile degrees"), writes=args.heldout)
     smile_head.require_smile_head(run)
     if args.images is not None and args.out is not None:
         degrees = smile_head.predict_folder(model, run, args.images)

@@ -8,7 +8,6 @@ line. ``checkpoints/last.pt`` holds the weights. So ``--run DIR`` is all a user 
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 
 from facegen.core.errors import FacegenError
 from facegen.core.files import load_checkpoint, write_json
+from facegen.core.lock import LOCK_NAME
 from facegen.data.faceset import FaceSet
 from facegen.data.spec import DataSpec
 from facegen.models.base import Model
@@ -121,21 +121,36 @@ class Run:
         return self.data.split(self.all_faces())
 
 
-def prepare_run_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
-    """Create ``out`` for a new run, or check it for a resumed one; never clobber by accident. A folder that
-    holds only the flags of a run that never wrote a checkpoint (it failed in its first epoch) is not a run
-    and is replaced."""
+RUN_ENTRIES = {FLAGS, "checkpoints", "iterations", "plots", "training.csv", "training.gif", LOCK_NAME}
+
+
+def run_state(out: Path) -> str:
+    """What ``out`` holds: "missing", "file", "empty", "run" (a checkpoint: worth keeping), "unfinished" (only what
+    a training writes before its first checkpoint) or "other" (someone's files, not a run)."""
+    out = Path(out)
+    if not out.exists():
+        return "missing"
+    if not out.is_dir():
+        return "file"
+    entries = {p.name for p in out.iterdir()} - {LOCK_NAME}
+    if not entries:
+        return "empty"
+    if (out / "checkpoints").is_dir() and any((out / "checkpoints").glob("*.pt")):
+        return "run"
+    return "unfinished" if entries <= RUN_ENTRIES else "other"
+
+
+def prepare_run_dir(out: Path, *, resume: bool = False) -> None:
+    """Check ``out`` for a resumed run, or make the subfolders of a new run in an empty or missing ``out``
+    (replacing a run is :class:`facegen.train.run_folder.RunFolder`'s job)."""
     if resume:
         if not (out / LAST).exists():
             raise FacegenError(f"nothing to resume: {out / LAST} does not exist; drop --resume to start a new run")
         return
-    if out.exists() and not out.is_dir():
+    state = run_state(out)
+    if state == "file":
         raise FacegenError(f"--out {out} is a file: give a folder for the run")
-    if out.exists() and any(out.iterdir()):
-        unfinished = (out / FLAGS).exists() and not (out / LAST).exists()
-        if not overwrite and not unfinished:
-            raise FacegenError(f"{out} already holds a run; pass --resume to continue it, --overwrite to "
-                               f"replace it, or --out NEW_DIR")
-        shutil.rmtree(out)
+    if state not in ("missing", "empty"):
+        raise FacegenError(f"{out} already holds files; give an empty or new --out")
     for sub in ("checkpoints", "iterations", "plots"):
         (out / sub).mkdir(parents=True, exist_ok=True)

@@ -87,7 +87,7 @@ def main(out: Path) -> None:
     for model in MODELS:
         folder = out / model
         if world.is_main:
-            prepare_run_dir(folder, resume=False, overwrite=False)
+            prepare_run_dir(folder, resume=False)
         distributed.barrier(world)
         trainer = make_trainer(folder, model, BATCH, world, device)
         trainer.fit()

@@ -96,7 +96,7 @@ def test_dfcvae_trains_with_the_one_trainer_and_rebuilds_from_its_run(tmp_path, 
     model = build_model("dfcvae", cfg)
     frozen = {k: v.clone() for k, v in model.feature_net(torch.device("cpu")).state_dict().items()}
     out = tmp_path / "run"
-    prepare_run_dir(out, resume=False, overwrite=False)
+    prepare_run_dir(out, resume=False)
     run = record_run(out, model)
     history = Trainer(model, train, val, TrainConfig(n_epochs=6, lr=2e-3, batch_size=8, eval_every=3), out,
                       torch.device("cpu"), run.record()).fit()

@@ -1,5 +1,6 @@
 """Latent-space tools: condition vectors, sweeps that share codes, axis and PCA walks, value parsing."""
 
+import argparse
 from types import SimpleNamespace
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 import torch
 
 from facegen.analysis import latent
-from facegen.cli.args import parse_bounds, parse_floats, parse_span
+from facegen.core import argtypes as at
 from facegen.core.errors import FacegenError
 from facegen.models.registry import build_model
 
@@ -99,15 +100,16 @@ def test_interpolate_and_latent_usage():
 
 
 def test_value_parsing():
-    assert parse_floats("-3,-1.1,1.1,3", "--degrees") == [-3.0, -1.1, 1.1, 3.0]
-    assert parse_span("0.25:2.0:0.25", "--temperatures") == [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
-    assert len(parse_span("-1:1:0.1", "--x")) == 21
-    assert parse_bounds("-3:3", "--range") == (-3.0, 3.0)
-    for bad in ("0.5,x", "", "nan"):
-        with pytest.raises(FacegenError, match="--degrees"):
-            parse_floats(bad, "--degrees")
-    for bad in ("1:2", "2:1:0.5", "0:1:0", "a:b:c"):
-        with pytest.raises(FacegenError, match="--temperatures"):
-            parse_span(bad, "--temperatures")
-    with pytest.raises(FacegenError, match="--range"):
-        parse_bounds("3:-3", "--range")
+    assert at.float_list(-3, 3)("-3,-1.1,1.1,3") == [-3.0, -1.1, 1.1, 3.0]
+    assert at.span(0, 10)("0.25:2.0:0.25") == [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
+    assert len(at.span(-1, 1)("-1:1:0.1")) == 21
+    assert at.bounds(-10, 10)("-3:3") == (-3.0, 3.0)
+    for bad in ("0.5,x", "", "nan", "4", "-inf"):
+        with pytest.raises(argparse.ArgumentTypeError, match="comma-separated numbers from -3 to 3"):
+            at.float_list(-3, 3)(bad)
+    for bad in ("1:2", "2:1:0.5", "0:1:0", "a:b:c", "-1:1:0.5", "0:11:1", "0:1:0.0001"):
+        with pytest.raises(argparse.ArgumentTypeError, match="START:STOP:STEP"):
+            at.span(0, 10)(bad)
+    for bad in ("3:-3", "3:3", "-11:0", "0:nan", "1:2:3"):
+        with pytest.raises(argparse.ArgumentTypeError, match="LOW:HIGH"):
+            at.bounds(-10, 10)(bad)

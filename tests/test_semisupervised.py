@@ -103,7 +103,7 @@ def make_trainer(out, n_epochs: int) -> Trainer:
 def test_semi_supervised_resume_equals_a_straight_run(tmp_path):
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     for d in (straight, stopped):
-        prepare_run_dir(d, resume=False, overwrite=False)
+        prepare_run_dir(d, resume=False)
     make_trainer(straight, 3).fit()
     make_trainer(stopped, 1).fit()
     resumed = make_trainer(stopped, 3)

@@ -39,7 +39,7 @@ def make_trainer(out: Path, n_epochs: int, model: str = "cvae", lr: float = 2e-3
 
 @pytest.mark.parametrize("model", ["ae", "vae", "cvae"])
 def test_loss_falls_on_a_small_fixed_set(tmp_path, model):
-    prepare_run_dir(tmp_path, resume=False, overwrite=False)
+    prepare_run_dir(tmp_path, resume=False)
     history = make_trainer(tmp_path, 12, model).fit()
     assert history[-1]["train_recon"] < 0.5 * history[0]["train_recon"]
     assert history[-1]["val_loss"] is not None
@@ -50,7 +50,7 @@ def test_loss_falls_on_a_small_fixed_set(tmp_path, model):
 
 
 def test_mixed_precision_trains_and_keeps_float32_weights(tmp_path):
-    prepare_run_dir(tmp_path, resume=False, overwrite=False)
+    prepare_run_dir(tmp_path, resume=False)
     trainer = make_trainer(tmp_path, 8, amp=True)
     history = trainer.fit()
     assert trainer.amp_dtype == torch.bfloat16  # on the CPU; float16 + loss scaling only on GPUs without bf16
@@ -63,7 +63,7 @@ def test_mixed_precision_trains_and_keeps_float32_weights(tmp_path):
 def test_resumed_run_equals_uninterrupted_run(tmp_path, amp):
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     for d in (straight, stopped):
-        prepare_run_dir(d, resume=False, overwrite=False)
+        prepare_run_dir(d, resume=False)
     make_trainer(straight, 4, lr_step=2, amp=amp).fit()
     make_trainer(stopped, 2, lr_step=2, amp=amp).fit()
     resumed = make_trainer(stopped, 4, lr_step=2, amp=amp)
@@ -80,7 +80,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, amp):
 
 
 def test_divergence_stops_and_keeps_last_good_checkpoint(tmp_path):
-    prepare_run_dir(tmp_path, resume=False, overwrite=False)
+    prepare_run_dir(tmp_path, resume=False)
     trainer = make_trainer(tmp_path, 5)
     real_loss = trainer.model.loss
     calls = {"n": 0}
@@ -124,7 +124,7 @@ def test_epoch_means_weigh_each_face_once(tmp_path):
 
 
 def test_latent_variance_recorded_per_epoch(tmp_path):
-    prepare_run_dir(tmp_path, resume=False, overwrite=False)
+    prepare_run_dir(tmp_path, resume=False)
     trainer = make_trainer(tmp_path, 3)
     trainer.fit()
     assert len(trainer.tracks["latent_var"]) == 3 and trainer.tracks["latent_var"][0].shape == (4,)

@@ -232,6 +232,10 @@ def latent_analysis(run: Run, model: Model, *, seed: int, pair: Sequence[int] | 
                     n_pairs: int = 5, steps: int = 10) -> list[Path]:
     """Histograms of the latent codes before and after PCA, explained variance, and interpolations."""
     train, val = run.faces()
+    for i in pair or ():  # checked before any figure is written
+        if not 0 <= i < len(val):
+            raise FacegenError(f"--pair index {i} is out of range: the run has {len(val)} validation faces "
+                               f"(0-{len(val) - 1})")
     mu = latent.encode_faces(model, train)[0]
     pca = latent.fit_pca(mu)
     dims = mu.shape[1]
@@ -248,10 +252,6 @@ def latent_analysis(run: Run, model: Model, *, seed: int, pair: Sequence[int] | 
                           "the same after the PCA transform" + (f" (first {k} axes)" if large else ""))
     plots.plot_explained_variance(pca.explained_variance_ratio_, paths[2])
     if pair is not None:
-        for i in pair:
-            if not 0 <= i < len(val):
-                raise FacegenError(f"--pair index {i} is out of range: the run has {len(val)} validation faces "
-                                   f"(0-{len(val) - 1})")
         pairs = [tuple(pair)]
         name = f"interp_{pair[0]}_{pair[1]}.png"
     else:

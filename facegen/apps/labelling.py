@@ -29,6 +29,7 @@ import os
 import random
 import re
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -230,7 +231,8 @@ def answer_degree(answer: Answer, median_time: float) -> float:
 def merge_answers(files: Sequence[Path]) -> dict[str, MergedFace]:
     """Every answered face's merged degree and agreement (see the module docstring), sorted by file name.
 
-    The rater is the file's stem; a face a rater answered twice keeps the first answer.
+    The rater is the file's stem; a face a rater answered more than once keeps the first answer, and one note
+    line per file says how many faces that was.
     """
     per_face: dict[str, list[tuple[Answer, float]]] = {}
     raters = set()
@@ -242,8 +244,15 @@ def merge_answers(files: Sequence[Path]) -> dict[str, MergedFace]:
             raise FacegenError(f"two answers files for rater {path.stem!r}: pass each rater's file once")
         raters.add(path.stem)
         first: dict[str, Answer] = {}
+        repeated: dict[str, int] = {}
         for a in read_answers(path):
+            if a.image in first:
+                repeated[a.image] = repeated.get(a.image, 1) + 1
             first.setdefault(a.image, a)
+        if repeated:
+            example = next(iter(repeated))
+            print(f"note: {path} answers {len(repeated)} face(s) more than once (e.g. {example}, {repeated[example]} "
+                  f"times): the first answer of each is kept", file=sys.stderr)
         answers = list(first.values())
         if not answers:
             continue

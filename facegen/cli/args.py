@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from facegen.core.argtypes import SEED_MAX, device_name, int_at_least, int_between, nonnegative_int, open_unit, seed
+from facegen.core.argtypes import (
+    SEED_MAX,
+    degree,
+    device_name,
+    float_between,
+    int_at_least,
+    int_between,
+    nonnegative_int,
+    open_unit,
+    seed,
+)
 from facegen.core.devices import pick_device
 from facegen.core.errors import FacegenError
+from facegen.core.files import check_writable_folder, remove_stale_temporaries
+from facegen.core.lock import check_unlocked
 from facegen.core.seeding import seed_everything
 from facegen.data.utkface import GENDERS, age_condition
 from facegen.models.base import Model
 from facegen.runs import Run
+
+EXTRAPOLATE = 3.0  # how far past the training degrees [-1, +1] the flags meant for extrapolation may reach
 
 
 class Parser(argparse.ArgumentParser):
@@ -24,8 +37,9 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
         super().__init__(*args, **kwargs)
-        # values such as "-3,-1.1,1.1,3" or "-3:3" are values, not unknown options
-        self._negative_number_matcher = re.compile(r"^-\.?\d[\d.,:eE+-]*$")
+        # values such as "-3,-1.1,1.1,3", "-3:3", "-inf" or "-nan" are values, not unknown options, so they
+        # reach the flag's type check
+        self._negative_number_matcher = re.compile(r"^-(\.?\d|inf|nan)[\w.,:+-]*$", re.IGNORECASE)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
@@ -33,12 +47,18 @@ class Parser(argparse.ArgumentParser):
 
 
 def guard(main: Callable[[], object]) -> None:
-    """Run a script's main(): a FacegenError becomes one line on stderr and exit status 2; Ctrl-C one line
-    (the trainer's, saying what the run folder holds, when it came during training) and exit status 130."""
+    """Run a script's main(): a FacegenError, or an OSError the environment caused, becomes one line on stderr and
+    exit status 2; Ctrl-C one line (the trainer's, saying what the run folder holds, when it came during
+    training) and exit status 130."""
     try:
         main()
     except FacegenError as e:
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:  # the environment: permissions, a file where a folder should be, a full disk, ...
+        where = f" {e.filename}" if e.filename else ""
+        print(f"error: cannot use{where} ({e.strerror or type(e).__name__}): check that it exists and that you may "
+              f"read and write it", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt as e:
         print(str(e) or "interrupted", file=sys.stderr)
@@ -84,34 +104,43 @@ def resolve_resize(args: argparse.Namespace) -> None:
         args.resize = 64 if args.dataset in ("celeba", "lfw") else 50
 
 
-def check_resize(size: int) -> None:
-    if not 32 <= size <= 128:
-        raise FacegenError(f"--resize {size} is outside 32-128: pick a size in that range (e.g. 50 or 64)")
+def gender(text: str) -> float:
+    """argparse type of --gender: male, female, or a number from -1 (male) to +1 (female)."""
+    name = text.strip().lower()
+    if name in GENDERS:
+        return GENDERS[name]
+    try:
+        return degree()(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected male, female, or a number from -1 (male) to +1 (female), "
+                                         f"e.g. female; got {text!r}") from None
 
 
 def add_condition_args(p: argparse.ArgumentParser) -> None:
     """--gender and --age, for runs trained with --conditions smile,gender[,age]."""
-    p.add_argument("--gender", default=None,
+    p.add_argument("--gender", type=gender, default=None,
                    help="gender condition for runs trained with it: male, female, or a number from -1 (male) to +1")
-    p.add_argument("--age", type=float, default=None, help="age condition in years (0-100) for runs trained with it")
+    p.add_argument("--age", type=float_between(0, 100), default=None,
+                   help="age condition in years (0-100) for runs trained with it")
 
 
 def condition_values(args: argparse.Namespace) -> dict[str, float]:
     """The extra conditions the user set (--gender, --age), in the model's units ([-1, +1])."""
     values = {}
     if args.gender is not None:
-        text = args.gender.strip().lower()
-        try:
-            values["gender"] = GENDERS[text] if text in GENDERS else float(text)
-        except ValueError:
-            raise FacegenError(f"--gender {args.gender!r}: use male, female, or a number from -1 to +1") from None
-        if not -1 <= values["gender"] <= 1:
-            raise FacegenError(f"--gender {args.gender}: outside -1 (male) to +1 (female)")
+        values["gender"] = args.gender
     if args.age is not None:
-        if not 0 <= args.age <= 100:
-            raise FacegenError(f"--age {args.age:g}: give an age in years from 0 to 100")
         values["age"] = float(age_condition(args.age))
     return values
+
+
+def note_extrapolation(flag: str, values: list[float] | tuple[float, ...], low: float = -1.0,
+                       high: float = 1.0) -> None:
+    """One line when a degree flag reaches past the training labels' range (allowed there, up to EXTRAPOLATE)."""
+    outside = [v for v in values if not low <= v <= high]
+    if outside:
+        print(f"note: {flag} {', '.join(f'{v:g}' for v in outside)} lies outside the training degrees "
+              f"[{low:g}, {high:+g}]: the model extrapolates there", file=sys.stderr)
 
 
 def add_run_arg(p: argparse.ArgumentParser) -> None:
@@ -119,48 +148,18 @@ def add_run_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", type=Path, required=True, help="run folder of a trained model (holds flags.json)")
 
 
-def parse_floats(text: str, flag: str) -> list[float]:
-    """A comma-separated list of numbers, e.g. "-3,-1.1,1.1,3"."""
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or not all(math.isfinite(v) for v in values):
-        raise FacegenError(f"{flag} {text!r} is not a comma-separated list of numbers (e.g. -0.5,0,0.5)")
-    return values
-
-
-def parse_span(text: str, flag: str) -> list[float]:
-    """START:STOP:STEP, both ends included, e.g. "0.25:2.0:0.25" -> 0.25, 0.5, ..., 2.0."""
-    parts = text.split(":")
-    try:
-        start, stop, step = (float(v) for v in parts)
-    except ValueError:
-        raise FacegenError(f"{flag} {text!r} is not START:STOP:STEP (e.g. 0.25:2.0:0.25)") from None
-    if not all(map(math.isfinite, (start, stop, step))) or step <= 0 or stop < start:
-        raise FacegenError(f"{flag} {text!r}: need finite numbers, STEP > 0 and STOP >= START")
-    n = math.floor((stop - start) / step + 1e-9) + 1
-    if n > 1000:
-        raise FacegenError(f"{flag} {text!r} gives {n} values: use a larger STEP")
-    return [round(start + i * step, 10) for i in range(n)]
-
-
-def parse_bounds(text: str, flag: str) -> tuple[float, float]:
-    """LOW:HIGH, e.g. "-3:3"."""
-    try:
-        low, high = (float(v) for v in text.split(":"))
-    except ValueError:
-        raise FacegenError(f"{flag} {text!r} is not LOW:HIGH (e.g. -3:3)") from None
-    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
-        raise FacegenError(f"{flag} {text!r}: need finite numbers with HIGH larger than LOW")
-    return low, high
-
-
-def open_run(args: argparse.Namespace, *needs: tuple[str, str]) -> tuple[Run, Model]:
+def open_run(args: argparse.Namespace, *needs: tuple[str, str], writes: bool = True) -> tuple[Run, Model]:
     """Seed everything from --seed, then the run in --run and its trained model on --device. Each of ``needs``
-    is (capability, what the script does with it): a run whose model lacks one is refused in one line."""
+    is (capability, what the script does with it): a run whose model lacks one is refused in one line, as is a
+    run another process is writing (training) and, when the script ``writes`` its figures into the run, a
+    read-only run folder. Temporaries left in the run by killed processes are removed."""
     seed_everything(args.seed)
+    check_unlocked(args.run)
     run = Run.load(args.run)
     for capability, what in needs:
         run.require(capability, what)
-    return run, run.load_model(pick_device(args.device))
+    device = pick_device(args.device)
+    if writes:
+        check_writable_folder(args.run, "--run")
+        remove_stale_temporaries(args.run)
+    return run, run.load_model(device)

@@ -12,13 +12,22 @@ import argparse
 import dataclasses
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 
 from facegen.cli.args import Parser, add_common_args, add_data_args, resolve_resize
 from facegen.core import distributed
-from facegen.core.argtypes import nonnegative_float, nonnegative_int, probability
+from facegen.core.argtypes import (
+    float_between,
+    learning_rate,
+    nonnegative_float,
+    nonnegative_int,
+    open_unit,
+    positive_int,
+    probability,
+)
 from facegen.core.devices import pick_device
 from facegen.core.errors import FacegenError
 from facegen.core.seeding import seed_everything
@@ -27,7 +36,8 @@ from facegen.data.spec import DataSpec
 from facegen.data.unpaired import unpaired_arg
 from facegen.models.base import Model, ModelConfig
 from facegen.models.registry import model_class
-from facegen.runs import FLAGS, Run, prepare_run_dir
+from facegen.runs import FLAGS, Run
+from facegen.train.run_folder import RunFolder, check_out
 from facegen.train.trainer import TrainConfig, Trainer
 
 # Flags that may differ when a run is resumed (they change neither the model nor its data); every other flag
@@ -68,10 +78,11 @@ def training_parser(cls: type[Model], script: str = "", epochs: int = 200) -> Pa
                        help="comma-separated conditions, smile first (CelebA: attribute names, e.g. Smiling)")
     if cls.uses_unlabeled:
         d.add_argument("--unlabeled", type=Path, default=None, help="folder of unlabelled faces (e.g. data/UTKFace)")
-        d.add_argument("--max_unlabeled", type=int, default=None,
+        d.add_argument("--max_unlabeled", type=nonnegative_int, default=None,
                        help="use at most N unlabelled faces (0: none, the labelled-only baseline of the same model)")
-        d.add_argument("--labeled_fraction", type=float, default=TrainConfig.labeled_fraction,
-                       help="share of labelled faces in every batch (an epoch is one pass over the unlabelled faces)")
+        d.add_argument("--labeled_fraction", type=open_unit, default=TrainConfig.labeled_fraction,
+                       help="share of labelled faces in every batch, strictly between 0 and 1 (an epoch is one pass "
+                            "over the unlabelled faces)")
     if cls.uses_pairs:
         d.add_argument("--pairs", type=Path, default=None,
                        help="folder of depth -> face pairs (pairs.csv, or depth/ + photo/ subfolders paired by file "
@@ -80,7 +91,7 @@ def training_parser(cls: type[Model], script: str = "", epochs: int = 200) -> Pa
         d.add_argument("--paired_count", type=nonnegative_int, default=None,
                        help="only N training pairs (drawn with --seed) keep their photo as target; the others "
                             "serve as depth maps alone (default: all)")
-        d.add_argument("--labeled_fraction", type=float, default=TrainConfig.labeled_fraction,
+        d.add_argument("--labeled_fraction", type=open_unit, default=TrainConfig.labeled_fraction,
                        help="share of target pairs in every batch when some pairs are without (an epoch is one "
                             "pass over those)")
     if cls.uses_unpaired:
@@ -89,13 +100,16 @@ def training_parser(cls: type[Model], script: str = "", epochs: int = 200) -> Pa
                             "'toy'; default: the training pairs' photos, never shown with their depth maps")
     add_model_args(p, cls)
     t = p.add_argument_group("training")
-    t.add_argument("--n_epochs", type=int, default=epochs, help="epochs to train")
-    t.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate")
-    t.add_argument("--batch_size", type=int, default=8,
+    t.add_argument("--n_epochs", type=positive_int, default=epochs, help="epochs to train (>= 1)")
+    t.add_argument("--lr", type=learning_rate, default=2e-4, help="Adam learning rate (> 0)")
+    t.add_argument("--batch_size", type=positive_int, default=8,
                    help="faces per step and process (under torchrun the global batch is this times the processes)")
-    t.add_argument("--lr_step", type=int, default=250, help="multiply the learning rate by --lr_gamma every N epochs")
-    t.add_argument("--lr_gamma", type=float, default=0.5, help="learning-rate decay factor")
-    t.add_argument("--clip_grad", type=float, default=100.0, help="gradient-norm clipping per optimizer (0: off)")
+    t.add_argument("--lr_step", type=positive_int, default=250,
+                   help="multiply the learning rate by --lr_gamma every N epochs")
+    t.add_argument("--lr_gamma", type=float_between(0, 1, exclude_low=True), default=0.5,
+                   help="learning-rate decay factor, above 0 and at most 1 (1: constant)")
+    t.add_argument("--clip_grad", type=nonnegative_float, default=100.0,
+                   help="gradient-norm clipping per optimizer (0: off)")
     t.add_argument("--no_flip", action="store_true", help="no random horizontal flips")
     t.add_argument("--jitter", type=probability, default=0.0,
                    help="colour jitter of every training batch, on its device: brightness, contrast and saturation "
@@ -104,8 +118,10 @@ def training_parser(cls: type[Model], script: str = "", epochs: int = 200) -> Pa
     t.add_argument("--amp", action="store_true",
                    help="mixed precision: bfloat16 autocast (float16 with loss scaling on GPUs without bfloat16); "
                         "pays off on GPUs, see the README's performance section before using it on a CPU")
-    t.add_argument("--eval_every", type=int, default=10, help="validate and save a snapshot grid every N epochs")
-    t.add_argument("--save_every", type=int, default=0, help="also keep checkpoints/epoch_N.pt every N epochs (0: off)")
+    t.add_argument("--eval_every", type=positive_int, default=10,
+                   help="validate and save a snapshot grid every N epochs")
+    t.add_argument("--save_every", type=nonnegative_int, default=0,
+                   help="also keep checkpoints/epoch_N.pt every N epochs (0: off)")
     t.add_argument("--checkpoint_seconds", type=nonnegative_float, default=TrainConfig.checkpoint_seconds,
                    help="write checkpoints/last.pt at most every N seconds of training, and at the end, on Ctrl-C "
                         "and on divergence (a kill -9 loses at most the last N seconds; 0: after every epoch)")
@@ -132,6 +148,9 @@ def parse_training_args(cls: type[Model], argv: list[str], **parser_kwargs) -> a
     parser = training_parser(cls, **parser_kwargs)
     args = parser.parse_args(argv)
     if args.resume:
+        if not (args.out / FLAGS).is_file():
+            raise FacegenError(f"nothing to resume: {args.out} holds no run ({FLAGS} not found); drop --resume to "
+                               f"start a new run, or pass the run's folder as --out")
         saved = Run.load(args.out).args
         given = _given(parser, argv)
         for action in parser._actions:
@@ -183,13 +202,14 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
                        checkpoint_seconds=args.checkpoint_seconds)
 
 
-def _check_resume_flags(out: Path, args: argparse.Namespace) -> None:
+def _check_resume_flags(out: Path, args: argparse.Namespace, cls: type[Model]) -> None:
     old = Run.load(out).args
     for key, value in vars(args).items():
-        if key in RESUMABLE or key not in old:
+        if (key in RESUMABLE and not (key == "n_epochs" and cls.fixed_length)) or key not in old:
             continue
         if str(old[key]) != str(value):
-            raise FacegenError(f"--{key} {value} does not match the run in {out} (trained with {old[key]}); "
+            why = (f" (the {cls.name}'s schedule spans the run's length)" if key == "n_epochs" else "")
+            raise FacegenError(f"--{key} {value} does not match the run in {out} (trained with {old[key]}){why}; "
                                f"leave the flag out to resume with the run's value, or train into a new --out")
 
 
@@ -208,22 +228,25 @@ def compute_threads(requested: int) -> int:
 
 
 def train(cls: type[Model], args: argparse.Namespace) -> Path:
-    """Load the data, build the model, train it into ``args.out`` (on every torchrun process); returns the
-    run folder."""
+    """Check every flag, load the data, build the model, then train it into ``args.out`` (on every torchrun
+    process); returns the run folder. Nothing in ``--out`` is touched until all of that has worked, and an
+    existing run is replaced only once the new one has written its first checkpoint (see RunFolder)."""
     for key, value in vars(args).items():  # absolute paths, so a run folder works from any directory
         if isinstance(value, Path):
             setattr(args, key, value.resolve())
     resolve_resize(args)
     args.threads = compute_threads(args.threads)  # recorded in flags.json: --resume computes with the same count
     world = distributed.world_from_env()
-    device = distributed.start(world, pick_device(args.device))
+    if world.is_main:
+        check_out(args.out, resume=args.resume, overwrite=args.overwrite)
     if args.resume:
-        prepare_run_dir(args.out, resume=True, overwrite=False)
-        _check_resume_flags(args.out, args)
+        _check_resume_flags(args.out, args, cls)
         saved_world = Run.load(args.out).world_size
         if saved_world != world.size:  # before any data is decoded
             raise FacegenError(f"{args.out} was trained by {saved_world} process(es) and this is {world.size}: "
                                f"resume with {saved_world} processes in all (--nnodes x --nproc-per-node)")
+    check_cache_dir(args.cache_dir)
+    device = distributed.start(world, pick_device(args.device))
     seed_everything(args.seed)
     spec = data_spec(args, cls)
     if world.is_main:  # rank 0 draws toy faces and fills the cache; the others then read it
@@ -237,6 +260,7 @@ def train(cls: type[Model], args: argparse.Namespace) -> Path:
                            f"naming faces in --data DIR")
     cfg = model_config(args, cls, faces.size, faces.channels, len(faces.cond_names))
     tcfg = train_config(args)
+    model = cls(cfg)
     run = Run(path=args.out, model_name=cls.name, model_config=cfg.to_dict(), train_config=dataclasses.asdict(tcfg),
               data=spec, dataset={"source": faces.source, "n_faces": len(faces), "n_train": len(train_faces),
                                   "n_val": len(val_faces), "size": faces.size, "channels": faces.channels,
@@ -245,30 +269,43 @@ def train(cls: type[Model], args: argparse.Namespace) -> Path:
                                   **({"n_unpaired": len(unpaired)} if unpaired is not None else {})},
               args={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
               command=" ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), world_size=world.size)
-    if world.is_main and not args.resume:
-        prepare_run_dir(args.out, resume=False, overwrite=args.overwrite)
-    distributed.barrier(world)
-    model = cls(cfg)
-    if unpaired is not None:
-        model.use_unpaired(unpaired)
-    trainer = Trainer(model, train_faces, val_faces, tcfg, args.out, device, run.record(), world)
-    if args.resume:
-        trainer.resume()
+    folder = RunFolder(args.out, resume=args.resume, overwrite=args.overwrite) if world.is_main else nullcontext()
+    with folder:
+        distributed.barrier(world)
+        path = folder.path if world.is_main else args.out
+        if unpaired is not None:
+            model.use_unpaired(unpaired)
+        trainer = Trainer(model, train_faces, val_faces, tcfg, path, device, run.record(), world,
+                          on_checkpoint=folder.commit if world.is_main else None)
+        if args.resume:
+            trainer.resume()
+            if trainer.epoch > tcfg.n_epochs:
+                raise FacegenError(f"--n_epochs {tcfg.n_epochs}: the run in {args.out} has trained {trainer.epoch} "
+                                   f"epochs already; pass a larger --n_epochs to train on")
+            if world.is_main:
+                print(f"resuming {args.out} at epoch {trainer.epoch}")
         if world.is_main:
-            print(f"resuming {args.out} at epoch {trainer.epoch}")
-    if world.is_main:
-        run.save()
-        n_params = sum(p.numel() for p in model.parameters())
-        print(f"{cls.name}: {n_params / 1e6:.2f} M parameters, {len(train_faces)} training / {len(val_faces)} "
-              f"validation faces at {faces.size} px, device {device} ({args.threads} CPU threads)"
-              + (f", {world.size} processes, global batch {tcfg.batch_size * world.size}" if world.distributed else ""))
-    history = trainer.fit()
+            run.path = path
+            run.save()
+            n_params = sum(p.numel() for p in model.parameters())
+            print(f"{cls.name}: {n_params / 1e6:.2f} M parameters, {len(train_faces)} training / {len(val_faces)} "
+                  f"validation faces at {faces.size} px, device {device} ({args.threads} CPU threads)"
+                  + (f", {world.size} processes, global batch {tcfg.batch_size * world.size}"
+                     if world.distributed else ""))
+        history = trainer.fit()
     if world.is_main:
         last = history[-1]
         first = next(k for k in last if k.startswith("train_"))
         print(f"done: epoch {last['epoch']}, {first} {last[first]:.4g}; results in {args.out}")
     distributed.stop()
     return args.out
+
+
+def check_cache_dir(cache_dir: Path | None) -> None:
+    """--cache_dir may be missing (it is made) or read-only (decoding then goes uncached, with one warning
+    line), but not a file."""
+    if cache_dir is not None and cache_dir.exists() and not cache_dir.is_dir():
+        raise FacegenError(f"--cache_dir {cache_dir} is a file: give a folder for the decoded-image cache")
 
 
 def train_main(argv: list[str] | None, default: str, **parser_kwargs) -> Path:

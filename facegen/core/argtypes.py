@@ -119,6 +119,75 @@ def learning_rate(text: str) -> float:
     return value
 
 
+def float_between(low: float, high: float, *, exclude_low: bool = False) -> Callable[[str], float]:
+    """A finite number x with low <= x <= high (low < x with ``exclude_low``)."""
+    allowed = f"a number {'above' if exclude_low else 'from'} {low:g} {'and at most' if exclude_low else 'to'} {high:g}"
+    example = f"{high:g}" if exclude_low else f"{low:g}"
+
+    def parse(text: str) -> float:
+        value = _float(text, allowed, example)
+        if value > high or value < low or (exclude_low and value == low):
+            raise _refuse(text, allowed, example)
+        return value
+
+    parse.__name__ = f"float_between_{low:g}_{high:g}"
+    return parse
+
+
+def float_list(low: float, high: float) -> Callable[[str], list[float]]:
+    """Comma-separated finite numbers, each from ``low`` to ``high``, e.g. "-0.5,0,0.5"."""
+    allowed = f"comma-separated numbers from {low:g} to {high:g}"
+    example = f"{low:g},0,{high:g}" if low < 0 < high else f"{low:g},{high:g}"
+
+    def parse(text: str) -> list[float]:
+        values = [_float(v, allowed, example) for v in text.split(",") if v.strip()]
+        if not values or any(v < low or v > high for v in values):
+            raise _refuse(text, allowed, example)
+        return values
+
+    parse.__name__ = "float_list"
+    return parse
+
+
+def span(low: float, high: float, max_values: int = 1000) -> Callable[[str], list[float]]:
+    """START:STOP:STEP with low <= START <= STOP <= high and STEP > 0, both ends included:
+    "0.25:2.0:0.25" -> 0.25, 0.5, ..., 2.0 (at most ``max_values`` values)."""
+    allowed = f"START:STOP:STEP with {low:g} <= START <= STOP <= {high:g}, STEP > 0 and at most {max_values} values"
+
+    def parse(text: str) -> list[float]:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise _refuse(text, allowed, "0:2:0.25")
+        start, stop, step = (_float(v, allowed, "0:2:0.25") for v in parts)
+        if not (low <= start <= stop <= high and step > 0):
+            raise _refuse(text, allowed, "0:2:0.25")
+        n = math.floor((stop - start) / step + 1e-9) + 1
+        if n > max_values:
+            raise _refuse(text, allowed, "0:2:0.25")
+        return [round(start + i * step, 10) for i in range(n)]
+
+    parse.__name__ = "span"
+    return parse
+
+
+def bounds(low: float, high: float) -> Callable[[str], tuple[float, float]]:
+    """LOW:HIGH with low <= LOW < HIGH <= high, e.g. "-3:3"."""
+    allowed = f"LOW:HIGH with {low:g} <= LOW < HIGH <= {high:g}"
+    example = f"{max(low, -3):g}:{min(high, 3):g}"
+
+    def parse(text: str) -> tuple[float, float]:
+        parts = text.split(":")
+        if len(parts) != 2:
+            raise _refuse(text, allowed, example)
+        a, b = (_float(v, allowed, example) for v in parts)
+        if not low <= a < b <= high:
+            raise _refuse(text, allowed, example)
+        return a, b
+
+    parse.__name__ = "bounds"
+    return parse
+
+
 def degree(bound: float = 1.0) -> Callable[[str], float]:
     """A condition degree d with |d| <= bound. The data's degrees lie in [-1, +1]; a flag meant to extrapolate
     past them passes a larger ``bound`` (and its help says so)."""

@@ -71,7 +71,7 @@ def read_holder(folder: Path) -> Holder | None:
     path = lock_path(folder)
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no lock, or no folder at all
         return None
     try:
         d = json.loads(raw)

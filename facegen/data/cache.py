@@ -25,6 +25,7 @@ from PIL import ExifTags, Image, ImageOps
 from tqdm import tqdm
 
 from facegen.core.errors import FacegenError
+from facegen.core.files import remove_stale_temporaries
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 FORMAT_VERSION = 2  # 2: EXIF orientation, 16-bit grey, alpha on white, sha256 in the file
@@ -206,12 +207,20 @@ def _load_cache(file: Path, shape: tuple[int, ...]) -> torch.Tensor | None:
 
 
 def _save_cache(file: Path, images: torch.Tensor) -> None:
+    """Write the cache atomically; a folder that cannot take it (read-only, a file, full) costs one warning line
+    and the next run decodes again. Temporaries that killed processes left in the folder are removed."""
     tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(file.parent)
         torch.save({"images": images, "sha256": _checksum(images)}, tmp)
         os.replace(tmp, file)
-    except OSError as e:
-        print(f"warning: cannot write image cache {file} ({e}); pass a writable --cache_dir", file=sys.stderr)
+    except (OSError, RuntimeError) as e:  # torch.save reports a failed write as RuntimeError
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+        print(f"warning: cannot write image cache {file} ({reason}); decoding again next time: pass a writable "
+              f"--cache_dir", file=sys.stderr)
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # no folder to remove it from: the warning above said so

@@ -74,6 +74,10 @@ def load_utkface(
     if unknown or len(set(conditions)) != len(conditions):
         raise FacegenError(f"conditions {conditions} are not valid: pass --conditions with distinct ones of "
                            f"{', '.join(CONDITIONS)}")
+    if conditions and conditions[0] != "smile":
+        rest = [c for c in conditions if c != "smile"]
+        raise FacegenError(f"--conditions {','.join(conditions)}: smile must come first (the degree flags and sweeps "
+                           f"move the first condition): pass --conditions {','.join(['smile', *rest])}")
     images_dir = Path(images_dir)
     if not images_dir.is_dir():
         raise FacegenError(f"image folder {images_dir} not found: pass --data DIR with the {name} images")

@@ -114,6 +114,7 @@ class Model(nn.Module):
     uses_paired_count: ClassVar[bool] = False  # --paired_count N: only N training pairs keep their photo as target
     uses_unpaired: ClassVar[bool] = False  # draws real faces from a second set (--unpaired): see use_unpaired
     condition_source: ClassVar[str] = "conditions"  # "attributes": a CelebA face's 40 attributes are its y
+    fixed_length: ClassVar[bool] = False  # its schedule spans the whole run, so --resume may not change --n_epochs
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()

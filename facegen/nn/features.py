@@ -105,8 +105,11 @@ def resolve_feature_net(spec: str) -> str:
 
 
 def load_feature_net(spec: str) -> nn.Module:
-    """A frozen feature net in eval mode: ``vgg19`` (from the cache) or the path of an attribute net."""
-    net = VGG19Features(vgg19_weights_file()) if spec == VGG19 else load_attribute_net(Path(spec))[0]
+    """A frozen feature net in eval mode: ``vgg19`` (from the cache) or the path of an attribute net. Its weights
+    come from the file, so building it draws nothing from the global random stream: a model that loads it on
+    first use (the DFC-VAE) trains the same whether that first use comes before or after a resume."""
+    with torch.random.fork_rng(devices=[]):
+        net = VGG19Features(vgg19_weights_file()) if spec == VGG19 else load_attribute_net(Path(spec))[0]
     for p in net.parameters():
         p.requires_grad_(False)
     return net.eval()

@@ -13,6 +13,7 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -80,8 +81,12 @@ class Trainer:
     """Trains ``model`` on ``train``, validating on ``val``; rank 0 writes everything into the run folder."""
 
     def __init__(self, model: Model, train: FaceSet, val: FaceSet, cfg: TrainConfig, out: Path,
-                 device: torch.device, record: dict, world: World = ONE_PROCESS):
+                 device: torch.device, record: dict, world: World = ONE_PROCESS,
+                 on_checkpoint: Callable[[], Path] | None = None):
+        """``on_checkpoint`` is called on rank 0 after every checkpoint and returns the folder to write into from
+        then on (a run built beside the folder it replaces moves there after its first checkpoint)."""
         self.cfg, self.out, self.device, self.record, self.world = cfg, out, device, record, world
+        self.on_checkpoint = on_checkpoint
         fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
         if world.distributed:
             model = convert_batchnorm(model, device)
@@ -285,6 +290,8 @@ class Trainer:
                 if main:
                     self.append_csv(row)
                 self.checkpoint(last=self.epoch == cfg.n_epochs)
+                if main and self.on_checkpoint is not None and self.saved_epoch is not None:
+                    self.out = self.on_checkpoint()  # --overwrite: the new run replaces the old at its first
                 if main:
                     first = next(iter(train))
                     bar.set_postfix({first: f"{train[first]:.3g}"})
@@ -325,8 +332,7 @@ class Trainer:
         if self.saved_epoch is not None:
             raise FacegenError(f"{where}; {self.out / LAST} holds epoch {self.epoch}, the last good one: resume "
                                f"from it with --resume and a lower --lr")
-        raise FacegenError(f"{where}, before any checkpoint was written: start again with a lower --lr "
-                           f"(add --overwrite to reuse --out {self.out})")
+        raise FacegenError(f"{where}, before any checkpoint was written: start again with a lower --lr")
 
     # ---- logs and figures ----------------------------------------------------------------------------------
     def columns(self) -> list[str]:

@@ -31,6 +31,7 @@ class AttributeClassifier(Model):
     capabilities = frozenset({"classify"})
     condition_source = "attributes"
     schedule_every = "step"
+    fixed_length = True  # the one-cycle schedule is laid over all --n_epochs
     summary = "attribute classifier (CelebA's 40 attributes), the DFC-VAE's feature net and the edits' judge"
 
     def __init__(self, cfg: AttrNetConfig):

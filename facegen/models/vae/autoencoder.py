@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from facegen.core.argtypes import nonnegative_float, positive_int
 from facegen.data.batches import Batch
 from facegen.losses.elbo import kl_to_standard_normal, reconstruction_loss, reparameterize
 from facegen.models.base import Model, ModelConfig, Step, option
@@ -22,16 +23,16 @@ from facegen.nn.conv import Decoder, Encoder
 
 @dataclass
 class AEConfig(ModelConfig):
-    latent_size: int = option(20, "dimensions of the latent code z")
-    base_channels: int = option(32, "channels of the first conv level (doubling per level)")
-    max_channels: int = option(256, "cap on channels per conv level")
+    latent_size: int = option(20, "dimensions of the latent code z (>= 1)", parse=positive_int)
+    base_channels: int = option(32, "channels of the first conv level (doubling per level, >= 1)", parse=positive_int)
+    max_channels: int = option(256, "cap on channels per conv level (>= 1)", parse=positive_int)
     recon_loss: str = option("mse", "reconstruction loss, summed over pixels", choices=("mse", "bce"),
                              flag="--loss")
 
 
 @dataclass
 class VAEConfig(AEConfig):
-    beta: float = option(1.0, "weight of the KL term (a beta-VAE when not 1)")
+    beta: float = option(1.0, "weight of the KL term, >= 0 (a beta-VAE when not 1)", parse=nonnegative_float)
 
 
 class Autoencoder(Model):

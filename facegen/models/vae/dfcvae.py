@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from facegen.core.errors import FacegenError
+from facegen.core.argtypes import nonnegative_float
 from facegen.losses.elbo import reconstruction_loss
 from facegen.losses.perceptual import feature_distance
 from facegen.models.base import option
@@ -31,11 +31,9 @@ def _names(text: str) -> list[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
-def _numbers(text: str) -> list[float]:
-    try:
-        return [float(v) for v in _names(text)]
-    except ValueError:
-        raise FacegenError(f"--feature_weights {text!r} is not a comma-separated list of numbers") from None
+def _weights(text: str) -> list[float]:
+    """Comma-separated layer weights, each a finite number >= 0."""
+    return [nonnegative_float(v) for v in _names(text)]
 
 
 @dataclass
@@ -47,8 +45,10 @@ class DFCVAEConfig(VAEConfig):
                               "(torchvision's ImageNet weights, used only if already in the torch cache)")
     loss_features: list = option([], "comma-separated layers to compare (default relu1,relu2,relu3 of the attribute "
                                      "net; relu1_1,relu2_1,relu3_1 of vgg19)", parse=_names)
-    feature_weights: list = option([], "comma-separated weight of each layer (default 1 each)", parse=_numbers)
-    pixel_weight: float = option(0.0, "weight of an extra pixel MSE term (0: features only)")
+    feature_weights: list = option([], "comma-separated weight of each layer, each >= 0 (default 1 each)",
+                                  parse=_weights)
+    pixel_weight: float = option(0.0, "weight of an extra pixel MSE term, >= 0 (0: features only)",
+                                 parse=nonnegative_float)
 
     def check(self) -> None:
         """The feature net exists (recorded as an absolute path) and has the named layers."""

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Beta
 
+from facegen.core.argtypes import nonnegative_float
 from facegen.losses.elbo import kl_to_standard_normal, reparameterize
 from facegen.models.base import option
 from facegen.models.registry import register
@@ -38,7 +39,8 @@ LABEL_EPS = 1e-3  # labels of exactly +-1 are moved this far inside, where the B
 
 @dataclass
 class SemiSupervisedConfig(VAEConfig):
-    label_weight: float = option(50.0, "weight (alpha) of the supervised term -log q(y|x) on labelled faces")
+    label_weight: float = option(50.0, "weight (alpha) of the supervised term -log q(y|x) on labelled faces (>= 0)",
+                                 parse=nonnegative_float)
 
 
 @register("sscvae")
