@@ -86,10 +86,10 @@ def registered():
     MODELS.pop("linear_ae_test")
 
 
-def linear_args(tmp: Path, out: str, epochs: int, *extra: str) -> list[str]:
+def linear_args(tmp: Path, out: Path, epochs: int, *extra: str) -> list[str]:
     args = tiny_args(tmp, "x", "--model", "linear_ae_test", "--code", "5", "--shrink", "0.01", *extra)
     args[args.index("--n_epochs") + 1] = str(epochs)
-    args[args.index("--out") + 1] = str(tmp / out)
+    args[args.index("--out") + 1] = str(out)
     args.remove("--latent_size")
     args.remove("6")
     args[args.index("--eval_every") + 1] = "2"
@@ -97,11 +97,12 @@ def linear_args(tmp: Path, out: str, epochs: int, *extra: str) -> list[str]:
 
 
 def test_a_model_defined_in_a_test_trains_resumes_and_samples_through_train_py(toy_root, tmp_path, capsys):
-    train.main(linear_args(toy_root, "straight", 3))
-    train.main(linear_args(toy_root, "stopped", 1))  # epoch 1 is a validation epoch; epoch 2 is not
-    train.main(linear_args(toy_root, "stopped", 2, "--resume"))
-    train.main(linear_args(toy_root, "stopped", 3, "--resume"))
-    a, b = load_checkpoint(toy_root / "straight" / LAST), load_checkpoint(toy_root / "stopped" / LAST)
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    train.main(linear_args(toy_root, straight, 3))
+    train.main(linear_args(toy_root, stopped, 1))  # epoch 1 is a validation epoch; epoch 2 is not
+    train.main(linear_args(toy_root, stopped, 2, "--resume"))
+    train.main(linear_args(toy_root, stopped, 3, "--resume"))
+    a, b = load_checkpoint(straight / LAST), load_checkpoint(stopped / LAST)
     assert set(a["optimizers"]) == {"enc", "dec"} and int(a["model"]["steps"]) == 3 * 9
     for key in a["model"]:
         torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0, msg=key)
@@ -109,14 +110,14 @@ def test_a_model_defined_in_a_test_trains_resumes_and_samples_through_train_py(t
         assert str(a["optimizers"][name]["state"]) == str(b["optimizers"][name]["state"])
     assert [r["train_loss"] for r in a["history"]] == [r["train_loss"] for r in b["history"]]
     assert [r.get("val_loss") for r in a["history"]] == [r.get("val_loss") for r in b["history"]]
-    run = Run.load(toy_root / "straight")
+    run = Run.load(straight)
     assert run.model_name == "linear_ae_test" and run.model_config["code"] == 5
     assert run.model_config["shrink"] == 0.01
-    header = (toy_root / "straight" / "training.csv").read_text().splitlines()[0]
+    header = (straight / "training.csv").read_text().splitlines()[0]
     assert header.startswith("epoch,train_loss,train_recon,val_loss,val_recon")
-    sample_prior.main(["--run", str(toy_root / "straight"), "--n", "4"])
-    grid = toy_root / "straight" / "sampled" / "sampled_0.png"
-    assert grid.is_file() and (toy_root / "straight" / "training.gif").is_file()
+    sample_prior.main(["--run", str(straight), "--n", "4"])
+    grid = straight / "sampled" / "sampled_0.png"
+    assert grid.is_file() and (straight / "training.gif").is_file()
 
 
 def test_help_of_the_generic_entry_shows_only_the_chosen_models_flags():

@@ -180,7 +180,7 @@ def test_two_processes_at_batch_b_train_as_one_process_at_batch_2b(worker_runs, 
     """The AE has no sampling noise, so the runs differ only in the order floats are summed (the all-reduces):
     the epoch losses agree to rtol 1e-5 (seen: 1e-8) and the weights after 10 Adam steps to atol 1e-5 (seen:
     4e-7). Per-rank BatchNorm, or summed instead of averaged gradients, break both by orders of magnitude."""
-    prepare_run_dir(tmp_path, resume=False, overwrite=False)
+    prepare_run_dir(tmp_path, resume=False)
     one = make_trainer(tmp_path, "ae", WORLD * BATCH)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as each torchrun process (OMP_NUM_THREADS=1); 2 threads crawl on a busy 2-core box

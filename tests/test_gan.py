@@ -340,7 +340,7 @@ def test_a_dcgan_lowers_the_frechet_distance_on_toy_faces(toy_root, tmp_path):
     seed_everything(0)
     model = build_model("dcgan", dict(size=32, channels=3, latent_size=16, g_channels=16, d_channels=16,
                                       max_channels=64))
-    prepare_run_dir(tmp_path, resume=False, overwrite=True)
+    prepare_run_dir(tmp_path, resume=False)
     trainer = Trainer(model, train, val, TrainConfig(n_epochs=1, batch_size=16, seed=0), tmp_path,
                       torch.device("cpu"), {})
 
