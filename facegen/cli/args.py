@@ -55,9 +55,11 @@ def add_common_args(p: argparse.ArgumentParser) -> None:
 def add_data_args(p: argparse.ArgumentParser) -> None:
     """Where the faces come from and how they are prepared."""
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", default="auto", choices=["auto", "utkface", "celeba", "toy"],
-                   help="auto: --data if given, else data/UTKFace with its label file, else the toy faces")
-    g.add_argument("--data", type=Path, default=None, help="image folder (e.g. data/UTKFace)")
+    g.add_argument("--dataset", default="auto", choices=["auto", "utkface", "celeba", "lfw", "toy"],
+                   help="auto: --data if given, else data/UTKFace with its label file, else the toy faces; lfw: "
+                        "Labeled Faces in the Wild crops (no labels; split by person)")
+    g.add_argument("--data", type=Path, default=None,
+                   help="image folder (e.g. data/UTKFace; for lfw the folder holding lfwcrop_color_64/)")
     g.add_argument("--labels", type=Path, default=None,
                    help="smile label CSV (',stimulus_filename,avg_encode', degree in [-1, 1])")
     g.add_argument("--attrs", type=Path, default=None, help="CelebA list_attr_celeba.txt (with --dataset celeba)")
@@ -65,7 +67,7 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
                    help="where the procedural toy faces are generated when no real data is given")
     g.add_argument("--toy_n", type=int_at_least(4), default=3000, help="number of toy faces to generate (>= 4)")
     g.add_argument("--resize", type=int_between(32, 128), default=None,
-                   help="square image size in pixels, 32-128 (default: 50, the study's size; 64 for CelebA)")
+                   help="square image size in pixels, 32-128 (default: 50, the study's size; 64 for CelebA and LFW)")
     g.add_argument("--grayscale", action="store_true", help="1 channel instead of RGB")
     g.add_argument("--val_fraction", type=open_unit, default=0.1,
                    help="share of faces held out for validation, strictly between 0 and 1")
@@ -76,9 +78,9 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
 
 
 def resolve_resize(args: argparse.Namespace) -> None:
-    """Fill in the default --resize: 64 for CelebA (its crops are 64-px faces), else the study's 50."""
+    """Fill in the default --resize: 64 for CelebA and LFW (their crops are 64-px faces), else the study's 50."""
     if args.resize is None:
-        args.resize = 64 if args.dataset == "celeba" else 50
+        args.resize = 64 if args.dataset in ("celeba", "lfw") else 50
 
 
 def check_resize(size: int) -> None:

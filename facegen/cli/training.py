@@ -18,6 +18,7 @@ from facegen.core import distributed
 from facegen.core.devices import pick_device
 from facegen.core.errors import FacegenError
 from facegen.core.seeding import seed_everything
+from facegen.data.faceset import FaceSet
 from facegen.data.spec import DataSpec
 from facegen.models.base import Model, ModelConfig
 from facegen.models.registry import model_class
@@ -131,7 +132,16 @@ def data_spec(args: argparse.Namespace, cls: type[Model]) -> DataSpec:
                     num_workers=args.num_workers, toy_dir=args.toy_dir, toy_n=args.toy_n,
                     unlabeled=getattr(args, "unlabeled", None), max_unlabeled=getattr(args, "max_unlabeled", None),
                     val_fraction=args.val_fraction, seed=args.seed,
-                    attributes_as_conditions=cls.condition_source == "attributes")
+                    attributes_as_conditions=cls.condition_source == "attributes",
+                    person_as_condition=cls.condition_source == "person")
+
+
+def condition_size(cls: type[Model], faces: FaceSet, train_faces: FaceSet) -> int:
+    """The model's cond_dim: the number of condition columns, or for a person-id target (condition_source
+    "person", one column of class numbers) the number of classes, i.e. of training people."""
+    if cls.condition_source == "person":
+        return int(train_faces.cond[:, 0].max()) + 1
+    return len(faces.cond_names)
 
 
 def model_config(args: argparse.Namespace, cls: type[Model], size: int, channels: int, cond_dim: int) -> ModelConfig:
@@ -182,7 +192,7 @@ def train(cls: type[Model], args: argparse.Namespace) -> Path:
     if cls.uses_unlabeled and not train_faces.labelled.any():
         raise FacegenError(f"no labelled training faces in {faces.source}: the {cls.name} needs --labels FILE "
                            f"naming faces in --data DIR")
-    cfg = model_config(args, cls, faces.size, faces.channels, len(faces.cond_names))
+    cfg = model_config(args, cls, faces.size, faces.channels, condition_size(cls, faces, train_faces))
     tcfg = train_config(args)
     run = Run(path=args.out, model_name=cls.name, model_config=cfg.to_dict(), train_config=dataclasses.asdict(tcfg),
               data=spec, dataset={"source": faces.source, "n_faces": len(faces), "n_train": len(train_faces),

@@ -8,10 +8,11 @@ from pathlib import Path
 from facegen.core.errors import FacegenError
 from facegen.data.celeba import load_celeba
 from facegen.data.faceset import FaceSet
+from facegen.data.lfw import load_lfw
 from facegen.data.toyfaces import make_toy_dataset
 from facegen.data.utkface import load_utkface
 
-DATASETS = ("auto", "utkface", "celeba", "toy")
+DATASETS = ("auto", "utkface", "celeba", "lfw", "toy")
 DEFAULT_IMAGES, DEFAULT_LABELS = Path("data/UTKFace"), Path("data/smiles_dataset.txt")
 LABEL_NAMES = ("smiles_dataset.txt", "labels.csv")
 ATTR_NAMES = ("list_attr_celeba.txt",)
@@ -25,9 +26,10 @@ def resolve_data(
     attrs: Path | None = None,
     toy_n: int = 3000,
 ) -> tuple[str, Path, Path]:
-    """(kind, images_dir, labels_or_attrs_file) with kind "utkface", "celeba" or "toy".
+    """(kind, images_dir, labels_or_attrs_file) with kind "utkface", "celeba", "lfw" or "toy".
 
-    An explicit ``data`` wins; without it, ``data/UTKFace`` + ``data/smiles_dataset.txt`` when both
+    LFW (``--dataset lfw``) needs ``data`` and has no labels file (its file is ``data`` itself). An explicit
+    ``data`` wins; without it, ``data/UTKFace`` + ``data/smiles_dataset.txt`` when both
     exist, else the toy faces under ``toy_root`` (drawn on first use, saying so in one line).
     """
     if dataset not in DATASETS:
@@ -36,11 +38,17 @@ def resolve_data(
         if dataset == "toy":
             raise FacegenError("--dataset toy draws its own faces: drop --data, or pick another --dataset")
         data = Path(data)
+        if dataset == "lfw":
+            if labels is not None or attrs is not None:
+                raise FacegenError("LFW has no labels: drop --labels / --attrs with --dataset lfw")
+            return "lfw", data, data
         if dataset == "celeba" or (dataset == "auto" and attrs is not None):
             return "celeba", data, Path(attrs or labels or _find_beside(data, ATTR_NAMES, "--attrs FILE"))
         return "utkface", data, Path(labels or _find_beside(data, LABEL_NAMES, "--labels FILE"))
     if labels is not None or attrs is not None:
         raise FacegenError("--labels / --attrs need the images too: pass --data DIR")
+    if dataset == "lfw":
+        raise FacegenError("LFW has no default folder: pass --data DIR (the folder holding lfwcrop_color_64/)")
     if dataset == "celeba":
         raise FacegenError("CelebA has no default folder: pass --data DIR (img_align_celeba), --attrs FILE")
     if dataset != "toy" and DEFAULT_IMAGES.is_dir() and DEFAULT_LABELS.is_file():
@@ -70,10 +78,17 @@ def load_dataset(
 ) -> FaceSet:
     """Resolve the flags (see :func:`resolve_data`), decode the faces and print which data is used.
 
-    For CelebA, ``conditions`` holds at most one attribute name (``smile`` means Smiling).
+    For CelebA, ``conditions`` holds at most one attribute name (``smile`` means Smiling). LFW has no labels, so
+    its ``conditions`` must be empty; its faces carry ``meta["person"]``, by which :class:`DataSpec` splits them.
     """
     kind, images_dir, file = resolve_data(data, labels, dataset, toy_root, attrs, toy_n)
-    if kind == "celeba":
+    if kind == "lfw":
+        if conditions or unlabeled is not None:
+            raise FacegenError(f"LFW has no labels, so no --conditions ({','.join(conditions) or '--unlabeled'}): "
+                               "train an unconditional model on it, or use UTKFace / CelebA for conditions")
+        faces = load_lfw(images_dir, size=size, channels=channels, cache_dir=cache_dir, num_workers=num_workers,
+                         max_images=max_images)
+    elif kind == "celeba":
         if len(conditions) > 1 or unlabeled is not None:
             raise FacegenError("CelebA takes one attribute as condition and no --unlabeled: adjust the flags")
         faces = load_celeba(images_dir, file, size=size, channels=channels,

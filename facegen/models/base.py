@@ -29,8 +29,10 @@ from facegen.data.batches import Batch
 
 # encode: image (+ condition) -> latent code;  decode: latent code (+ condition) -> image;  sample: draw from
 # the prior;  log_likelihood: exact log p(x);  predict_condition: the condition from an image (q(y|x));
-# classify: logits for labels;  translate: image -> image (e.g. depth map -> face)
-CAPABILITIES = ("encode", "decode", "sample", "log_likelihood", "predict_condition", "classify", "translate")
+# classify: logits for labels;  translate: image -> image (e.g. depth map -> face);  embed: image -> a unit
+# vector whose distances compare faces (an identity embedding)
+CAPABILITIES = ("encode", "decode", "sample", "log_likelihood", "predict_condition", "classify", "translate",
+                "embed")
 
 
 def option(default: Any, help: str, *, choices: tuple | None = None, flag: str | None = None,
@@ -109,7 +111,9 @@ class Model(nn.Module):
     # (any value) or {"--loss=perceptual": "dfcvae"} (that value)
     variants: ClassVar[dict[str, str]] = {}
     uses_unlabeled: ClassVar[bool] = False  # trains on labelled and unlabelled faces (--unlabeled)
-    condition_source: ClassVar[str] = "conditions"  # "attributes": a CelebA face's 40 attributes are its y
+    # "attributes": a CelebA face's 40 attributes are its y; "person": y is one column holding the person's class
+    # number (training people 0 .. cond_dim - 1, held-out people above), for identity nets
+    condition_source: ClassVar[str] = "conditions"
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
