@@ -157,13 +157,13 @@ def test_jitter_zero_is_the_identity_and_keeps_shape():
 
 def test_embedding_is_a_mirror_invariant_unit_vector():
     torch.manual_seed(0)
-    net = IdentityNet(3, 32, dim=16, width=4).eval()
+    net = IdentityNet(3, 32, dim=16, width=4, stem_stride=2).eval()
     x = torch.rand(4, 3, 40, 40)
     e = net.embed(x)
     assert e.shape == (4, 16) and torch.allclose(e.norm(dim=1), torch.ones(4), atol=1e-5)
     assert torch.allclose(e, net.embed(x.flip(-1)), atol=1e-5)
     assert torch.allclose(cosine_distance(e, e), torch.zeros(4), atol=1e-6)
-    assert stage_size(64) == 8 and stage_size(50) == 7
+    assert stage_size(64) == 8 and stage_size(50) == 7 and stage_size(64, 2) == 4 and stage_size(50, 2) == 4
 
 
 def test_blur_and_down_up_keep_a_constant_image():

@@ -29,6 +29,8 @@ class IdentityConfig(ModelConfig):
     dim: int = option(128, "embedding size")
     width: int = option(32, "channels of the stem (doubled at each of the three stages)")
     blocks: int = option(1, "residual blocks per stage")
+    stem_stride: int = option(2, "stride of the first conv (2 halves the image first, as ResNet stems do: a quarter "
+                                 "of the compute; 1 keeps full resolution)", choices=(1, 2))
     dropout: float = option(0.0, "dropout before the embedding layer")
     scale: float = option(30.0, "CosFace scale s of the logits s (cos t_j - m [j = y])")
     margin: float = option(0.3, "CosFace margin m (0: a plain normalised softmax)")
@@ -71,7 +73,7 @@ class IdentityModel(Model):
 
     def __init__(self, cfg: IdentityConfig):
         super().__init__(cfg)
-        self.net = IdentityNet(cfg.channels, cfg.size, cfg.dim, cfg.width, cfg.blocks, cfg.dropout)
+        self.net = IdentityNet(cfg.channels, cfg.size, cfg.dim, cfg.width, cfg.blocks, cfg.dropout, cfg.stem_stride)
         self.classes = nn.Parameter(torch.randn(cfg.cond_dim, cfg.dim) / cfg.dim ** 0.5)
 
     def optimizers(self, settings: OptimSettings, device: torch.device) -> dict[str, torch.optim.Optimizer]:
