@@ -27,6 +27,7 @@ from facegen.core.files import write_json
 from facegen.data import resolve_data
 from facegen.data.cache import decode_images, list_images
 from facegen.data.faceset import FaceSet
+from facegen.data.framing import Box
 from facegen.data.utkface import parse_utk_name
 from facegen.models.base import Model
 from facegen.nn.identity import cosine_distance
@@ -68,18 +69,21 @@ def outputs(model: Model, run: Run, x: torch.Tensor, y: torch.Tensor) -> dict[st
     """The reconstruction and, for each method, the faces forced to smile -1 and +1 (floats in [0, 1])."""
     mu = latent.encode_images(model, x, y)
     rec = latent.decode(model, mu, y)
-    out = {"reconstruction": rec}
-    for level in LEVELS:
-        forced = latent.decode(model, mu, latent.condition_vector(run, level, len(x), base=y))
-        out[f"plain {level:+g}"] = forced
-        out[f"residual {level:+g}"] = residual_edit(x, rec, forced)
-    return out
+    forced = {level: latent.decode(model, mu, latent.condition_vector(run, level, len(x), base=y)) for level in LEVELS}
+    return {"reconstruction": rec, **{f"plain {level:+g}": forced[level] for level in LEVELS},
+            **{f"residual {level:+g}": residual_edit(x, rec, forced[level]) for level in LEVELS}}
+
+
+def framing(judge: IdentityJudge, run: Run) -> tuple[Box, float]:
+    """The box of the run's faces that frames a face as the identity net's crops do, fitted on the mean of all
+    the run's faces (and its correlation with the identity run's mean face)."""
+    return judge.box_for(run.all_faces().images)
 
 
 def measure(judge: IdentityJudge, smile: evaluators.Judge | None, gender: evaluators.Judge | None, x: torch.Tensor,
-            out: dict[str, torch.Tensor]) -> dict:
+            out: dict[str, torch.Tensor], framed: tuple[Box, float]) -> dict:
     """Identity kept for every output; smile flips and gender changes per method (see the module docstring)."""
-    box, fit = judge.box_for(x)
+    box, fit = framed
     e = judge.embeddings(x, box)
     result: dict = {"n_faces": len(x), "framing_box": list(box), "framing_fit": fit, "identity": {}, "distances": {}}
     for name, images in out.items():
@@ -143,7 +147,7 @@ def identity_kept(model: Model, run: Run, judge: IdentityJudge, faces: FaceSet) 
     x = faces.images.float() / 255
     out = outputs(model, run, x, faces.cond)
     plain = {k: v for k, v in out.items() if not k.startswith("residual")}
-    m = measure(judge, None, None, x, plain)
+    m = measure(judge, None, None, x, plain, framing(judge, run))
     return {"identity_run": str(judge.path), "threshold": judge.threshold, "n_faces": len(x),
             "framing_box": m["framing_box"], **m["identity"]}
 
@@ -167,9 +171,10 @@ def study(run: Run, model: Model, judge: IdentityJudge, n_unseen: int = 200, see
         sets["unseen"] = (images.float() / 255, own_conditions(model, run, images, smile), names)
     result: dict = {"identity_run": str(judge.path), "threshold": judge.threshold, "sets": {}}
     folder = run.path / "identity"
+    framed = framing(judge, run)
     for name, (x, y, files) in sets.items():
         out = outputs(model, run, x, y)
-        m = measure(judge, smile, gender, x, out)
+        m = measure(judge, smile, gender, x, out, framed)
         m["own_smile_mean"] = float(y[:, 0].mean())
         known = genders_from_names(files)
         if (known >= 0).any():
