@@ -18,7 +18,7 @@ from PIL import Image
 
 from facegen import plots
 from facegen.analysis import latent
-from facegen.analysis.photo_edit import MIN_FACE, alignment, edit_face, face_template
+from facegen.analysis.photo_edit import METHODS, MIN_FACE, alignment, edit_face, face_template, smile_judge
 from facegen.cli.args import (
     Parser,
     add_common_args,
@@ -46,6 +46,9 @@ def parser() -> Parser:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--smile", help="smile degree(s) to give, from -1 to +1; several as a strip, e.g. -1,0,1")
     which.add_argument("--shift", help="change(s) of each face's own smile degree, e.g. 0.5 or -0.5,0.5")
+    p.add_argument("--method", choices=METHODS, default="residual",
+                   help="residual: add the model's masked change to the photo; replace: put the model's edited face "
+                        "where the change is (see docs/identity.md)")
     p.add_argument("--face", type=int, default=None, help="edit only face K (1 = the largest); default: every face")
     p.add_argument("--out", type=Path, required=True, help="folder for the edited photos and strips")
     return p
@@ -67,7 +70,8 @@ def save_png(image: torch.Tensor, path: Path) -> None:
     Image.fromarray((image.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()).save(path)
 
 
-def edit_one(path: Path, args, run, model, template, values: list[float], others: dict[str, float]) -> list[Path]:
+def edit_one(path: Path, args, run, model, template, judge, values: list[float], others: dict[str, float]
+             ) -> list[Path]:
     photo = read_photo(path)
     faces = detect_faces((photo * 255).round().byte().permute(1, 2, 0).numpy(), min_size=MIN_FACE // 2)
     if not faces:
@@ -86,7 +90,7 @@ def edit_one(path: Path, args, run, model, template, values: list[float], others
         for face in large:
             t, how = alignment(face, template, run.size)
             degrees, shifts = ([value], None) if args.smile is not None else (None, [value])
-            image = edit_face(model, run, image, t, degrees, shifts, **others)[0][0]
+            image = edit_face(model, run, image, t, degrees, shifts, args.method, judge, **others)[0][0]
             notes.append(how)
         edited.append(image)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -125,10 +129,11 @@ def main(argv: list[str] | None = None) -> None:
     if run.channels == 1:
         print("note: the run is greyscale; colour photos are edited through their grey version")
     template = face_template(run)
+    judge = smile_judge(model, run)
     failed = 0
     for path in photos:
         try:
-            edit_one(path, args, run, model, template, values, others)
+            edit_one(path, args, run, model, template, judge, values, others)
         except FacegenError as e:
             if len(photos) == 1:
                 raise

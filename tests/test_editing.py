@@ -11,7 +11,7 @@ from test_identity import make_people
 
 from facegen.analysis.editing import identity_kept, outputs, unseen_faces
 from facegen.analysis.identity import load_judge
-from facegen.analysis.residual import change_mask, residual_edit
+from facegen.analysis.residual import change_mask, masked_replace, residual_edit
 from facegen.core.errors import FacegenError
 from facegen.runs import Run
 
@@ -49,6 +49,17 @@ def test_a_local_change_leaves_the_photo_unchanged_far_from_it():
     assert diff[44:52, 24:40].sum() > 0
 
 
+def test_masked_replace_takes_the_model_face_where_it_changes_and_the_photo_elsewhere():
+    photo = torch.rand(1, 3, 16, 16)
+    before = torch.zeros(1, 3, 16, 16)
+    after = before.clone()
+    after[..., 4:8, 4:8] = 0.6
+    out = masked_replace(photo, before, after, sigma=0, quantile=0.9)
+    assert torch.allclose(out[..., 4:8, 4:8], after[..., 4:8, 4:8])  # the whole change: M = 1
+    assert torch.equal(out[..., 10:, :], photo[..., 10:, :])  # no change: M = 0
+    assert torch.equal(masked_replace(photo, before, before), photo)
+
+
 def test_a_grey_change_applies_to_every_colour_channel():
     photo = torch.full((1, 3, 8, 8), 0.5)
     edited = residual_edit(photo, torch.zeros(1, 1, 8, 8), torch.full((1, 1, 8, 8), 0.2))
@@ -80,7 +91,8 @@ def test_identity_numbers_of_a_cvae_run(tiny_run, toy_identity):
         assert 0 <= numbers[key]["share_same"] <= 1 and 0 <= numbers[key]["mean_distance"] <= 2
     x = faces.images.float() / 255
     out = outputs(model, run, x, faces.cond)
-    assert set(out) == {"reconstruction", "plain -1", "plain +1", "residual -1", "residual +1"}
+    assert set(out) == {"reconstruction", "plain -1", "plain +1", "residual -1", "residual +1", "replace -1",
+                        "replace +1"}
     assert out["residual +1"].shape == x.shape
 
 

@@ -243,3 +243,13 @@ def test_real_lfw_people_split_and_classes(tmp_path):
     t = int(train.cond.max()) + 1
     assert t == len(torch.unique(train.meta["person"])) and (val.cond >= t).all()
     assert not set(train.meta["person"].tolist()) & set(val.meta["person"].tolist())
+
+
+def test_identified_share_and_strict_threshold(identity_run):
+    judge = load_judge(identity_run)
+    assert judge.threshold_strict is not None and judge.threshold_strict <= judge.threshold
+    e = F.normalize(torch.eye(4) + 0.01, dim=1)
+    same = judge.summarise(e, e)
+    assert same["share_identified"] == 1.0 and same["share_same_strict"] == 1.0
+    swapped = judge.summarise(e, e[[1, 0, 3, 2]])
+    assert swapped["share_identified"] == 0.0 and swapped["mean_distance"] == pytest.approx(1 - float(e[0] @ e[1]))

@@ -2,9 +2,12 @@
 
 For each face x with its own condition y: z = mean of q(z | x, y); plain decoding gives the reconstruction
 decode(z, y) and the forced faces decode(z, y with smile -1 / +1); residual editing gives
-x + M (decode(z, y_new) - decode(z, y)) (:mod:`facegen.analysis.residual`). Each output is measured by
-- identity kept: the identity judge's distance to x, and the share under its "same person" threshold
-  (x and the outputs cut to the run's framing box, fitted once from the faces' mean face);
+x + M (decode(z, y_new) - decode(z, y)) (:mod:`facegen.analysis.residual`).
+A third candidate, masked replacement, puts the model's edited face itself where the change is:
+(1 - M) x + M decode(z, y_new). Each output is then measured by
+- identity kept: the identity judge's distance to x, the share under its "same person" threshold and under
+  its strict one (1 % false accepts), and the share *identified* (the output's nearest original among the
+  set is its own); x and the outputs are cut to the run's framing box, fitted once from its mean face;
 - smile: the project's smile regressor on the faces forced to -1 and +1; a face *flips* when the regressor
   calls its -1 version not smiling (< 0) and its +1 version smiling (> 0);
 - gender: the share of faces on which the project's gender classifier changes its call (female iff
@@ -21,7 +24,7 @@ import torch
 from facegen import plots
 from facegen.analysis import evaluators, latent, smile_head
 from facegen.analysis.identity import IdentityJudge
-from facegen.analysis.residual import residual_edit
+from facegen.analysis.residual import masked_replace, residual_edit
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
 from facegen.data import resolve_data
@@ -34,6 +37,7 @@ from facegen.nn.identity import cosine_distance
 from facegen.runs import Run
 
 LEVELS = (-1.0, 1.0)
+METHODS = ("plain", "residual", "replace")
 
 
 def unseen_faces(run: Run, n: int, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
@@ -71,7 +75,8 @@ def outputs(model: Model, run: Run, x: torch.Tensor, y: torch.Tensor) -> dict[st
     rec = latent.decode(model, mu, y)
     forced = {level: latent.decode(model, mu, latent.condition_vector(run, level, len(x), base=y)) for level in LEVELS}
     return {"reconstruction": rec, **{f"plain {level:+g}": forced[level] for level in LEVELS},
-            **{f"residual {level:+g}": residual_edit(x, rec, forced[level]) for level in LEVELS}}
+            **{f"residual {level:+g}": residual_edit(x, rec, forced[level]) for level in LEVELS},
+            **{f"replace {level:+g}": masked_replace(x, rec, forced[level]) for level in LEVELS}}
 
 
 def framing(judge: IdentityJudge, run: Run) -> tuple[Box, float]:
@@ -87,12 +92,11 @@ def measure(judge: IdentityJudge, smile: evaluators.Judge | None, gender: evalua
     e = judge.embeddings(x, box)
     result: dict = {"n_faces": len(x), "framing_box": list(box), "framing_fit": fit, "identity": {}, "distances": {}}
     for name, images in out.items():
-        d = cosine_distance(e, judge.embeddings(images, box))
-        result["distances"][name] = d.tolist()
-        result["identity"][name] = {"mean_distance": float(d.mean()), "share_same": float((d <= judge.threshold)
-                                                                                         .float().mean())}
+        f = judge.embeddings(images, box)
+        result["distances"][name] = cosine_distance(e, f).tolist()
+        result["identity"][name] = judge.summarise(e, f)
     called = None if gender is None else evaluators.female_probability(gender, x) > 0.5
-    for method in [m for m in ("plain", "residual") if f"{m} -1" in out]:
+    for method in [m for m in METHODS if f"{m} -1" in out]:
         row: dict = {}
         low, high = out[f"{method} -1"], out[f"{method} +1"]
         d_low = torch.tensor(result["distances"][f"{method} -1"])
@@ -187,20 +191,30 @@ def study(run: Run, model: Model, judge: IdentityJudge, n_unseen: int = 200, see
     return result
 
 
+def _pair(lo: dict, hi: dict, key: str, spec: str = ".0%") -> str:
+    if key not in lo:
+        return "n/a"
+    return f"{format(lo[key], spec)} / {format(hi[key], spec)}"
+
+
 def study_table(result: dict) -> list[str]:
-    """The candidates' table, one row per face set and method (markdown)."""
-    lines = ["| faces | method | same person at -1 / +1 (both) | mean distance at -1 / +1 | smile flip rate | "
-             "smile at -1 / +1 | gender call changed at -1 / +1 |", "|---|---|---|---|---|---|---|"]
+    """The candidates' table, one row per face set and output (markdown)."""
+    lines = ["| faces | output | same person at -1 / +1 (both) | strict, 1 % false accepts | identified among the set "
+             "| mean distance | smile flip rate | smile judged at -1 / +1 | gender call changed at -1 / +1 |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, m in result["sets"].items():
         rec = m["identity"]["reconstruction"]
-        lines.append(f"| {name} ({m['n_faces']}) | reconstruction | {rec['share_same']:.0%} | "
+        strict = f"{rec['share_same_strict']:.0%}" if "share_same_strict" in rec else "n/a"
+        lines.append(f"| {name} ({m['n_faces']}) | reconstruction | {rec['share_same']:.0%} | {strict} | "
+                     f"{rec['share_identified']:.0%} | "
                      f"{rec['mean_distance']:.3f} | | | {m.get('gender_change_reconstruction', float('nan')):.0%} |")
-        for method in ("plain", "residual"):
+        for method in METHODS:
             lo, hi, row = m["identity"][f"{method} -1"], m["identity"][f"{method} +1"], m[method]
             gender = (f"{row['gender_change_at_minus_1']:.0%} / {row['gender_change_at_plus_1']:.0%}"
                       if "gender_change_at_plus_1" in row else "n/a")
-            lines.append(f"| {name} ({m['n_faces']}) | {method} | {lo['share_same']:.0%} / {hi['share_same']:.0%} "
-                         f"({row['identity_kept_both']:.0%}) | {lo['mean_distance']:.3f} / {hi['mean_distance']:.3f} | "
+            lines.append(f"| {name} ({m['n_faces']}) | {method} | {_pair(lo, hi, 'share_same')} "
+                         f"({row['identity_kept_both']:.0%}) | {_pair(lo, hi, 'share_same_strict')} | "
+                         f"{_pair(lo, hi, 'share_identified')} | {_pair(lo, hi, 'mean_distance', '.3f')} | "
                          f"{row['smile_flip_rate']:.0%} | {row['smile_at_minus_1']:+.2f} / "
                          f"{row['smile_at_plus_1']:+.2f} | {gender} |")
     return lines

@@ -8,7 +8,8 @@
   different-person pairs are drawn (two photos of two different people of the fold). Fold k's accuracy is
   measured at the threshold that maximises accuracy on the other nine folds; the report gives the mean and
   the sample standard deviation (ddof 1) of the 10 accuracies, and "same person" is then the mean of those
-  10 thresholds.
+  10 thresholds. A second, strict operating point: the distance under which only 1 % of the different-person
+  pairs fall (``threshold_strict``, a false-accept rate of 1 %), with the share of same-person pairs it accepts.
 - Calibration: distances between a held-out photo and (a) itself blurred (Gaussian, sigma 1 and 2 px at the net's
   64 px), (b) itself shrunk by 2 and enlarged back, (c) another photo of the same person, (d) a photo of
   another person, with the share of each the threshold calls "the same person".
@@ -128,12 +129,14 @@ def verification_pairs(person: np.ndarray, folds: int = FOLDS, per_fold: int = 3
 # ---- the judge ----------------------------------------------------------------------------------------------
 @dataclass
 class IdentityJudge:
-    """An identity run's embedding net, its "same person" threshold and its framing template (mean face)."""
+    """An identity run's embedding net, its "same person" thresholds (best accuracy, and strict: 1 % false
+    accepts) and its framing template (mean face)."""
 
     model: Model
     threshold: float
     template: torch.Tensor  # (C, h, w) floats in [0, 1]
     path: Path
+    threshold_strict: float | None = None
 
     @property
     def size(self) -> int:
@@ -155,9 +158,20 @@ class IdentityJudge:
 
     def kept(self, originals: torch.Tensor, outputs: torch.Tensor, box: Box = FULL) -> dict:
         """Mean distance between each original and its output, and the share called the same person."""
-        d = self.distances(originals, outputs, box)
-        return {"n": len(d), "mean_distance": float(d.mean()), "sd_distance": float(d.std()) if len(d) > 1 else 0.0,
-                "share_same": float((d <= self.threshold).float().mean())}
+        return self.summarise(self.embeddings(originals, box), self.embeddings(outputs, box))
+
+    def summarise(self, originals: torch.Tensor, outputs: torch.Tensor) -> dict:
+        """From unit embeddings of originals and their outputs (N, dim): the mean (and sd) distance, the share
+        under each threshold, and the share *identified*: the output's nearest original among all N is its
+        own (a measure without any threshold; chance is 1 / N)."""
+        d = cosine_distance(originals, outputs)
+        nearest = (1 - outputs @ originals.T).argmin(1)
+        out = {"n": len(d), "mean_distance": float(d.mean()), "sd_distance": float(d.std()) if len(d) > 1 else 0.0,
+               "share_same": float((d <= self.threshold).float().mean()),
+               "share_identified": float((nearest == torch.arange(len(d))).float().mean())}
+        if self.threshold_strict is not None:
+            out["share_same_strict"] = float((d <= self.threshold_strict).float().mean())
+        return out
 
 
 def load_judge(path: Path, device: torch.device | str = "cpu") -> IdentityJudge:
@@ -167,9 +181,10 @@ def load_judge(path: Path, device: torch.device | str = "cpu") -> IdentityJudge:
     file = Path(path) / VERIFICATION
     if not file.exists() or not (Path(path) / MEAN_FACE).exists():
         raise FacegenError(f"{file} not found: run verify_identity.py --run {path} first (it picks the threshold)")
-    threshold = float(json.loads(file.read_text(encoding="utf-8"))["verification"]["threshold"])
+    verification = json.loads(file.read_text(encoding="utf-8"))["verification"]
     template = torch.from_numpy(np.array(Image.open(Path(path) / MEAN_FACE).convert("RGB"))).permute(2, 0, 1)
-    return IdentityJudge(run.load_model(device), threshold, template.float() / 255, Path(path))
+    return IdentityJudge(run.load_model(device), float(verification["threshold"]), template.float() / 255, Path(path),
+                         verification.get("threshold_strict"))
 
 
 # ---- verification and calibration of an identity run --------------------------------------------------------
@@ -206,8 +221,10 @@ def calibration(judge: IdentityJudge, faces: FaceSet, seed: int = 0, n: int = 10
     rows = {}
     for name, v in variants.items():
         d = cosine_distance(e, v)
-        rows[name] = {"mean": float(d.mean()), "sd": float(d.std()), "share_same": float((d <= judge.threshold)
-                                                                                          .float().mean())}
+        rows[name] = {"mean": float(d.mean()), "sd": float(d.std()),
+                      "share_same": float((d <= judge.threshold).float().mean())}
+        if judge.threshold_strict is not None:
+            rows[name]["share_same_strict"] = float((d <= judge.threshold_strict).float().mean())
     return {"n_faces": len(idx), "rows": rows}
 
 
@@ -219,9 +236,12 @@ def verify(model: Model, faces: FaceSet, seed: int = 0) -> tuple[dict, np.ndarra
     e = batched(model.embed, faces.images, device=device)
     d = cosine_distance(e[pairs[:, 0]], e[pairs[:, 1]]).numpy().astype(np.float64)
     result = ten_fold(d, pairs[:, 2], pairs[:, 3])
+    same = pairs[:, 2].astype(bool)
+    strict = float(np.quantile(d[~same], 0.01))
+    result.update(threshold_strict=strict, strict_same_accepted=float((d[same] <= strict).mean()))
     result.update(n_pairs=len(pairs), n_same=int(pairs[:, 2].sum()), n_people=int(np.unique(faces.meta["person"]).size),
                   n_faces=len(faces))
-    return result, d, pairs[:, 2].astype(bool)
+    return result, d, same
 
 
 def mean_face(faces: FaceSet) -> torch.Tensor:
@@ -239,17 +259,18 @@ def report(run: Run, device: torch.device | str = "cpu", seed: int = 0) -> dict:
     template = mean_face(train)
     image = (template * 255).round().byte().permute(1, 2, 0).numpy()
     atomic_write(run.path / MEAN_FACE, lambda tmp: Image.fromarray(image).save(tmp, format="png"), suffix=".png")
-    judge = IdentityJudge(model, verification["threshold"], template, run.path)
+    judge = IdentityJudge(model, verification["threshold"], template, run.path, verification["threshold_strict"])
     result = {"verification": verification, "calibration": calibration(judge, val, seed)}
     write_json(run.path / VERIFICATION, result)
-    plot_distances(d, same, verification["threshold"], run.path / "plots/verification.png",
+    plot_distances(d, same, verification["threshold"], verification["threshold_strict"],
+                   run.path / "plots/verification.png",
                    f"held-out people: {verification['accuracy_mean']:.1%} +- {verification['accuracy_sd']:.1%} "
                    f"({verification['folds']} folds)")
     return result
 
 
-def plot_distances(d: np.ndarray, same: np.ndarray, threshold: float, path: Path, title: str) -> None:
-    """Histograms of the same-person and different-person distances, with the threshold."""
+def plot_distances(d: np.ndarray, same: np.ndarray, threshold: float, strict: float, path: Path, title: str) -> None:
+    """Histograms of the same-person and different-person distances, with both thresholds."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.4))
@@ -257,6 +278,7 @@ def plot_distances(d: np.ndarray, same: np.ndarray, threshold: float, path: Path
     ax.hist(d[same], bins=bins, alpha=0.6, label="same person", color="tab:green")
     ax.hist(d[~same], bins=bins, alpha=0.6, label="different people", color="tab:red")
     ax.axvline(threshold, color="k", ls="--", label=f"threshold {threshold:.3f}")
+    ax.axvline(strict, color="k", ls=":", label=f"strict (1 % false accepts) {strict:.3f}")
     ax.set_xlabel("distance 1 - cos")
     ax.set_ylabel("pairs")
     ax.set_title(title, fontsize=10)
@@ -269,6 +291,9 @@ def summary(result: dict) -> list[str]:
     v, c = result["verification"], result["calibration"]
     lines = [f"verification  {v['accuracy_mean']:.1%} +- {v['accuracy_sd']:.1%} over {v['folds']} folds "
              f"({v['n_pairs']} pairs of {v['n_people']} held-out people); same: distance <= {v['threshold']:.3f}",
-             f"calibration   ({c['n_faces']} held-out faces)   mean distance   sd   called the same person"]
-    lines += [f"  {name:<28} {r['mean']:.3f}   {r['sd']:.3f}   {r['share_same']:.0%}" for name, r in c["rows"].items()]
+             f"strict        distance <= {v['threshold_strict']:.3f} (1 % false accepts) accepts "
+             f"{v['strict_same_accepted']:.0%} of the same-person pairs",
+             f"calibration   ({c['n_faces']} held-out faces)   mean distance   sd   called the same person (strict)"]
+    lines += [f"  {name:<28} {r['mean']:.3f}   {r['sd']:.3f}   {r['share_same']:.0%} ({r['share_same_strict']:.0%})"
+              for name, r in c["rows"].items()]
     return lines

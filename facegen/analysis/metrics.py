@@ -211,7 +211,8 @@ def summary(m: dict) -> list[str]:
                   f"{f['pixel_change_outside_mouth']:.3f}"]
     if "identity" in m:
         i = m["identity"]
-        kept = ", ".join(f"{what} {i[key]['share_same']:.0%} (distance {i[key]['mean_distance']:.2f})" for what, key in
+        kept = ", ".join(f"{what} {i[key]['share_same']:.0%} (distance {i[key]['mean_distance']:.2f}, identified "
+                         f"{i[key]['share_identified']:.0%})" for what, key in
                          (("reconstruction", "reconstruction"), ("forced to -1", "plain -1"), ("to +1", "plain +1")))
         lines.append(f"identity kept    same person as the input (distance <= {i['threshold']:.2f}): {kept}; "
                      f"{i['n_faces']} faces")

@@ -37,6 +37,7 @@ from facegen.runs import Run
 TEMPLATE = "identity/photo_template.json"
 TEMPLATE_SIZE = 256  # px at which the run's faces are searched for the template
 MIN_FACE = 40  # px: the smallest face box that is edited
+METHODS = ("residual", "replace")
 
 
 @dataclass
@@ -108,24 +109,38 @@ def crop_face(photo: torch.Tensor, photo_to_crop: torch.Tensor, size: int, chann
     return crop
 
 
-def own_degree(model: Model, run: Run, crops: torch.Tensor) -> torch.Tensor:
-    """The smile degree of each crop: q(y|x) for semi-supervised runs, else the run's smile regressor."""
+def smile_judge(model: Model, run: Run) -> evaluators.Judge | None:
+    """What tells a photo's own smile: None for semi-supervised runs (their q(y|x) does), else the run's smile
+    regressor (fitted and cached in the run on first use)."""
     if model.can("predict_condition"):
-        return smile_head.predict(model, crops)
+        return None
     train, val = run.faces()
     if not evaluators.has_smiles(train):
         raise FacegenError("the run has too few smile labels to judge a photo's own smile")
-    judge = evaluators.load_or_fit(run.path, evaluators.SMILE, train, val)
+    return evaluators.load_or_fit(run.path, evaluators.SMILE, train, val)
+
+
+def own_degree(model: Model, judge: evaluators.Judge | None, crops: torch.Tensor) -> torch.Tensor:
+    """The smile degree of each crop: q(y|x) when ``judge`` is None, else the smile regressor's."""
+    if judge is None:
+        return smile_head.predict(model, crops)
     return torch.from_numpy(evaluators.smile_degrees(judge, crops)).float()
 
 
 @torch.no_grad()
 def edit_face(model: Model, run: Run, photo: torch.Tensor, photo_to_crop: torch.Tensor, degrees: list[float] | None,
-              shifts: list[float] | None, **others: float) -> tuple[list[torch.Tensor], float]:
+              shifts: list[float] | None, method: str = "residual", judge: evaluators.Judge | None = None,
+              **others: float) -> tuple[list[torch.Tensor], float]:
     """The photo with this face's smile set to each of ``degrees`` (or moved by each of ``shifts``), and the
-    face's own degree. Only the masked change the model makes is added (see the module docstring)."""
+    face's own degree. ``residual``: only the masked change the model makes is added (see the module
+    docstring); ``replace``: where that change is, the model's edited face replaces the photo's. ``judge``:
+    :func:`smile_judge`'s answer (looked up here when not given)."""
+    if method not in METHODS:
+        raise FacegenError(f"--method {method}: choose one of {', '.join(METHODS)}")
     crop = crop_face(photo, photo_to_crop, run.size, run.channels)[None]
-    own = float(own_degree(model, run, crop)[0])
+    if judge is None and not model.can("predict_condition"):
+        judge = smile_judge(model, run)
+    own = float(own_degree(model, judge, crop)[0])
     y_own = latent.condition_vector(run, own, 1, **others)
     targets = degrees if degrees is not None else [max(-1.0, min(1.0, own + s)) for s in (shifts or [])]
     z = latent.encode_images(model, crop, y_own)
@@ -133,7 +148,7 @@ def edit_face(model: Model, run: Run, photo: torch.Tensor, photo_to_crop: torch.
     edited = []
     for target in targets:
         after = latent.decode(model, z, latent.condition_vector(run, target, 1, base=y_own))
-        delta = after - before
-        change = (change_mask(delta) * delta)[0]
+        mask = change_mask(after - before)
+        change = (mask * (after - before if method == "residual" else after - crop))[0]
         edited.append(paste_change(photo, change, photo_to_crop))
     return edited, own

@@ -47,3 +47,18 @@ def residual_edit(photo: torch.Tensor, before: torch.Tensor, after: torch.Tensor
     if change.shape[1] != photo.shape[1]:
         change = change.expand(-1, photo.shape[1], -1, -1) if change.shape[1] == 1 else change.mean(1, keepdim=True)
     return (photo.float() + change).clamp(0, 1)
+
+
+def masked_replace(photo: torch.Tensor, before: torch.Tensor, after: torch.Tensor, sigma: float = SIGMA,
+                   quantile: float = QUANTILE) -> torch.Tensor:
+    """photo' = (1 - up(M)) photo + up(M) up(after): where the model's change is, its edited face *replaces* the
+    photo instead of being added to it (a wide smile's teeth cannot show through a closed mouth); M as in
+    :func:`residual_edit`."""
+    mask = change_mask(after.float() - before.float(), sigma, quantile)
+    drawn = after.float()
+    if drawn.shape[-2:] != photo.shape[-2:]:
+        mask = F.interpolate(mask, size=photo.shape[-2:], mode="bilinear", align_corners=False)
+        drawn = F.interpolate(drawn, size=photo.shape[-2:], mode="bilinear", align_corners=False)
+    if drawn.shape[1] != photo.shape[1]:
+        drawn = drawn.expand(-1, photo.shape[1], -1, -1) if drawn.shape[1] == 1 else drawn.mean(1, keepdim=True)
+    return ((1 - mask) * photo.float() + mask * drawn).clamp(0, 1)
