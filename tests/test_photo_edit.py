@@ -138,3 +138,29 @@ def test_feather_is_one_inside_and_zero_on_the_outer_ring():
     f = feather(64)
     assert f[32, 32] == 1 and f[0].abs().sum() == 0 and f[:, -1].abs().sum() == 0
     assert (f >= 0).all() and (f <= 1).all() and 0 < f[4, 32] < 1
+
+
+def test_bad_photos_are_one_line_errors(tiny_run, tmp_path):
+    from PIL import Image
+
+    import edit_photo
+    from facegen.core.errors import FacegenError
+
+    run = Run.load(tiny_run)
+    (run.path / TEMPLATE).parent.mkdir(exist_ok=True)
+    (run.path / TEMPLATE).write_text(json.dumps({"box": [0.15, 0.2, 0.7, 0.7], "eyes": None, "n_faces": 10,
+                                                 "n_eyes": 0}))
+    args = ["--run", str(tiny_run), "--smile", "1", "--out", str(tmp_path / "out")]
+    with pytest.raises(FacegenError, match="not found"):
+        edit_photo.main([str(tmp_path / "missing.jpg"), *args])
+    broken = tmp_path / "broken.jpg"
+    broken.write_text("not a photo")
+    if HAS_CV2:
+        with pytest.raises(FacegenError, match="cannot read"):
+            edit_photo.main([str(broken), *args])
+        flat = tmp_path / "flat.png"
+        Image.new("RGB", (120, 100), (128, 128, 128)).save(flat)
+        with pytest.raises(FacegenError, match="no face found"):
+            edit_photo.main([str(flat), *args])
+    with pytest.raises(FacegenError, match="from -1 to \\+1"):
+        edit_photo.main([str(broken), "--run", str(tiny_run), "--smile", "2", "--out", str(tmp_path / "out")])
