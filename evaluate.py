@@ -18,6 +18,9 @@ def parser() -> Parser:
     p.add_argument("--judges", type=Path, default=None,
                    help="score with the smile regressor and gender classifier another evaluated run cached, so two "
                         "runs are compared by the same judges (default: this run's own, fitted on its faces)")
+    p.add_argument("--identity", type=Path, default=None,
+                   help="an identity run (train_identity.py): also report whether reconstructions and forced faces "
+                        "are still the same person as the input")
     return p
 
 
@@ -27,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         check_unlocked(args.judges)
     run, model = open_run(args, ("encode", "evaluating reconstructions and smile edits (compare_models.py measures "
                                            "GANs without an encoder)"), ("decode", "evaluating a generator"))
-    result = metrics.evaluate_run(run, model, seed=args.seed, judges=args.judges)
+    result = metrics.evaluate_run(run, model, seed=args.seed, judges=args.judges, identity=args.identity)
     print("\n".join(metrics.summary(result)))
     print(f"wrote {args.run / 'metrics.json'}")
 

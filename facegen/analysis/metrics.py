@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from facegen import plots
-from facegen.analysis import evaluators, latent, smile_head
+from facegen.analysis import editing, evaluators, latent, smile_head
+from facegen.analysis.identity import load_judge
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
 from facegen.data.batches import DeviceFaces
@@ -148,12 +149,15 @@ def gender_control(model: Model, run: Run, gender: evaluators.Judge, z: torch.Te
     return out
 
 
-def evaluate_run(run: Run, model: Model, seed: int = 0, judges: Path | None = None) -> dict:
+def evaluate_run(run: Run, model: Model, seed: int = 0, judges: Path | None = None,
+                 identity: Path | None = None) -> dict:
     """Every number of ``metrics.json`` (written into ``run``), with its figures in ``run/plots``.
 
     Smile control, forcing and bias need a conditional model; the smile and gender judges need labelled
     smiles and known genders among the run's faces (or come from the run ``judges``, which must have been
-    evaluated). What cannot be measured is left out."""
+    evaluated). ``identity``: an identity run (verified); it adds whether the reconstructions and the forced
+    faces are still the same person as the input (:func:`facegen.analysis.editing.identity_kept`). What cannot
+    be measured is left out."""
     train, val = run.faces()
     result: dict = ({"likelihood": likelihood(model, val, seed)} if model.can("log_likelihood")
                     else {"reconstruction": reconstruction(model, val, seed)})
@@ -176,6 +180,9 @@ def evaluate_run(run: Run, model: Model, seed: int = 0, judges: Path | None = No
                             run.path / "plots/smile_response.png", f"smile control (r = {control['correlation']:.2f})",
                             "requested smile degree", "predicted smile degree (regressor)")
         result["forcing"] = forcing(model, run, smile, real)
+    if identity is not None and run.cond_names:
+        judge = load_judge(identity, next(model.parameters()).device)
+        result["identity"] = editing.identity_kept(model, run, judge, real)
         if gender is not None:
             b = result["bias"] = bias(model, gender, samples, train, val)
             plots.plot_bias_by_degree(DEGREES, b["share_female"], b["data"]["not_smiling"]["share_female"],
@@ -224,6 +231,13 @@ def summary(m: dict) -> list[str]:
                   f"forcing          predicted {f['predicted_at_minus_1']:+.2f} at -1, {f['predicted_at_plus_1']:+.2f} "
                   f"at +1; pixel change inside mouth {f['pixel_change_inside_mouth']:.3f}, outside "
                   f"{f['pixel_change_outside_mouth']:.3f}"]
+    if "identity" in m:
+        i = m["identity"]
+        kept = ", ".join(f"{what} {i[key]['share_same']:.0%} (distance {i[key]['mean_distance']:.2f}, identified "
+                         f"{i[key]['share_identified']:.0%})" for what, key in
+                         (("reconstruction", "reconstruction"), ("forced to -1", "plain -1"), ("to +1", "plain +1")))
+        lines.append(f"identity kept    same person as the input (distance <= {i['threshold']:.2f}): {kept}; "
+                     f"{i['n_faces']} faces")
     if "gender_control" in m:
         g = m["gender_control"]
         lines.append(f"gender control   called female: as male {g['male_smile_-1']:.0%} (smile -1) / "

@@ -32,6 +32,7 @@ from facegen.core.devices import pick_device
 from facegen.core.errors import FacegenError
 from facegen.core.seeding import seed_everything
 from facegen.core.threads import usable_cores
+from facegen.data.faceset import FaceSet
 from facegen.data.spec import DataSpec
 from facegen.data.unpaired import unpaired_arg
 from facegen.models.base import Model, ModelConfig
@@ -183,7 +184,16 @@ def data_spec(args: argparse.Namespace, cls: type[Model]) -> DataSpec:
                     val_fraction=args.val_fraction, seed=args.seed,
                     attributes_as_conditions=cls.condition_source == "attributes", paired=cls.uses_pairs,
                     pairs=getattr(args, "pairs", None), paired_count=getattr(args, "paired_count", None),
-                    unpaired=getattr(args, "unpaired", None))
+                    unpaired=getattr(args, "unpaired", None),
+                    person_as_condition=cls.condition_source == "person")
+
+
+def condition_size(cls: type[Model], faces: FaceSet, train_faces: FaceSet) -> int:
+    """The model's cond_dim: the number of condition columns, or for a person-id target (condition_source
+    "person", one column of class numbers) the number of classes, i.e. of training people."""
+    if cls.condition_source == "person":
+        return int(train_faces.cond[:, 0].max()) + 1
+    return len(faces.cond_names)
 
 
 def model_config(args: argparse.Namespace, cls: type[Model], size: int, channels: int, cond_dim: int) -> ModelConfig:
@@ -258,7 +268,7 @@ def train(cls: type[Model], args: argparse.Namespace) -> Path:
     if cls.uses_unlabeled and not train_faces.labelled.any():
         raise FacegenError(f"no labelled training faces in {faces.source}: the {cls.name} needs --labels FILE "
                            f"naming faces in --data DIR")
-    cfg = model_config(args, cls, faces.size, faces.channels, len(faces.cond_names))
+    cfg = model_config(args, cls, faces.size, faces.channels, condition_size(cls, faces, train_faces))
     tcfg = train_config(args)
     model = cls(cfg)
     run = Run(path=args.out, model_name=cls.name, model_config=cfg.to_dict(), train_config=dataclasses.asdict(tcfg),

@@ -12,6 +12,7 @@ import math
 import os
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -104,6 +105,26 @@ def split_by_person(faces: FaceSet, val_fraction: float, seed: int) -> tuple[Fac
     ``val_fraction`` is the share of people, not of faces."""
     train, val = split_groups(faces.meta["person"], val_fraction, seed)
     return faces.subset(train), faces.subset(val)
+
+
+def person_classes(faces: FaceSet, val_fraction: float, seed: int) -> FaceSet:
+    """The faces with their person as the one condition column: an identity net's class targets.
+
+    The people :func:`split_groups` keeps for training (the split :func:`split_by_person` and the runs use)
+    are numbered 0 .. T-1 in id order, the held-out people T, T+1, ... after them; so a classifier over the
+    training people has T outputs and a class number >= T means "a person it never saw".
+    """
+    if "person" not in faces.meta:
+        raise FacegenError(f"{faces.source} does not say who is in each photo: an identity net trains on "
+                           f"--dataset lfw --data DIR")
+    person = faces.meta["person"]
+    train, _ = split_groups(person, val_fraction, seed)
+    seen = torch.unique(person[train])
+    unseen = torch.unique(person)[~torch.isin(torch.unique(person), seen)]
+    number = torch.full((int(person.max()) + 1,), -1, dtype=torch.long)
+    number[torch.cat([seen, unseen])] = torch.arange(len(seen) + len(unseen))
+    return replace(faces, cond=number[person].float()[:, None], cond_names=["person"],
+                   labelled=torch.ones(len(faces), dtype=torch.bool))
 
 
 def _check_index(index: Path, paths: list[Path], persons: list[str]) -> None:

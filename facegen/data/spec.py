@@ -12,6 +12,7 @@ import torch
 from facegen.core.errors import FacegenError
 from facegen.data import load_dataset
 from facegen.data.faceset import FaceSet
+from facegen.data.lfw import person_classes
 from facegen.data.split import split_groups, split_indices
 from facegen.data.unpaired import load_unpaired
 
@@ -42,6 +43,7 @@ class DataSpec:
     pairs: Path | None = None
     paired_count: int | None = None  # only this many training pairs keep their photo as target (labelled)
     unpaired: str | None = None  # a folder of photos, or "toy": faces drawn apart from the pairs (load_unpaired)
+    person_as_condition: bool = False  # an identity net's targets: the person's class number as y (one column)
 
     def to_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
@@ -68,9 +70,12 @@ class DataSpec:
                                 toy_n=self.toy_n)
         faces = load_dataset(dataset=self.dataset, data=self.data, labels=self.labels, attrs=self.attrs,
                              size=self.size, channels=self.channels,
-                             conditions=[] if self.attributes_as_conditions else self.conditions,
+                             conditions=[] if self.attributes_as_conditions or self.person_as_condition
+                             else self.conditions,
                              cache_dir=self.cache_dir, num_workers=self.num_workers, toy_root=self.toy_dir,
                              toy_n=self.toy_n, unlabeled=self.unlabeled, max_unlabeled=self.max_unlabeled)
+        if self.person_as_condition:
+            return person_classes(faces, self.val_fraction, self.seed)
         return faces.with_attributes_as_conditions() if self.attributes_as_conditions else faces
 
     def split(self, faces: FaceSet) -> tuple[FaceSet, FaceSet]:

@@ -30,8 +30,10 @@ from facegen.data.faceset import FaceSet
 
 # encode: image (+ condition) -> latent code;  decode: latent code (+ condition) -> image;  sample: draw from
 # the prior;  log_likelihood: exact log p(x);  predict_condition: the condition from an image (q(y|x));
-# classify: logits for labels;  translate: image -> image (e.g. depth map -> face)
-CAPABILITIES = ("encode", "decode", "sample", "log_likelihood", "predict_condition", "classify", "translate")
+# classify: logits for labels;  translate: image -> image (e.g. depth map -> face);  embed: image -> a unit
+# vector whose distances compare faces (an identity embedding)
+CAPABILITIES = ("encode", "decode", "sample", "log_likelihood", "predict_condition", "classify", "translate",
+                "embed")
 
 
 def option(default: Any, help: str, *, choices: tuple | None = None, flag: str | None = None,
@@ -113,7 +115,9 @@ class Model(nn.Module):
     uses_pairs: ClassVar[bool] = False  # trains on depth -> face pairs (--pairs DIR, else the toy pairs)
     uses_paired_count: ClassVar[bool] = False  # --paired_count N: only N training pairs keep their photo as target
     uses_unpaired: ClassVar[bool] = False  # draws real faces from a second set (--unpaired): see use_unpaired
-    condition_source: ClassVar[str] = "conditions"  # "attributes": a CelebA face's 40 attributes are its y
+    # "attributes": a CelebA face's 40 attributes are its y; "person": y is one column holding the person's class
+    # number (training people 0 .. cond_dim - 1, held-out people above), for identity nets
+    condition_source: ClassVar[str] = "conditions"
     fixed_length: ClassVar[bool] = False  # its schedule spans the whole run, so --resume may not change --n_epochs
 
     def __init__(self, cfg: ModelConfig):

@@ -1,0 +1,39 @@
+"""Does a smile edit keep the person? Plain decoding against residual editing, measured by an identity run.
+
+For a conditional run: its labelled validation faces and --unseen faces of its image folder it never saw,
+each forced to smile -1 and +1 by plain decoding and by residual editing (photo + the model's masked change);
+the identity judge (--identity, from train_identity.py) says whether each output is still the same person,
+the run's smile regressor whether the smile flipped, its gender classifier whether the gender call changed.
+Writes RUN/identity/editing.json and RUN/identity/editing_*.png, and prints the table (markdown).
+"""
+
+from pathlib import Path
+
+from facegen.analysis import editing
+from facegen.analysis.identity import load_judge
+from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
+from facegen.core.argtypes import nonnegative_int
+
+
+def parser() -> Parser:
+    p = Parser(description="Plain decoding against residual editing: identity kept, smile flips, gender changes.")
+    add_run_arg(p)
+    add_common_args(p)
+    p.add_argument("--identity", type=Path, required=True,
+                   help="identity run (train_identity.py) that judges 'same person'")
+    p.add_argument("--unseen", type=nonnegative_int, default=200,
+                   help="faces of the run's image folder it never saw to measure as well (0: none)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    run, model = open_run(args, ("encode", "editing faces"), ("decode", "editing faces"))
+    judge = load_judge(args.identity, next(model.parameters()).device)
+    result = editing.study(run, model, judge, args.unseen, args.seed)
+    print("\n".join(editing.study_table(result)))
+    print(f"wrote {args.run / 'identity' / 'editing.json'}")
+
+
+if __name__ == "__main__":
+    guard(main)

@@ -1,0 +1,148 @@
+"""Give the people in a photo a new smile: find each face, align it to the run's training crop, edit it by residual
+editing and paste the change back into the photo at its own resolution (see facegen.analysis.photo_edit).
+
+Writes OUT/NAME_smile+0.8.png (one per value) and OUT/NAME_strip.png (before | after); the input is never
+overwritten. With a folder, every photo in it is edited; a photo that cannot be (unreadable, no face, a face
+too small) gets one line and the others are still done (exit status 2 if any failed).
+Example: python edit_photo.py ../shared/data/lfw/photos --run results/cvae --smile 0.8 --out results/photos
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from facegen import plots
+from facegen.analysis import latent
+from facegen.analysis.photo_edit import METHODS, MIN_FACE, alignment, edit_face, face_template, smile_judge
+from facegen.cli.args import (
+    Parser,
+    add_common_args,
+    add_condition_args,
+    add_run_arg,
+    condition_values,
+    guard,
+    open_run,
+    parse_floats,
+)
+from facegen.core.errors import FacegenError
+from facegen.data.cache import IMAGE_SUFFIXES, list_images
+from facegen.data.detect import detect_faces
+from facegen.data.photos import MIN_PHOTO_SIDE
+
+STRIP_HEIGHT = 256  # px: photos are shrunk to this height in the before / after strip
+
+
+def parser() -> Parser:
+    p = Parser(description="Edit the smile of every face in a photo (or a folder of photos) with a trained run.")
+    p.add_argument("photos", type=Path, help="a photo (jpg, png, ...) or a folder of photos")
+    add_run_arg(p)
+    add_common_args(p)
+    add_condition_args(p)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--smile", help="smile degree(s) to give, from -1 to +1; several as a strip, e.g. -1,0,1")
+    which.add_argument("--shift", help="change(s) of each face's own smile degree, e.g. 0.5 or -0.5,0.5")
+    p.add_argument("--method", choices=METHODS, default="residual",
+                   help="residual: add the model's masked change to the photo; replace: put the model's edited face "
+                        "where the change is (see docs/identity.md)")
+    p.add_argument("--face", type=int, default=None, help="edit only face K (1 = the largest); default: every face")
+    p.add_argument("--out", type=Path, required=True, help="folder for the edited photos and strips")
+    return p
+
+
+def read_photo(path: Path) -> torch.Tensor:
+    """An RGB photo (3, H, W) in [0, 1]; a one-line error for a file that is not a readable image."""
+    try:
+        with Image.open(path) as im:
+            rgb = np.asarray(im.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise FacegenError(f"cannot read {path} ({type(e).__name__}): give a photo (jpg, png)") from None
+    if min(rgb.shape[:2]) < MIN_PHOTO_SIDE:
+        raise FacegenError(f"{path} is {rgb.shape[1]}x{rgb.shape[0]} px: too small to hold a face to edit")
+    return torch.from_numpy(rgb.copy()).permute(2, 0, 1).float() / 255
+
+
+def save_png(image: torch.Tensor, path: Path) -> None:
+    Image.fromarray((image.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()).save(path)
+
+
+def edit_one(path: Path, args, run, model, template, judge, values: list[float], others: dict[str, float]
+             ) -> list[Path]:
+    photo = read_photo(path)
+    faces = detect_faces((photo * 255).round().byte().permute(1, 2, 0).numpy(), min_size=MIN_FACE // 2)
+    if not faces:
+        raise FacegenError(f"no face found in {path}: the detector needs a frontal face at least {MIN_FACE} px wide")
+    large = [f for f in faces if f.box[2] >= MIN_FACE]
+    if not large:
+        raise FacegenError(f"the face in {path} is {faces[0].box[2]:.0f} px wide: at least {MIN_FACE} px are needed")
+    if args.face is not None:
+        if not 1 <= args.face <= len(large):
+            raise FacegenError(f"--face {args.face}: {path} has {len(large)} face(s) large enough to edit")
+        large = [large[args.face - 1]]
+    edited = []
+    notes = []
+    for value in values:
+        image = photo
+        for face in large:
+            t, how = alignment(face, template, run.size)
+            degrees, shifts = ([value], None) if args.smile is not None else (None, [value])
+            image = edit_face(model, run, image, t, degrees, shifts, args.method, judge, **others)[0][0]
+            notes.append(how)
+        edited.append(image)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tag = "smile" if args.smile is not None else "shift"
+    written = []
+    for value, image in zip(values, edited, strict=True):
+        out = args.out / f"{path.stem}_{tag}{value:+g}.png"
+        if out.resolve() == path.resolve():
+            raise FacegenError(f"{out} is the input photo: pass another --out")
+        save_png(image, out)
+        written.append(out)
+    strip = torch.stack([photo, *edited])
+    h = min(STRIP_HEIGHT, photo.shape[1])
+    strip = torch.nn.functional.interpolate(strip, size=(h, round(photo.shape[2] * h / photo.shape[1])),
+                                            mode="bilinear", antialias=True, align_corners=False)
+    plots.save_labelled_rows(strip[None], [path.stem[:16]], args.out / f"{path.stem}_strip.png",
+                             col_labels=["photo", *(f"{tag} {v:+g}" for v in values)])
+    print(f"{path.name}: {len(large)} face(s) edited (aligned by {', '.join(sorted(set(notes)))}) -> "
+          f"{', '.join(p.name for p in written)}")
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    values = parse_floats(args.smile if args.smile is not None else args.shift, "--smile" if args.smile else "--shift")
+    if args.smile is not None and not all(-1 <= v <= 1 for v in values):
+        raise FacegenError(f"--smile {args.smile}: degrees run from -1 to +1")
+    run, model = open_run(args, ("encode", "editing photos"), ("decode", "editing photos"))
+    latent.require_conditional(run, "editing a photo's smile")
+    others = condition_values(args)
+    if not args.photos.exists():
+        raise FacegenError(f"{args.photos} not found: give a photo or a folder of photos")
+    photos = list_images(args.photos) if args.photos.is_dir() else [args.photos]
+    if not args.photos.is_dir() and args.photos.suffix.lower() not in IMAGE_SUFFIXES:
+        raise FacegenError(f"{args.photos} is not a photo ({' '.join(IMAGE_SUFFIXES)})")
+    if run.channels == 1:
+        print("note: the run is greyscale; colour photos are edited through their grey version")
+    template = face_template(run)
+    judge = smile_judge(model, run)
+    failed = 0
+    for path in photos:
+        try:
+            edit_one(path, args, run, model, template, judge, values, others)
+        except FacegenError as e:
+            if len(photos) == 1:
+                raise
+            failed += 1
+            print(f"skipped {path.name}: {e}", file=sys.stderr)
+    if failed:
+        print(f"{failed} of {len(photos)} photos could not be edited (see above)", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    guard(main)

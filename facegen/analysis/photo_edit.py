@@ -1,0 +1,154 @@
+"""A new smile on any photo: find each face, align it to the run's training crop, edit it by residual editing,
+and paste the change back into the photo at its own resolution.
+
+- The template (where the run's crops put a face): the face detector and eye detector of
+  :mod:`facegen.data.detect` run on up to 300 of the run's training faces, decoded the way the run decoded
+  them but at 256 px; the template is the mean face box and the mean eye centres (fractions of the crop),
+  cached in RUN/identity/photo_template.json. Measuring the template with the same detector cancels its
+  own habits (where its box sits on a face).
+- Alignment: the similarity taking the photo's eye centres onto the template's (exact for two points), or,
+  when the eyes are not both found, the one taking the face box onto the template's box.
+- Edit: crop = the photo warped into the run's frame; y_own = the degree q(y|x) (semi-supervised runs) or the
+  run's smile regressor gives the crop; the change decode(z, y_new) - decode(z, y_own), masked to where it
+  is (:mod:`facegen.analysis.residual`), is carried back through the inverse alignment, feathered to zero
+  at the crop's edge, and added to the photo (:func:`facegen.data.align.paste_change`). Pixels outside the
+  aligned crop are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from facegen.analysis import evaluators, latent, smile_head
+from facegen.analysis.residual import change_mask
+from facegen.core.errors import FacegenError
+from facegen.core.files import write_json
+from facegen.data import resolve_data
+from facegen.data.align import invert, paste_change, similarity_from_box, similarity_from_points, warp
+from facegen.data.cache import decode_images
+from facegen.data.detect import Face, detect_faces
+from facegen.models.base import Model
+from facegen.runs import Run
+
+TEMPLATE = "identity/photo_template.json"
+TEMPLATE_SIZE = 256  # px at which the run's faces are searched for the template
+MIN_FACE = 40  # px: the smallest face box that is edited
+METHODS = ("residual", "replace")
+
+
+@dataclass
+class Template:
+    """Where the run's crops put a face, as fractions of the crop: the detector's box (x, y, w, h) and the eye
+    centres (None when the eye detector found too few)."""
+
+    box: tuple[float, float, float, float]
+    eyes: tuple[tuple[float, float], tuple[float, float]] | None
+    n_faces: int
+    n_eyes: int
+
+
+def measure_template(images: torch.Tensor) -> Template:
+    """The mean detector box and eye centres over uint8 faces (N, C, S, S) (see the module docstring)."""
+    size = images.shape[-1]
+    boxes, eyes = [], []
+    for img in images:
+        rgb = img.permute(1, 2, 0).numpy()
+        faces = detect_faces(rgb if rgb.shape[2] == 3 else rgb[..., 0], min_size=size // 4)
+        if faces:
+            boxes.append(faces[0].box)
+            if faces[0].eyes is not None:
+                eyes.append(faces[0].eyes)
+    if len(boxes) < 5:
+        raise FacegenError(f"the face detector found only {len(boxes)} of {len(images)} of the run's own faces: "
+                           f"its crops are not frontal faces it can place, so photos cannot be aligned to them")
+    box = tuple(float(v) / size for v in np.mean(boxes, 0))
+    mean_eyes = None
+    if len(eyes) >= 5:
+        e = np.mean(np.asarray(eyes, dtype=np.float64), 0) / size
+        mean_eyes = ((float(e[0, 0]), float(e[0, 1])), (float(e[1, 0]), float(e[1, 1])))
+    return Template(box, mean_eyes, len(boxes), len(eyes))
+
+
+def face_template(run: Run, n: int = 300, seed: int = 0) -> Template:
+    """The run's template, measured once on up to ``n`` of its training faces and cached in the run folder."""
+    path = run.path / TEMPLATE
+    if path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        eyes = stored["eyes"]
+        return Template(tuple(stored["box"]), None if eyes is None else (tuple(eyes[0]), tuple(eyes[1])),
+                        stored["n_faces"], stored["n_eyes"])
+    train, _ = run.faces()
+    d = run.data
+    folder = resolve_data(d.data, d.labels, d.dataset, d.toy_dir, d.attrs, d.toy_n)[1]
+    pick = np.sort(np.random.default_rng(seed).permutation(len(train))[:n])
+    paths = [folder / train.names[i] for i in pick]
+    template = measure_template(decode_images(paths, size=TEMPLATE_SIZE, channels=3, cache_dir=None,
+                                              desc="measuring the run's face template"))
+    write_json(path, asdict(template))
+    return template
+
+
+def alignment(face: Face, template: Template, size: int) -> tuple[torch.Tensor, str]:
+    """(T mapping photo pixels to the run's crop of ``size`` px, "eyes" or "box": what it was fitted on)."""
+    if face.eyes is not None and template.eyes is not None:
+        (l1, r1), (l2, r2) = face.eyes, template.eyes
+        return similarity_from_points(l1, r1, (l2[0] * size, l2[1] * size), (r2[0] * size, r2[1] * size)), "eyes"
+    return similarity_from_box(face.box, tuple(v * size for v in template.box)), "box"
+
+
+def crop_face(photo: torch.Tensor, photo_to_crop: torch.Tensor, size: int, channels: int) -> torch.Tensor:
+    """The aligned crop (channels, size, size) of a photo (C, H, W) in [0, 1] (colour averaged to grey for a
+    grey run)."""
+    crop = warp(photo.float(), invert(photo_to_crop), (size, size))
+    if crop.shape[0] != channels:
+        crop = crop.mean(0, keepdim=True) if channels == 1 else crop.expand(channels, -1, -1)
+    return crop
+
+
+def smile_judge(model: Model, run: Run) -> evaluators.Judge | None:
+    """What tells a photo's own smile: None for semi-supervised runs (their q(y|x) does), else the run's smile
+    regressor (fitted and cached in the run on first use)."""
+    if model.can("predict_condition"):
+        return None
+    train, val = run.faces()
+    if not evaluators.has_smiles(train):
+        raise FacegenError("the run has too few smile labels to judge a photo's own smile")
+    return evaluators.load_or_fit(run.path, evaluators.SMILE, train, val)
+
+
+def own_degree(model: Model, judge: evaluators.Judge | None, crops: torch.Tensor) -> torch.Tensor:
+    """The smile degree of each crop: q(y|x) when ``judge`` is None, else the smile regressor's."""
+    if judge is None:
+        return smile_head.predict(model, crops)
+    return torch.from_numpy(evaluators.smile_degrees(judge, crops)).float()
+
+
+@torch.no_grad()
+def edit_face(model: Model, run: Run, photo: torch.Tensor, photo_to_crop: torch.Tensor, degrees: list[float] | None,
+              shifts: list[float] | None, method: str = "residual", judge: evaluators.Judge | None = None,
+              **others: float) -> tuple[list[torch.Tensor], float]:
+    """The photo with this face's smile set to each of ``degrees`` (or moved by each of ``shifts``), and the
+    face's own degree. ``residual``: only the masked change the model makes is added (see the module
+    docstring); ``replace``: where that change is, the model's edited face replaces the photo's. ``judge``:
+    :func:`smile_judge`'s answer (looked up here when not given)."""
+    if method not in METHODS:
+        raise FacegenError(f"--method {method}: choose one of {', '.join(METHODS)}")
+    crop = crop_face(photo, photo_to_crop, run.size, run.channels)[None]
+    if judge is None and not model.can("predict_condition"):
+        judge = smile_judge(model, run)
+    own = float(own_degree(model, judge, crop)[0])
+    y_own = latent.condition_vector(run, own, 1, **others)
+    targets = degrees if degrees is not None else [max(-1.0, min(1.0, own + s)) for s in (shifts or [])]
+    z = latent.encode_images(model, crop, y_own)
+    before = latent.decode(model, z, y_own)
+    edited = []
+    for target in targets:
+        after = latent.decode(model, z, latent.condition_vector(run, target, 1, base=y_own))
+        mask = change_mask(after - before)
+        change = (mask * (after - before if method == "residual" else after - crop))[0]
+        edited.append(paste_change(photo, change, photo_to_crop))
+    return edited, own

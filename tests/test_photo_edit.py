@@ -1,0 +1,166 @@
+"""Editing whole photos: alignment maths, paste-back, the same edit off-centre as on the aligned crop, folder mode
+(the face detector's tests skip without OpenCV or without the shared LFW photos)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from facegen.analysis.photo_edit import TEMPLATE, Template, alignment, edit_face
+from facegen.data.align import apply, invert, paste_change, similarity_from_box, similarity_from_points, warp
+from facegen.data.detect import Face
+from facegen.runs import Run
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+HAS_CV2 = importlib.util.find_spec("cv2") is not None
+
+
+def test_similarity_from_two_points_is_exact_and_invertible():
+    t = similarity_from_points((30.5, 80.0), (95.0, 60.0), (20.0, 26.0), (44.0, 26.0))
+    mapped = apply(t, torch.tensor([[30.5, 80.0], [95.0, 60.0]]))
+    assert torch.allclose(mapped, torch.tensor([[20.0, 26.0], [44.0, 26.0]], dtype=torch.float64), atol=1e-9)
+    back = apply(invert(t), mapped)
+    assert torch.allclose(back, torch.tensor([[30.5, 80.0], [95.0, 60.0]], dtype=torch.float64), atol=1e-9)
+    a, b = t[0, 0], t[1, 0]  # a similarity: [[a, -b], [b, a]]
+    assert t[0, 1] == -b and t[1, 1] == a
+
+
+def test_box_alignment_maps_centre_and_side():
+    t = similarity_from_box((100, 50, 40, 40), (8, 8, 16, 16))
+    assert torch.allclose(apply(t, torch.tensor([[120.0, 70.0], [140.0, 90.0]])),
+                          torch.tensor([[16.0, 16.0], [24.0, 24.0]], dtype=torch.float64))
+
+
+def _dots(h: int, w: int, points: list[tuple[float, float]], sigma: float) -> torch.Tensor:
+    yy, xx = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing="ij")
+    img = sum(torch.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma**2)) for x, y in points)
+    return img[None].float()
+
+
+def _centroid(img: torch.Tensor, near: tuple[float, float], radius: int = 6) -> tuple[float, float]:
+    x0, y0 = int(near[0]), int(near[1])
+    patch = img[0, y0 - radius:y0 + radius, x0 - radius:x0 + radius]
+    yy, xx = torch.meshgrid(torch.arange(y0 - radius, y0 + radius) + 0.5, torch.arange(x0 - radius, x0 + radius) + 0.5,
+                            indexing="ij")
+    return float((patch * xx).sum() / patch.sum()), float((patch * yy).sum() / patch.sum())
+
+
+@pytest.mark.parametrize("eyes", [((60.0, 90.0), (120.0, 70.0)), ((150.3, 40.7), (190.9, 44.2))])
+def test_alignment_puts_the_eyes_on_the_template_within_a_pixel(eyes):
+    photo = _dots(180, 240, list(eyes), sigma=2.5)
+    template = Template(box=(0.2, 0.2, 0.6, 0.6), eyes=((0.33, 0.4), (0.67, 0.4)), n_faces=10, n_eyes=10)
+    t, how = alignment(Face((0, 0, 1, 1), eyes), template, 64)
+    assert how == "eyes"
+    crop = warp(photo, invert(t), (64, 64))
+    for found, wanted in zip((_centroid(crop, (21.1, 25.6)), _centroid(crop, (42.9, 25.6))),
+                             ((0.33 * 64, 0.4 * 64), (0.67 * 64, 0.4 * 64)), strict=True):
+        assert abs(found[0] - wanted[0]) < 1 and abs(found[1] - wanted[1]) < 1
+
+
+def test_paste_back_leaves_pixels_outside_the_face_box_unchanged():
+    g = torch.Generator().manual_seed(0)
+    photo = torch.rand(3, 120, 160, generator=g)
+    t = similarity_from_points((70.0, 50.0), (95.0, 48.0), (20.0, 26.0), (44.0, 26.0))  # slightly rotated
+    change = torch.rand(3, 64, 64, generator=g) - 0.5
+    out = paste_change(photo, change, t)
+    yy, xx = torch.meshgrid(torch.arange(120) + 0.5, torch.arange(160) + 0.5, indexing="ij")
+    inside = apply(t, torch.stack([xx.flatten(), yy.flatten()], 1)).reshape(120, 160, 2)
+    in_crop = ((inside >= 0) & (inside <= 64)).all(-1)
+    assert torch.equal(out[:, ~in_crop], photo[:, ~in_crop])
+    assert (out[:, in_crop] != photo[:, in_crop]).any()
+
+
+def test_an_off_centre_small_face_gets_the_edit_of_its_aligned_crop(tiny_run):
+    run = Run.load(tiny_run)
+    model = run.load_model()
+    _, val = run.faces()
+    crop = val.images[0].float() / 255  # (3, 32, 32): the face as the run frames it
+    photo = torch.rand(3, 150, 200, generator=torch.Generator().manual_seed(1)) * 0.2
+    x0, y0 = 150, 12  # off-centre, small in the frame
+    photo[:, y0:y0 + 32, x0:x0 + 32] = crop
+    template = Template(box=(0.25, 0.25, 0.5, 0.5), eyes=None, n_faces=10, n_eyes=0)
+    t, how = alignment(Face((x0 + 8, y0 + 8, 16, 16)), template, 32)
+    assert how == "box"
+    in_photo, own = edit_face(model, run, photo, t, [1.0], None)
+    on_crop, own_crop = edit_face(model, run, crop, torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]), [1.0], None)
+    assert own == pytest.approx(own_crop, abs=1e-5)
+    assert torch.allclose(in_photo[0][:, y0:y0 + 32, x0:x0 + 32], on_crop[0], atol=1e-4)
+    outside = torch.ones(150, 200, dtype=torch.bool)
+    outside[y0:y0 + 32, x0:x0 + 32] = False
+    assert torch.equal(in_photo[0][:, outside], photo[:, outside])
+
+
+@pytest.mark.skipif(not HAS_CV2 or not (SHARED_DATA / "lfw" / "photos").is_dir(),
+                    reason="needs OpenCV and the shared LFW photos")
+def test_folder_mode_goes_on_past_a_bad_file(tiny_run, tmp_path, capsys):
+    import edit_photo
+
+    run = Run.load(tiny_run)
+    (run.path / TEMPLATE).parent.mkdir(exist_ok=True)
+    (run.path / TEMPLATE).write_text(json.dumps({"box": [0.15, 0.2, 0.7, 0.7], "eyes": [[0.35, 0.42], [0.65, 0.42]],
+                                                 "n_faces": 10, "n_eyes": 10}))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for p in sorted((SHARED_DATA / "lfw" / "photos").glob("*.jpg"))[:2]:
+        shutil.copy(p, photos / p.name)
+    (photos / "broken.jpg").write_text("not a photo")
+    with pytest.raises(SystemExit) as exit_info:
+        edit_photo.main([str(photos), "--run", str(tiny_run), "--smile", "-1,1", "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "skipped broken.jpg" in err and "1 of 3" in err
+    assert len(list((tmp_path / "out").glob("*_smile+1.png"))) == 2
+    assert len(list((tmp_path / "out").glob("*_strip.png"))) == 2
+    assert (photos / "broken.jpg").read_text() == "not a photo"
+
+
+@pytest.mark.skipif(not HAS_CV2 or not (SHARED_DATA / "utkface" / "UTKFace").is_dir(),
+                    reason="needs OpenCV and the shared UTKFace faces")
+def test_template_of_real_faces_is_plausible():
+    from facegen.analysis.photo_edit import measure_template
+    from facegen.data.cache import decode_images
+
+    paths = sorted((SHARED_DATA / "utkface" / "UTKFace").glob("*.jpg"))[5000:5030]
+    template = measure_template(decode_images(paths, size=256, channels=3, cache_dir=None))
+    (lx, ly), (rx, ry) = template.eyes
+    assert 0.2 < lx < 0.5 < rx < 0.8 and 0.25 < ly < 0.6 and abs(ly - ry) < 0.05
+    assert template.n_faces >= 20
+
+
+def test_feather_is_one_inside_and_zero_on_the_outer_ring():
+    from facegen.data.align import feather
+
+    f = feather(64)
+    assert f[32, 32] == 1 and f[0].abs().sum() == 0 and f[:, -1].abs().sum() == 0
+    assert (f >= 0).all() and (f <= 1).all() and 0 < f[4, 32] < 1
+
+
+def test_bad_photos_are_one_line_errors(tiny_run, tmp_path):
+    from PIL import Image
+
+    import edit_photo
+    from facegen.core.errors import FacegenError
+
+    run = Run.load(tiny_run)
+    (run.path / TEMPLATE).parent.mkdir(exist_ok=True)
+    (run.path / TEMPLATE).write_text(json.dumps({"box": [0.15, 0.2, 0.7, 0.7], "eyes": None, "n_faces": 10,
+                                                 "n_eyes": 0}))
+    args = ["--run", str(tiny_run), "--smile", "1", "--out", str(tmp_path / "out")]
+    with pytest.raises(FacegenError, match="not found"):
+        edit_photo.main([str(tmp_path / "missing.jpg"), *args])
+    broken = tmp_path / "broken.jpg"
+    broken.write_text("not a photo")
+    if HAS_CV2:
+        with pytest.raises(FacegenError, match="cannot read"):
+            edit_photo.main([str(broken), *args])
+        flat = tmp_path / "flat.png"
+        Image.new("RGB", (120, 100), (128, 128, 128)).save(flat)
+        with pytest.raises(FacegenError, match="no face found"):
+            edit_photo.main([str(flat), *args])
+    with pytest.raises(FacegenError, match="from -1 to \\+1"):
+        edit_photo.main([str(broken), "--run", str(tiny_run), "--smile", "2", "--out", str(tmp_path / "out")])
