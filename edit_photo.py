@@ -10,6 +10,7 @@ Example: python edit_photo.py ../shared/data/lfw/photos --run results/cvae --smi
 from __future__ import annotations
 
 import sys
+from argparse import ArgumentTypeError
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,8 @@ from facegen.cli.args import (
     condition_values,
     guard,
     open_run,
-    parse_floats,
 )
+from facegen.core.argtypes import float_list
 from facegen.core.errors import FacegenError
 from facegen.data.cache import IMAGE_SUFFIXES, list_images
 from facegen.data.detect import detect_faces
@@ -115,7 +116,11 @@ def edit_one(path: Path, args, run, model, template, judge, values: list[float],
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    values = parse_floats(args.smile if args.smile is not None else args.shift, "--smile" if args.smile else "--shift")
+    text, flag = (args.smile, "--smile") if args.smile is not None else (args.shift, "--shift")
+    try:
+        values = float_list(-2.0, 2.0)(text)
+    except ArgumentTypeError as e:
+        raise FacegenError(f"{flag}: {e}") from None
     if args.smile is not None and not all(-1 <= v <= 1 for v in values):
         raise FacegenError(f"--smile {args.smile}: degrees run from -1 to +1")
     run, model = open_run(args, ("encode", "editing photos"), ("decode", "editing photos"))

@@ -361,14 +361,15 @@ def test_overwrite_puts_the_new_run_in_place_after_its_first_checkpoint(toy_root
     shutil.copytree(tiny_run, run)
     (run / "marker.txt").write_text("the old run")
     seen = []
-    real_save = Trainer.save
+    real_write = Trainer.write
 
-    def save(self):
-        real_save(self)
+    def write(self, state):
+        real_write(self, state)
         seen.append((self.epoch, self.out.name, (run / "marker.txt").exists()))
 
-    monkeypatch.setattr(Trainer, "save", save)
-    code, _, err = call("cvae", [*toy(toy_root), "--n_epochs", "2", "--out", run, "--overwrite"], capsys)
+    monkeypatch.setattr(Trainer, "write", write)
+    code, _, err = call("cvae", [*toy(toy_root), "--n_epochs", "2", "--out", run, "--overwrite",
+                                 "--checkpoint_seconds", "0"], capsys)
     assert code == 0, err
     # epoch 1 written beside the old run (still in place), epoch 2 in the swapped folder
     assert seen[0][1].startswith(".run.staging-") and seen[0][2] and seen[1] == (2, "run", False)

@@ -180,9 +180,6 @@ def evaluate_run(run: Run, model: Model, seed: int = 0, judges: Path | None = No
                             run.path / "plots/smile_response.png", f"smile control (r = {control['correlation']:.2f})",
                             "requested smile degree", "predicted smile degree (regressor)")
         result["forcing"] = forcing(model, run, smile, real)
-    if identity is not None and run.cond_names:
-        judge = load_judge(identity, next(model.parameters()).device)
-        result["identity"] = editing.identity_kept(model, run, judge, real)
         if gender is not None:
             b = result["bias"] = bias(model, gender, samples, train, val)
             plots.plot_bias_by_degree(DEGREES, b["share_female"], b["data"]["not_smiling"]["share_female"],
@@ -190,6 +187,9 @@ def evaluate_run(run: Run, model: Model, seed: int = 0, judges: Path | None = No
                                       reference=b["reconstructions"])
         if gender is not None and "gender" in run.cond_names:
             result["gender_control"] = gender_control(model, run, gender, z)
+    if identity is not None and run.cond_names:
+        judge = load_judge(identity, next(model.parameters()).device)
+        result["identity"] = editing.identity_kept(model, run, judge, real)
     if model.can("predict_condition") and val.labelled.any():
         result["smile_inference"] = smile_head.heldout_error(model, train, val)
     fixed = latent.decode(model, z, latent.condition_vector(run, 0.0, len(z)))

@@ -4,7 +4,7 @@ Its targets are the people (``condition_source = "person"``: y is one column hol
 face's person, training people 0 .. cond_dim - 1), so cond_dim is the number of training people and the
 classifier has one weight row per person. What is kept is the embedding network
 (:class:`facegen.nn.identity.IdentityNet`); the rows only serve the loss (:mod:`facegen.losses.margin`).
-Training faces are mirrored by the trainer and randomly scaled and shifted here (``--jitter``), so the
+Training faces are mirrored by the trainer and randomly scaled and shifted here (``--crop_jitter``), so the
 embedding tolerates the framing error of faces cropped from other datasets or from photos.
 """
 
@@ -34,7 +34,8 @@ class IdentityConfig(ModelConfig):
     dropout: float = option(0.0, "dropout before the embedding layer")
     scale: float = option(30.0, "CosFace scale s of the logits s (cos t_j - m [j = y])")
     margin: float = option(0.3, "CosFace margin m (0: a plain normalised softmax)")
-    jitter: float = option(0.1, "random scale (1 +- jitter) and shift (+- jitter of the half-width) of training faces")
+    jitter: float = option(0.1, "random scale (1 +- jitter) and shift (+- jitter of the half-width) of training faces",
+                           flag="--crop_jitter")
     weight_decay: float = option(5e-2, "AdamW's decoupled weight decay")
 
     def check(self) -> None:
@@ -44,7 +45,8 @@ class IdentityConfig(ModelConfig):
         if not 0 <= self.margin < 1 or self.scale <= 0:
             raise FacegenError(f"--margin {self.margin} --scale {self.scale}: need 0 <= margin < 1 and scale > 0")
         if not 0 <= self.jitter < 0.5 or not 0 <= self.dropout < 1 or self.dim < 2 or self.width < 1 or self.blocks < 1:
-            raise FacegenError("need 0 <= --jitter < 0.5, 0 <= --dropout < 1, --dim >= 2, --width >= 1, --blocks >= 1")
+            raise FacegenError("need 0 <= --crop_jitter < 0.5, 0 <= --dropout < 1, --dim >= 2, --width >= 1, "
+                               "--blocks >= 1")
 
 
 def jittered(x: torch.Tensor, amount: float) -> torch.Tensor:
