@@ -5,6 +5,7 @@ face2depth`` trains the face -> depth network that evaluate_depth2face.py uses t
 no --pairs the toy pairs are used. ``--resume --out DIR`` continues a run in its own mode.
 """
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -20,9 +21,10 @@ DEFAULTS = ["--resize", "64", "--batch_size", "16"]
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
-    pre = Parser(add_help=False)
-    pre.add_argument("--mode", choices=MODES, default=None)
-    pre.add_argument("--out", type=Path, default=None)
+    pre = Parser(description="Train a depth map -> face translator (or the face2depth judge); --mode MODE --help "
+                             "lists that mode's flags", add_help=False, formatter_class=argparse.HelpFormatter)
+    pre.add_argument("--mode", choices=MODES, default=None, help="what to train (default: supervised)")
+    pre.add_argument("--out", type=Path, default=None, help="run folder (default: results/MODEL)")
     known, rest = pre.parse_known_args(argv)
     mode = known.mode
     if "--resume" in rest and mode is None and known.out is not None and (known.out / FLAGS).is_file():
