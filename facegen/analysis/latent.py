@@ -6,10 +6,10 @@ Every function takes and returns CPU tensors; the model runs on whatever device 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from sklearn.decomposition import PCA
 
 from facegen.core.batching import BATCH, batched
 from facegen.core.errors import FacegenError
@@ -17,6 +17,9 @@ from facegen.data.batches import DeviceFaces
 from facegen.data.faceset import FaceSet
 from facegen.models.base import Model
 from facegen.runs import Run
+
+if TYPE_CHECKING:
+    from sklearn.decomposition import PCA
 
 SMILE = 0  # the smile degree is the first condition column ("smile first", see --conditions)
 
@@ -112,6 +115,8 @@ def fit_pca(mu: torch.Tensor) -> PCA:
     """PCA of posterior means (N, L), keeping every component."""
     if len(mu) < 2:
         raise FacegenError(f"PCA needs at least 2 encoded faces, got {len(mu)}")
+    from sklearn.decomposition import PCA  # scikit-learn is imported only by the scripts that fit something
+
     return PCA().fit(mu.double().numpy())
 
 
