@@ -144,6 +144,7 @@ def plot_latent_variance(var: np.ndarray, epochs: Sequence[int], path: Path, tit
                    extent=(-0.5, var.shape[1] - 0.5, epochs[-1] + 0.5, epochs[0] - 0.5))
     ax.set_xlabel("latent dimension")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("epoch")
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label="variance of posterior mean")

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
-from sklearn.svm import LinearSVC
 
 from facegen.core.errors import FacegenError
 from facegen.core.files import atomic_write
@@ -110,6 +108,9 @@ def svm_direction(codes: torch.Tensor, labels: torch.Tensor, name: str, seed: in
                   test_fraction: float = 0.2) -> Direction:
     """Fit a linear SVM (class-balanced) on a stratified share of the codes, score it on the rest, and
     return the unit normal of its boundary as the edit direction."""
+    from sklearn.model_selection import train_test_split  # scikit-learn only where it is used
+    from sklearn.svm import LinearSVC
+
     z, y = codes.double().numpy(), (labels.numpy() > 0).astype(int)
     check_both_classes(labels.numpy(), name)
     stratify = y if min(y.sum(), len(y) - y.sum()) >= 2 else None

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import joblib
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.linear_model import LogisticRegression, RidgeCV
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from facegen.core.errors import FacegenError
 from facegen.core.files import atomic_write
 from facegen.data.faceset import FaceSet
+
+if TYPE_CHECKING:  # scikit-learn and joblib are imported where a judge is fitted or read, not with the module
+    from sklearn.pipeline import Pipeline
 
 FEATURE_SIZE = 24  # pixels per side the judges see
 MIN_FACES = 8
@@ -93,6 +93,10 @@ def fit_smile_regressor(train: FaceSet, val: FaceSet) -> Judge:
     if not has_smiles(train):
         raise FacegenError(f"only {len(y)} training faces carry a smile degree; the smile regressor needs "
                            f"at least {MIN_FACES}")
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(0, 5, 11))).fit(*_mirrored(x, y))
     xv, yv = _smile_data(val)
     heldout: dict = {"n_train": len(y), "n_heldout": len(yv)}
@@ -108,6 +112,10 @@ def fit_gender_classifier(train: FaceSet, val: FaceSet) -> Judge:
     if not has_genders(train):
         raise FacegenError(f"the gender classifier needs at least {MIN_FACES // 2} training faces of each gender "
                            f"(found {int((y == 0).sum())} male, {int((y == 1).sum())} female)")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     model = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=2000)).fit(*_mirrored(x, y))
     xv, yv = _gender_data(val)
     heldout: dict = {"n_train": len(y), "n_heldout": len(yv)}
@@ -117,6 +125,8 @@ def fit_gender_classifier(train: FaceSet, val: FaceSet) -> Judge:
 
 
 def _cached(path: Path) -> Judge | None:
+    import joblib
+
     try:
         stored = joblib.load(path)
         if stored.get("version") == FORMAT_VERSION and stored.get("feature_size") == FEATURE_SIZE:
@@ -140,6 +150,8 @@ def load_or_fit(run: Path, name: str, train: FaceSet, val: FaceSet) -> Judge:
     if path.exists() and (judge := _cached(path)) is not None:
         return judge
     judge = (fit_smile_regressor if name == SMILE else fit_gender_classifier)(train, val)
+    import joblib
+
     atomic_write(path, lambda tmp: joblib.dump({"version": FORMAT_VERSION, "feature_size": FEATURE_SIZE,
                                                 "model": judge.model, "heldout": judge.heldout}, tmp))
     return judge

@@ -6,10 +6,10 @@ Every function takes and returns CPU tensors; the model runs on whatever device 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from sklearn.decomposition import PCA
 
 from facegen.core.batching import BATCH, batched
 from facegen.core.errors import FacegenError
@@ -19,6 +19,9 @@ from facegen.models.base import Model
 from facegen.runs import Run
 
 MAX_COMPONENTS = 100  # principal axes a PCA keeps at most (a flow's code has C * S * S dimensions)
+if TYPE_CHECKING:
+    from sklearn.decomposition import PCA
+
 SMILE = 0  # the smile degree is the first condition column ("smile first", see --conditions)
 
 
@@ -115,6 +118,8 @@ def fit_pca(mu: torch.Tensor, max_components: int = MAX_COMPONENTS, seed: int = 
     The explained-variance ratios are shares of the total variance either way."""
     if len(mu) < 2:
         raise FacegenError(f"PCA needs at least 2 encoded faces, got {len(mu)}")
+    from sklearn.decomposition import PCA  # scikit-learn is imported only by the scripts that fit something
+
     if mu.shape[1] <= max_components:
         return PCA().fit(mu.double().numpy())
     k = min(max_components, len(mu))
