@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
@@ -113,15 +112,6 @@ def fit_pca(mu: torch.Tensor) -> PCA:
     if len(mu) < 2:
         raise FacegenError(f"PCA needs at least 2 encoded faces, got {len(mu)}")
     return PCA().fit(mu.double().numpy())
-
-
-def pca_codes(pca: PCA, k: int, values: Sequence[float]) -> torch.Tensor:
-    """Codes (S, L) along principal axis k: the data mean plus ``values`` standard deviations of that axis."""
-    if not 0 <= k < pca.n_components_:
-        raise FacegenError(f"principal axis {k} is out of range: the PCA has axes 0-{pca.n_components_ - 1}")
-    std = np.sqrt(pca.explained_variance_[k])
-    z = pca.mean_[None, :] + np.asarray(values, dtype=float)[:, None] * std * pca.components_[k][None, :]
-    return torch.from_numpy(z).float()
 
 
 def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
