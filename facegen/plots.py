@@ -5,18 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import imageio.v2 as imageio
 import matplotlib
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
+import torch
+from matplotlib.patches import Patch
+from torchvision.utils import make_grid, save_image
 
-matplotlib.use("Agg")
-import imageio.v2 as imageio  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from torchvision.utils import make_grid, save_image  # noqa: E402
-
-from facegen.core.files import atomic_write  # noqa: E402
+from facegen.core.files import atomic_write
 
 
 def save_grid(images: torch.Tensor, path: Path, nrow: int = 8, padding: int = 2) -> None:

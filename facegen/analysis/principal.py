@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.utils.extmath import randomized_svd
 
 from facegen.analysis import latent
 from facegen.analysis.directions import Directions, orient, prior_samples
@@ -43,13 +44,14 @@ def ganspace_directions(z: np.ndarray, feats: np.ndarray, k: int) -> tuple[np.nd
     (k,), from codes z (N, L) and their activations (N, D) (see the module docstring)."""
     n = len(z)
     a = feats - feats.mean(0)
-    u, s, _ = np.linalg.svd(a, full_matrices=False)
-    k = min(k, int((s > s[0] * 1e-9).sum()))
+    k = min(k, *a.shape)
+    u, s, _ = randomized_svd(a, k, n_oversamples=20, n_iter=7, random_state=0)  # the top k only: D can be large
+    k = int((s > s[0] * 1e-9).sum())
     coords = u[:, :k] * np.sqrt(n - 1)  # x_k / sigma_k: unit sample variance, uncorrelated
     moves = coords.T @ (z - z.mean(0)) / (n - 1)  # (k, L): least-squares regression of z on the coordinates
     steps = np.linalg.norm(moves, axis=1)
     units = orient(moves / np.where(steps > 0, steps, 1)[:, None])
-    return units, steps, s[:k] ** 2 / (s**2).sum()
+    return units, steps, s[:k] ** 2 / np.square(a).sum()
 
 
 def sefa_directions(weight: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -67,14 +69,26 @@ def pca_directions(run: Run, model: Model, k: int) -> Directions:
                       pca.mean_, {"variance_share": pca.explained_variance_ratio_[:k].tolist(), "n_faces": len(mu)})
 
 
+def supports(model: Model, method: str) -> bool:
+    """Whether ``method`` can find principal directions of this model (pca: an encoder; ganspace, sefa: hooks)."""
+    if method == "pca":
+        return model.can("encode")
+    if method == "sefa":
+        return model.first_layer_weight() is not None
+    device = next(model.parameters()).device
+    probe = torch.zeros(1, model.latent_size, device=device), torch.zeros(1, model.cond_dim, device=device)
+    return model.generator_features(*probe) is not None
+
+
 def _hook(model: Model, method: str) -> None:
-    probe = torch.zeros(1, model.latent_size, device=next(model.parameters()).device)
-    cond = torch.zeros(1, model.cond_dim, device=probe.device)
-    got = model.first_layer_weight() if method == "sefa" else model.generator_features(probe, cond)
-    if got is None:
+    if not supports(model, method):
         hook = "first_layer_weight()" if method == "sefa" else "generator_features(z, y)"
         raise FacegenError(f"--method {method} needs the model to expose {hook}, and a {model.name} run does not: "
                            f"use another --method (see docs/steering.md)")
+
+
+def available_methods(model: Model) -> list[str]:
+    return [m for m in PRINCIPAL if supports(model, m)]
 
 
 def ganspace(run: Run, model: Model, k: int, n_samples: int, seed: int) -> Directions:
