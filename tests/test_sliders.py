@@ -147,8 +147,10 @@ def test_a_photo_needs_an_encoder(tmp_path, monkeypatch, state_of, smile_run):
         face_sliders.main(["--run", str(smile_run), "--photo", str(photo), "--save", str(tmp_path / "q.png")])
 
 
-def start_xvfb() -> tuple[subprocess.Popen, str]:
-    """A virtual X display (Xvfb picks a free number and writes it to a pipe); skip when there is none."""
+@pytest.fixture
+def display():
+    """A virtual X display (Xvfb picks a free number and writes it to a pipe, which must stay open while it
+    runs); skipped where there is no Xvfb or it cannot start."""
     exe = shutil.which("Xvfb")
     if exe is None:
         pytest.skip("no Xvfb on this machine (apt-get install xvfb)")
@@ -156,26 +158,24 @@ def start_xvfb() -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([exe, "-displayfd", str(write), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
                             pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(write)
-    ready, _, _ = select.select([read], [], [], 15)
-    number = os.read(read, 16).decode().strip() if ready else ""
-    os.close(read)
-    if not number.isdigit():
-        proc.terminate()
-        pytest.skip("Xvfb could not start a display")
-    return proc, f":{number}"
-
-
-def test_the_window_opens_under_a_virtual_display(smile_run, tmp_path):
-    pytest.importorskip("tkinter")
-    xvfb, display = start_xvfb()
     try:
-        shot = tmp_path / "window.png"
-        proc = subprocess.run([sys.executable, "face_sliders.py", "--run", str(smile_run), "--k", "4", "--set",
-                               "pc0=2,smile=0.8", "--screenshot", str(shot)], cwd=ROOT, capture_output=True,
-                              text=True, timeout=120, env={**os.environ, "DISPLAY": display, "MPLBACKEND": "TkAgg"})
+        ready, _, _ = select.select([read], [], [], 15)
+        number = os.read(read, 16).decode().strip() if ready else ""
+        if not number.isdigit() or proc.poll() is not None:
+            pytest.skip("Xvfb could not start a display")
+        yield f":{number}"
     finally:
-        xvfb.terminate()
-        xvfb.wait(10)
+        proc.terminate()
+        proc.wait(10)
+        os.close(read)
+
+
+def test_the_window_opens_under_a_virtual_display(smile_run, tmp_path, display):
+    pytest.importorskip("tkinter")
+    shot = tmp_path / "window.png"
+    proc = subprocess.run([sys.executable, "face_sliders.py", "--run", str(smile_run), "--k", "4", "--set",
+                           "pc0=2,smile=0.8", "--screenshot", str(shot)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "DISPLAY": display, "MPLBACKEND": "TkAgg"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     pixels = np.asarray(Image.open(shot))
     assert pixels.shape[0] > 400 and pixels.shape[1] > 600 and pixels.std() > 10

@@ -131,9 +131,10 @@ def test_principal_directions_of_the_generator_in_closed_form(generator_run):
     model = run.load_model()
     sefa = find_directions(run, model, "sefa", k=3)
     gs = find_directions(run, model, "ganspace", k=3, sampling=Sampling(n_samples=2000))
-    for dirs in (sefa, gs):
-        assert np.allclose(np.abs(dirs.vectors), np.eye(6)[:3], atol=0.05), dirs.method
-    assert np.allclose(sefa.scales, 1) and np.allclose(gs.scales, 1, atol=0.05) and np.allclose(gs.center, 0)
+    assert np.allclose(np.abs(sefa.vectors), np.eye(6)[:3], atol=1e-6) and np.allclose(sefa.scales, 1)
+    # GANSpace estimates from 2000 samples; the top two components (36 % and 20 % of the variance) are well apart
+    assert np.abs(gs.vectors[0, 0]) > 0.99 and np.abs(gs.vectors[1, 1]) > 0.98, gs.vectors
+    assert np.allclose(gs.scales, 1, atol=0.05) and np.allclose(gs.center, 0)
     with pytest.raises(FacegenError, match="isotropic"):
         find_directions(run, model, "pca", k=2)
     with pytest.raises(FacegenError, match="--k 7"):
