@@ -1,6 +1,7 @@
 #!/bin/sh
 # Copy the figures the README shows into docs/figures/: those of `sh scripts/run_all.sh` (results/cvae, ...)
-# and of `sh scripts/semi_supervised.sh` (results/cvae_semi), each set when its run is there.
+# of `sh scripts/semi_supervised.sh` (results/cvae_semi) and of docs/steering.md's commands (results/cvae/steering),
+# each set when its run is there; `sh scripts/copy_figures.sh steering` copies only the last set.
 set -e
 cd "$(dirname "$0")/.."
 mkdir -p docs/figures
@@ -14,6 +15,23 @@ copy() {  # copy SRC NAME: fail loudly if run_all.sh has not made SRC
 last_iter() {  # last_iter MODEL: the newest reconstruction grid of results/MODEL
     ls "results/$1/iterations" | sed -n 's/^iter_\([0-9]*\)\.png$/\1/p' | sort -n | tail -1
 }
+steering() {  # made by the commands of docs/steering.md on results/cvae
+    copy cvae/steering/edits.md cvae_edits.md
+    copy cvae/steering/edits.csv cvae_edits.csv
+    copy cvae/steering/cosines.csv cvae_cosines.csv
+    copy cvae/attributes/directions/smile_given_gender_interfacegan.png cvae_interfacegan_smile.png
+    copy cvae/attributes/directions/gender_interfacegan.png cvae_interfacegan_gender.png
+    copy cvae/axis/pca_overview.png cvae_walk_pca.png
+    copy cvae/axis/ganspace_overview.png cvae_walk_ganspace.png
+    copy cvae/axis/sefa_overview.png cvae_walk_sefa.png
+    copy cvae/steering/face.png cvae_slider_face.png
+    copy cvae/steering/sliders.png sliders.png
+}
+if [ "$1" = steering ]; then  # sh scripts/copy_figures.sh steering: only these
+    steering
+    echo "copy_figures: docs/figures/ updated from results/cvae/steering and its figures"
+    exit 0
+fi
 if [ ! -d results/cvae ] && [ ! -d results/cvae_semi ]; then
     echo "copy_figures: no results/cvae or results/cvae_semi: run sh scripts/run_all.sh first" >&2
     exit 2
@@ -47,5 +65,8 @@ if [ -d results/cvae_semi ]; then  # made by sh scripts/semi_supervised.sh
             if [ -f "results/$run/$f.json" ]; then cp "results/$run/$f.json" "docs/figures/${run}_$f.json"; fi
         done
     done
+fi
+if [ -d results/cvae/steering ]; then  # made by the commands of docs/steering.md
+    steering
 fi
 echo "copy_figures: docs/figures/ updated from results/"
