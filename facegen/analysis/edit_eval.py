@@ -188,7 +188,9 @@ def evaluate_edits(run: Run, model: Model, judges: Judges, *, attributes: list[s
             "judges": {name: {"what": j.what, "threshold": j.threshold} for name, j in judges.judges.items()},
             "feature_space": judges.feature_space, "baseline_positive_share":
                 {name: float((s > judges.judges[name].threshold).mean()) for name, s in faces.scores.items()},
-            "directions": info, "cosines": {"labels": [e.label for e in vectors], "matrix": cos.tolist()}}
+            "directions": info,
+            "cosines": {"labels": [e.label for e in vectors], "targets": [e.target for e in vectors],
+                        "matrix": cos.tolist()}}
     write_json(out / "edits.json", {**meta, "rows": rows})
     text = markdown(rows, list(faces.scores), meta)
     write_text(out / "edits.md", text + "\n")
@@ -225,8 +227,9 @@ def markdown(rows: list[dict], judges: list[str], meta: dict) -> str:
             target = f"{r['delta_' + r['target']]:+.3f}" if r["target"] else "–"
             deltas = [target, f"{top} {others[top]:+.3f}", f"{np.mean(np.abs(list(others.values()))):.3f}"]
         unit = "" if r["unit"] == "latent sd" else f" ({r['unit']})"
-        lines.append(f"| {r['edit']} | {r['distance']:g}{unit} | {_pct(r['flips_add'])} of {r['n_add']} | "
-                     f"{_pct(r['flips_remove'])} of {r['n_remove']} | " + " | ".join(deltas) +
+        flips = (f"{_pct(r['flips_add'])} of {r['n_add']} | {_pct(r['flips_remove'])} of {r['n_remove']}"
+                 if r["target"] else "– | –")
+        lines.append(f"| {r['edit']} | {r['distance']:g}{unit} | {flips} | " + " | ".join(deltas) +
                      f" | {r['feature_move']:.2f} |")
     judged = "; ".join(f"{name}: {j['what']}, with it above {j['threshold']:g} "
                        f"({100 * meta['baseline_positive_share'][name]:.0f}% of the samples)"
@@ -234,8 +237,10 @@ def markdown(rows: list[dict], judges: list[str], meta: dict) -> str:
     notes = [f"{meta['n_faces']} prior samples of the {meta['model']} run. Judges: {judged}. Feature move in "
              f"{meta['feature_space']}, relative to the mean distance between two samples."]
     labels, matrix = meta["cosines"]["labels"], np.array(meta["cosines"]["matrix"])
+    # rows: the attribute directions (those with a target), or every direction when there are none
+    rows = [i for i, t in enumerate(meta["cosines"]["targets"]) if t] or list(range(len(labels)))
     if labels:
-        notes += ["", "Cosines between the directions:", "",
+        notes += ["", "Cosines between the directions (all pairs in cosines.csv):", "",
                   "| | " + " | ".join(labels) + " |", "|" + "---|" * (len(labels) + 1)]
-        notes += [f"| {a} | " + " | ".join(f"{c:+.2f}" for c in matrix[i]) + " |" for i, a in enumerate(labels)]
+        notes += [f"| {labels[i]} | " + " | ".join(f"{c:+.2f}" for c in matrix[i]) + " |" for i in rows]
     return "\n".join(lines + [""] + notes)
