@@ -127,6 +127,8 @@ class Judges:
                 pass
         have = ", ".join(judges) or "none"
         hint = "" if celeba else " (CelebA attributes need an attribute net: --classifier FILE)"
+        if self.judges_run is not None and SMILE not in judges:
+            hint += f"; {self.judges_run} has no cached smile regressor: run evaluate.py --run {self.judges_run}"
         raise FacegenError(f"no judge for the attribute {name!r} on this {self.run.model_name} run: judged "
                            f"attributes are {have}{hint}")
 

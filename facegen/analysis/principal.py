@@ -88,11 +88,13 @@ def _hook(model: Model, method: str) -> None:
 
 
 def available_methods(model: Model) -> list[str]:
-    return [m for m in PRINCIPAL if supports(model, m)]
+    """The principal methods this model supports (ganspace also needs a prior to sample)."""
+    return [m for m in PRINCIPAL if supports(model, m) and (m != "ganspace" or model.can("sample"))]
 
 
 def ganspace(run: Run, model: Model, k: int, n_samples: int, seed: int) -> Directions:
     _hook(model, "ganspace")
+    model.require("sample", "--method ganspace (activations of prior samples)")
     z, y = prior_samples(run, model, n_samples, seed)
     feats = batched(model.generator_features, z, y, device=next(model.parameters()).device).double().numpy()
     units, steps, share = ganspace_directions(z.double().numpy(), feats, k)
