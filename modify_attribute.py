@@ -1,14 +1,17 @@
-"""Add (or remove) an attribute by latent arithmetic: code + amount x attribute vector, decoded.
+"""Add (or remove) an attribute by latent arithmetic: code + amount x the attribute's direction times its step,
+decoded. --method mean_diff (default) adds the attribute vector itself (the difference of the mean codes with and
+without it); svm and interfacegan use those directions (edit_directions.py), scaled to their own step.
 
-Needs RUN/attributes/attribute_vectors.npz (attribute_vectors.py). Faces: held-out faces without the attribute
-(--without N), with it (--with N, for removal with negative amounts), or your photos (--images). Writes
-RUN/attributes/add_<attribute>.png (remove_<attribute>.png when no amount is positive).
+Faces: held-out faces without the attribute (--without N), with it (--with N, for removal with negative amounts), or
+your photos (--images). Writes RUN/attributes/add_<attribute>[_<method>].png (remove_... when no amount is positive).
 """
 
 from pathlib import Path
 
 from facegen.analysis.attribute_study import modify_attribute
+from facegen.analysis.steering import ATTRIBUTE_METHODS
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
+from facegen.cli.steering import add_judge_args, add_method_arg, judges_from, sampling_from
 from facegen.core.argtypes import positive_int, span
 
 MAX_AMOUNT = 10.0  # multiples of the attribute vector: beyond this an edit only saturates
@@ -19,7 +22,9 @@ def main(argv: list[str] | None = None) -> None:
     p = Parser(description=__doc__)
     add_common_args(p)
     add_run_arg(p)
-    p.add_argument("--attribute", required=True, help="CelebA attribute, e.g. Smiling, Eyeglasses, Bald, Male")
+    p.add_argument("--attribute", required=True,
+                   help="attribute: a CelebA attribute (Smiling, Eyeglasses, Bald, Male, ...), smile or gender")
+    add_method_arg(p, ATTRIBUTE_METHODS, "mean_diff")
     faces = p.add_mutually_exclusive_group()
     faces.add_argument("--images", type=Path, nargs="+", default=None, help="face photos to edit")
     faces.add_argument("--without", type=positive_int, default=None,
@@ -28,11 +33,13 @@ def main(argv: list[str] | None = None) -> None:
                        help="edit N (>= 1) held-out faces with the attribute (use negative --amounts to remove it)")
     p.add_argument("--amounts", type=span(-MAX_AMOUNT, MAX_AMOUNT), default="0:2:0.25",
                    help=f"START:STOP:STEP multiples of the vector (from -{MAX_AMOUNT:g} to {MAX_AMOUNT:g})")
+    add_judge_args(p)
     args = p.parse_args(argv)
     run, model = open_run(args, ("encode", "attribute edits of real faces"), ("decode", "attribute edits"))
     having = args.having is not None
     n = args.having if having else (args.without or N_DEFAULT)
-    modify_attribute(run, model, args.attribute, args.images, n, having, args.amounts, args.seed)
+    modify_attribute(run, model, args.attribute, args.images, n, having, args.amounts, args.seed, args.method,
+                     judges_from(args, run, model), sampling_from(args))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 # Copy the figures the README shows into docs/figures/: those of `sh scripts/run_all.sh` (results/cvae, ...),
 # of `sh scripts/semi_supervised.sh` (results/cvae_semi), of `sh scripts/lfw_study.sh` (results/lfw_study, or the
 # folder in $LFW_STUDY; docs/gan.md), of the Glow runs of docs/glow.md (results/glow_celeba32) and of
-# `sh scripts/depth2face_compare.sh` (results/d2f), each set when its runs are there.
+# `sh scripts/depth2face_compare.sh` (results/d2f), and of docs/steering.md's commands
+# (results/cvae/steering), each set when its runs are there; `sh scripts/copy_figures.sh steering` copies only
+# the last set.
 set -e
 cd "$(dirname "$0")/.."
 mkdir -p docs/figures
@@ -16,6 +18,23 @@ copy() {  # copy SRC NAME: fail loudly if run_all.sh has not made SRC
 last_iter() {  # last_iter MODEL: the newest reconstruction grid of results/MODEL
     ls "results/$1/iterations" | sed -n 's/^iter_\([0-9]*\)\.png$/\1/p' | sort -n | tail -1
 }
+steering() {  # made by the commands of docs/steering.md on results/cvae
+    copy cvae/steering/edits.md cvae_edits.md
+    copy cvae/steering/edits.csv cvae_edits.csv
+    copy cvae/steering/cosines.csv cvae_cosines.csv
+    copy cvae/attributes/directions/smile_given_gender_interfacegan.png cvae_interfacegan_smile.png
+    copy cvae/attributes/directions/gender_interfacegan.png cvae_interfacegan_gender.png
+    copy cvae/axis/pca_overview.png cvae_walk_pca.png
+    copy cvae/axis/ganspace_overview.png cvae_walk_ganspace.png
+    copy cvae/axis/sefa_overview.png cvae_walk_sefa.png
+    copy cvae/steering/face.png cvae_slider_face.png
+    copy cvae/steering/sliders.png sliders.png
+}
+if [ "$1" = steering ]; then  # sh scripts/copy_figures.sh steering: only these
+    steering
+    echo "copy_figures: docs/figures/ updated from results/cvae/steering and its figures"
+    exit 0
+fi
 STUDY="${LFW_STUDY:-results/lfw_study}"
 if [ ! -d results/cvae ] && [ ! -d results/cvae_semi ] && [ ! -d "$STUDY" ] && [ ! -d results/glow_celeba32 ] \
         && [ ! -d results/d2f ]; then
@@ -83,5 +102,8 @@ if [ -d results/d2f ]; then  # made by sh scripts/depth2face_compare.sh (docs/de
     done
     copy d2f/face2depth/iterations/iter_$(last_iter d2f/face2depth).png d2f_face2depth_heldout.png
     copy d2f/table.md d2f_table.md
+fi
+if [ -d results/cvae/steering ]; then  # made by the commands of docs/steering.md
+    steering
 fi
 echo "copy_figures: docs/figures/ updated from results/"

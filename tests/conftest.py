@@ -30,6 +30,19 @@ def tiny_run(toy_root) -> Path:
     return train_main(tiny_args(toy_root, "cvae"), "cvae")
 
 
+@pytest.fixture(scope="session")
+def smile_run(toy_root) -> Path:
+    """A CVAE trained long enough on toy faces for its smile condition to work (about half a minute; the metric
+    and slider tests share it)."""
+    from facegen.cli.training import train_main
+
+    args = ["--dataset", "toy", "--toy_dir", str(toy_root / "toy800"), "--toy_n", "800", "--resize", "32",
+            "--cache_dir", str(toy_root / "cache"), "--latent_size", "8", "--base_channels", "16",
+            "--batch_size", "32", "--lr", "3e-3", "--n_epochs", "8", "--eval_every", "8",
+            "--out", str(toy_root / "smile_cvae")]
+    return train_main(args, "cvae")
+
+
 def record_run(out: Path, model, faces=None):
     """Write the flags.json of a model trained directly with the Trainer (no training script), so Run.load and
     the exploration code can read the folder."""

@@ -3,7 +3,6 @@
 import argparse
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 import torch
 
@@ -75,21 +74,6 @@ def test_axis_walk_moves_only_the_chosen_dimension():
     assert torch.allclose(walk[0], expected[0], atol=1e-6)
     with pytest.raises(FacegenError, match="out of range"):
         latent.axis_walk(model, z0, 4, [0.0, 1.0], y)
-
-
-def test_pca_walk_follows_the_fitted_components():
-    g = torch.Generator().manual_seed(0)
-    mu = torch.randn(200, 4, generator=g) * torch.tensor([3.0, 1.0, 0.5, 0.1]) + torch.tensor([1.0, 0, 0, 0])
-    pca = latent.fit_pca(mu)
-    assert pca.n_components_ == 4
-    codes = latent.pca_codes(pca, 1, [-2.0, 0.0, 2.0])
-    scores = pca.transform(codes.double().numpy())
-    std = np.sqrt(pca.explained_variance_[1])
-    assert np.allclose(scores[:, 1], [-2 * std, 0, 2 * std], atol=1e-4)
-    assert np.allclose(np.delete(scores, 1, axis=1), 0, atol=1e-4)
-    assert np.allclose(codes[1].numpy(), pca.mean_, atol=1e-5)
-    with pytest.raises(FacegenError, match="out of range"):
-        latent.pca_codes(pca, 4, [0.0])
 
 
 def test_interpolate_and_latent_usage():

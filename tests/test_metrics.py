@@ -2,7 +2,6 @@
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,18 +11,6 @@ import evaluate
 from facegen.analysis import evaluators, metrics
 from facegen.models.registry import build_model
 from facegen.runs import Run
-
-
-@pytest.fixture(scope="session")
-def smile_run(toy_root) -> Path:
-    """A CVAE trained long enough on toy faces for its smile condition to work (about half a minute)."""
-    from facegen.cli.training import train_main
-
-    args = ["--dataset", "toy", "--toy_dir", str(toy_root / "toy800"), "--toy_n", "800", "--resize", "32",
-            "--cache_dir", str(toy_root / "cache"), "--latent_size", "8", "--base_channels", "16",
-            "--batch_size", "32", "--lr", "3e-3", "--n_epochs", "8", "--eval_every", "8",
-            "--out", str(toy_root / "smile_cvae")]
-    return train_main(args, "cvae")
 
 
 def test_trained_model_controls_the_smile(smile_run, capsys):

@@ -17,9 +17,10 @@ from pathlib import Path
 import torch
 
 from facegen.analysis.attribute_data import attribute_column, attribute_faces, heldout, pick, resolve_attribute
-from facegen.analysis.attribute_study import ATTRIBUTES_DIR, edit_step, fit_directions
-from facegen.analysis.attributes import AttributeVectors, check_both_classes, cosine, mean_difference
-from facegen.analysis.latent import decode, encode_faces, encode_images
+from facegen.analysis.attribute_study import ATTRIBUTES_DIR
+from facegen.analysis.attributes import check_both_classes, cosine
+from facegen.analysis.latent import decode, encode_images
+from facegen.analysis.steering import AttributeSource, Sampling, attribute_directions
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
 from facegen.data.faceset import FaceSet
@@ -43,15 +44,15 @@ def _judge(before: torch.Tensor, after: torch.Tensor, cols: dict) -> dict:
             "condition_change": change[:, conds].mean().item() if conds else float("nan")}
 
 
-def _methods(codes: torch.Tensor, faces: FaceSet, vecs: AttributeVectors, target: str, conds: list[str],
+def _methods(run: Run, model: Model, source: AttributeSource, target: str, conds: list[str],
              seed: int) -> dict[str, torch.Tensor]:
     """The three edits of one attribute, all as long as its difference-of-means vector."""
-    mean_diff = vecs.vector(target)
-    plain, _, conditioned = fit_directions(codes, faces, target, conds, seed)
-    step = edit_step(codes, attribute_column(faces, target))
-    methods = {"mean difference": mean_diff, "SVM": torch.from_numpy(plain.normal * step).float()}
+    sampling = Sampling(seed=seed)
+    mean_diff = attribute_directions(run, model, "mean_diff", target, [], sampling=sampling, source=source)
+    svm = attribute_directions(run, model, "svm", target, conds, sampling=sampling, source=source)
+    methods = {"mean difference": mean_diff.vector(0), "SVM": svm.vector(0)}
     if conds:
-        methods[f"SVM given {','.join(conds)}"] = torch.from_numpy(conditioned * step).float()
+        methods[f"SVM given {','.join(conds)}"] = svm.vector(1)
     return methods
 
 
@@ -98,8 +99,7 @@ def evaluate_attributes(run: Run, model: Model, classifier: Path, attributes: li
                            f"CelebA's attributes with train_feature_net.py")
     targets = faces.attr_names if attributes == ["all"] else [resolve_attribute(a, faces) for a in attributes]
     conditions = list(dict.fromkeys(resolve_attribute(c, faces) for c in condition))
-    codes = encode_faces(model, faces)[0]
-    vecs = mean_difference(codes, faces.meta["attrs"], faces.attr_names)
+    source = AttributeSource(run, model, "data", sampling=Sampling(seed=seed))
     held = heldout(run, faces)
     rows = []
     for target in targets:
@@ -110,7 +110,7 @@ def evaluate_attributes(run: Run, model: Model, classifier: Path, attributes: li
         conds = [c for c in conditions if c != target]
         cols = {"target": net_names.index(target), "conditions": [net_names.index(c) for c in conds],
                 "others": [i for i, a in enumerate(net_names) if a != target]}
-        methods = _methods(codes, faces, vecs, target, conds, seed)
+        methods = _methods(run, model, source, target, conds, seed)
         rows += _rows(model, net, held, target, methods, cols, amounts, n, seed)
     out = run.path / ATTRIBUTES_DIR
     write_csv(out / "evaluation.csv", rows)

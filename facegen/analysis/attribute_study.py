@@ -3,6 +3,7 @@ encode its faces, compute attribute vectors and linear edit directions, edit fac
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,18 +14,17 @@ from facegen.analysis.attribute_data import attribute_column, attribute_faces, h
 from facegen.analysis.attributes import (
     VECTORS_FILE,
     AttributeVectors,
-    Direction,
     cosine,
     edit_codes,
-    load_vectors,
     mean_difference,
-    project_out,
     save_vectors,
-    svm_direction,
 )
+from facegen.analysis.directions import prior_samples
+from facegen.analysis.judges import Judges
 from facegen.analysis.latent import decode, encode_faces, encode_images
+from facegen.analysis.steering import SAMPLING, Sampling, attribute_directions, dataset_attribute, dataset_labels
+from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
-from facegen.data.celeba import normalize_attr_name
 from facegen.data.faceset import FaceSet
 from facegen.data.photos import load_photos
 from facegen.models.base import Model
@@ -77,112 +77,121 @@ def amount_labels(amounts: list[float]) -> list[str]:
     return [f"{a:+g}" for a in amounts]
 
 
-def edit_rows(model: Model, x: torch.Tensor, y: torch.Tensor, directions: list[torch.Tensor],
+def edit_rows(model: Model, first: torch.Tensor, z: torch.Tensor, y: torch.Tensor, directions: list[torch.Tensor],
               amounts: list[float]) -> torch.Tensor:
-    """(N * D, 1 + K, C, H, W): per face and direction, the input then the face's code moved by each amount
-    along the direction, decoded with the face's own conditions (rows: face 1 with each direction, ...)."""
-    z = encode_images(model, x, y)
+    """(N * D, 1 + K, C, H, W): per face and direction, the image ``first`` (the input photo, or the decoded
+    sample) then the face's code z moved by each amount along the direction, decoded with the face's own
+    conditions (rows: face 1 with each direction, ...)."""
     rows = []
-    for i in range(len(x)):
+    for i in range(len(z)):
         for d in directions:
             codes = edit_codes(z[i:i + 1], d, amounts)[0]
-            rows.append(torch.cat([x[i:i + 1], decode(model, codes, y[i:i + 1].expand(len(amounts), -1))]))
+            rows.append(torch.cat([first[i:i + 1], decode(model, codes, y[i:i + 1].expand(len(amounts), -1))]))
     return torch.stack(rows)
 
 
-def faces_for_edit(run: Run, name: str, n: int, having: bool, seed: int) -> FaceSet:
-    """``n`` held-out faces of the run that have (or lack) the attribute ``name``."""
-    faces = heldout(run, attribute_faces(run))
-    has = attribute_column(faces, name) > 0
-    return pick(faces, has if having else ~has, n, seed, f"among the held-out faces {'with' if having else 'without'} "
-                f"{name}")
+def faces_for_edit(run: Run, name: str, n: int, having: bool, seed: int, judges: Judges | None = None) -> FaceSet:
+    """``n`` held-out faces of the run that have (or lack) the attribute ``name``: by the dataset's labels when
+    it has them, else by the judge of ``name``."""
+    faces = heldout(run, run.all_faces())
+    try:
+        labels = dataset_labels(faces, dataset_attribute(faces, name))
+        mask = labels > 0 if having else labels < 0
+    except FacegenError:
+        if judges is None:
+            raise
+        judge = judges.get(name)
+        scores = judges.scores(faces.images, [judge.name])[judge.name]
+        mask = torch.from_numpy(scores > judge.threshold if having else scores <= judge.threshold)
+    return pick(faces, mask, n, seed, f"among the held-out faces {'with' if having else 'without'} {name}")
 
 
-def modify_attribute(run: Run, model: Model, attribute: str, images: list[Path] | None,
-                     n: int, having: bool, amounts: list[float], seed: int) -> Path:
-    """Add multiples of an attribute's vector to faces' codes: held-out faces without it (with it, for
-    ``having``) or the user's photos. Writes attributes/add_<attr>.png (remove_<attr>.png when no amount
-    is positive): one row per face, the input then one column per amount."""
-    vecs = load_vectors(run.path / ATTRIBUTES_DIR / VECTORS_FILE)
-    name = normalize_attr_name(attribute, vecs.names)
-    vector = vecs.vector(name)
+def samples_for_edit(run: Run, model: Model, judges: Judges, name: str, n: int,
+                     seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Images, codes and conditions of ``n`` prior samples the judge of ``name`` calls without it (for runs
+    that cannot encode real faces)."""
+    z, y = prior_samples(run, model, max(8 * n, 64), seed + 7)
+    images = decode(model, z, y)
+    judge = judges.get(name)
+    lacking = np.flatnonzero(judges.scores(images, [judge.name])[judge.name] <= judge.threshold)[:n]
+    if len(lacking) == 0:
+        raise FacegenError(f"no prior sample is judged without {name}: nothing to add it to")
+    idx = torch.from_numpy(lacking)
+    return images[idx], z[idx], y[idx]
+
+
+def modify_attribute(run: Run, model: Model, attribute: str, images: list[Path] | None, n: int, having: bool,
+                     amounts: list[float], seed: int, method: str = "mean_diff", judges: Judges | None = None,
+                     sampling: Sampling = SAMPLING) -> Path:
+    """Add multiples of an attribute's direction (times its step: for mean_diff, the attribute vector itself) to
+    faces' codes: held-out faces without it (with it, for ``having``) or the user's photos. Writes
+    attributes/add_<attr>.png (remove_<attr>.png when no amount is positive; ``_<method>`` before .png unless
+    mean_diff): one row per face, the input then one column per amount."""
+    dirs = attribute_directions(run, model, method, attribute, [], judges, replace(sampling, seed=seed))
+    name, vector = dirs.names[0], dirs.vector(0)
     if images:
         x, names = load_photos(images, model.cfg.size, model.cfg.channels), [Path(p).name for p in images]
         y = torch.zeros(len(x), model.cond_dim)
     else:
-        faces = faces_for_edit(run, name, n, having, seed)
+        faces = faces_for_edit(run, name, n, having, seed, judges)
         x, y, names = faces.images.float().div(255), faces.cond[:, :model.cond_dim], faces.names
     verb = "add" if max(amounts) > 0 else "remove"
     if verb == "remove":
         amounts = sorted(amounts, reverse=True)  # from the input outwards: 0, -0.25, ..., -2
-    rows = edit_rows(model, x, y, [vector], amounts)
-    path = run.path / ATTRIBUTES_DIR / f"{verb}_{name}.png"
-    plots.save_labelled_rows(rows, names, path, f"{name}: code + amount x ({name} vector)",
+    rows = edit_rows(model, x, encode_images(model, x, y), y, [vector], amounts)
+    suffix = "" if method == "mean_diff" else f"_{method}"
+    path = run.path / ATTRIBUTES_DIR / f"{verb}_{name}{suffix}.png"
+    plots.save_labelled_rows(rows, names, path, f"{name}: code + amount x ({name} {method} step)",
                              ["input", *amount_labels(amounts)])
-    print(f"{verb} {name} on {len(x)} faces, amounts {', '.join(amount_labels(amounts))}: {path}")
+    print(f"{verb} {name} on {len(x)} faces ({method}), amounts {', '.join(amount_labels(amounts))}: {path}")
     return path
 
 
-def edit_step(codes: torch.Tensor, labels: torch.Tensor) -> float:
-    """The distance between the mean codes with and without an attribute: the length of one unit of edit
-    along any direction, so vectors and directions move a code equally far."""
-    has = labels > 0
-    return float((codes[has].double().mean(0) - codes[~has].double().mean(0)).norm())
-
-
-def fit_directions(codes: torch.Tensor, faces: FaceSet, target: str, conditions: list[str],
-                   seed: int) -> tuple[Direction, list[Direction], np.ndarray]:
-    """The SVM direction of ``target``, those of the conditioning attributes, and the target's direction
-    with theirs projected out (the plain one when there are no conditions)."""
-    plain = svm_direction(codes, attribute_column(faces, target), target, seed)
-    given = [svm_direction(codes, attribute_column(faces, c), c, seed) for c in conditions]
-    return plain, given, project_out(plain.normal, [d.normal for d in given])
-
-
-def write_directions(run: Run, model: Model, attribute: str, condition: list[str], n: int,
-                     amounts: list[float], seed: int) -> Path:
-    """Fit linear-SVM edit directions on all codes, save them under attributes/directions/, and draw plain
-    against conditioned edits on held-out faces that lack the attribute."""
-    faces = attribute_faces(run)
-    target = resolve_attribute(attribute, faces)
-    conditions = [resolve_attribute(c, faces) for c in condition]
-    conditions = [c for c in dict.fromkeys(conditions) if c != target]
-    codes = encode_faces(model, faces)[0]
-    plain, given, conditioned = fit_directions(codes, faces, target, conditions, seed)
-    labels = attribute_column(faces, target)
+def write_directions(run: Run, model: Model, attribute: str, condition: list[str], n: int, amounts: list[float],
+                     seed: int, method: str = "svm", judges: Judges | None = None,
+                     sampling: Sampling = SAMPLING) -> Path:
+    """Find an attribute's edit direction by ``method`` (and, with ``condition``, the same with those attributes'
+    directions projected out), save it under attributes/directions/ (file names end in ``_<method>`` unless
+    svm), and draw plain against conditioned edits on held-out faces that lack the attribute (prior samples the
+    judge calls without it, for runs that cannot encode)."""
+    dirs = attribute_directions(run, model, method, attribute, condition, judges, replace(sampling, seed=seed))
+    info = dirs.info
+    target, conditions = dirs.names[0], info.get("conditioned", {}).get("conditions", [])
     out = run.path / DIRECTIONS_DIR
-    step = edit_step(codes, labels)
-    summary = {"attribute": target, "accuracy": plain.accuracy, "balanced_accuracy": plain.balanced_accuracy,
-               "n_train": plain.n_train, "n_test": plain.n_test, "step": step}
+    suffix = "" if method == "svm" else f"_{method}"
+    stem = target + (f"_given_{'_'.join(conditions)}" if conditions else "") + suffix
+    summary = {k: info[k] for k in ("attribute", "accuracy", "balanced_accuracy", "n_train", "n_test", "step")}
+    summary["method"] = method
     out.mkdir(parents=True, exist_ok=True)
-    np.savez(out / f"{target}.npz", normal=plain.normal, step=step, accuracy=plain.accuracy)
-    print(f"{target}: linear SVM held-out accuracy {plain.accuracy:.3f} (balanced {plain.balanced_accuracy:.3f}, "
-          f"{plain.n_train} train / {plain.n_test} test codes)")
-    directions = [torch.from_numpy(plain.normal * step).float()]
-    labels_rows = ["plain"]
-    stem = target
+    np.savez(out / f"{target}{suffix}.npz", normal=dirs.vectors[0], step=info["step"], accuracy=info["accuracy"])
+    what = {"svm": "linear SVM", "interfacegan": "InterFaceGAN SVM on judged samples"}.get(method, method)
+    print(f"{target}: {what} held-out accuracy {info['accuracy']:.3f} (balanced {info['balanced_accuracy']:.3f}, "
+          f"{info['n_train']} train / {info['n_test']} test codes)" if method != "mean_diff"
+          else f"{target}: difference of the mean codes, length {info['step']:.3f}")
     if conditions:
-        stem = f"{target}_given_{'_'.join(conditions)}"
-        summary["conditioned"] = {
-            "conditions": conditions, "cosine_to_plain": float(plain.normal @ conditioned),
-            "condition_accuracy": {d.attribute: d.accuracy for d in given},
-            "plain_cosine_to_condition": {d.attribute: float(plain.normal @ d.normal) for d in given}}
-        np.savez(out / f"{stem}.npz", normal=conditioned, step=step, conditions=np.array(conditions),
-                 condition_normals=np.stack([d.normal for d in given]))
-        for d in given:
-            print(f"  condition {d.attribute}: SVM accuracy {d.accuracy:.3f}, cosine with {target} direction "
-                  f"{plain.normal @ d.normal:+.3f}")
-        print(f"  conditioned direction: cosine {plain.normal @ conditioned:.3f} with the plain one, orthogonal "
+        cond = info["conditioned"]
+        summary["conditioned"] = {k: v for k, v in cond.items() if k != "condition_normals"}
+        np.savez(out / f"{stem}.npz", normal=dirs.vectors[1], step=info["step"], conditions=np.array(conditions),
+                 condition_normals=np.array(cond["condition_normals"]))
+        for c in conditions:
+            print(f"  condition {c}: accuracy {cond['condition_accuracy'][c]:.3f}, cosine with {target} direction "
+                  f"{cond['plain_cosine_to_condition'][c]:+.3f}")
+        print(f"  conditioned direction: cosine {cond['cosine_to_plain']:.3f} with the plain one, orthogonal "
               f"to {', '.join(conditions)}")
-        directions.append(torch.from_numpy(conditioned * step).float())
-        labels_rows.append(f"given {','.join(conditions)}")
     write_json(out / f"{stem}.json", summary)
-    sel = faces_for_edit(run, target, n, False, seed)
-    rows = edit_rows(model, sel.images.float().div(255), sel.cond[:, :model.cond_dim], directions, amounts)
-    row_names = [f"{face} {how}" for face in sel.names for how in labels_rows]
+    if model.can("encode"):
+        sel = faces_for_edit(run, target, n, False, seed, judges)
+        x, y, row_names = sel.images.float().div(255), sel.cond[:, :model.cond_dim], sel.names
+        z = encode_images(model, x, y)
+    else:
+        x, z, y = samples_for_edit(run, model, judges, target, n, seed)
+        row_names = [f"sample {i + 1}" for i in range(len(z))]
+    how = ["plain", *[f"given {','.join(conditions)}"] * bool(conditions)]
+    rows = edit_rows(model, x, z, y, [dirs.vector(i) for i in range(len(dirs))], amounts)
     path = out / f"{stem}.png"
-    title = f"{target} along the SVM direction" + (f": plain vs. {', '.join(conditions)} held fixed"
-                                                    if conditions else "")
-    plots.save_labelled_rows(rows, row_names, path, title, ["input", *amount_labels(amounts)])
+    title = f"{target} along the {method} direction" + (f": plain vs. {', '.join(conditions)} held fixed"
+                                                         if conditions else "")
+    plots.save_labelled_rows(rows, [f"{face} {h}" for face in row_names for h in how], path, title,
+                             ["input" if model.can("encode") else "sample", *amount_labels(amounts)])
     print(f"directions and figure in {out} ({path.name})")
     return path

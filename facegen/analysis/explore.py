@@ -16,7 +16,9 @@ from tqdm import tqdm
 
 from facegen import plots
 from facegen.analysis import latent, smile_head
+from facegen.analysis.directions import Directions
 from facegen.analysis.interpolation import interpolation_rows, pick_pairs
+from facegen.analysis.principal import principal_directions
 from facegen.core.errors import FacegenError
 from facegen.data.photos import load_photos
 from facegen.data.utkface import age_years
@@ -204,27 +206,37 @@ def sample_across_axis(run: Run, model: Model, *, axis: int | str | None, every:
     return paths
 
 
-def sample_across_pca_axis(run: Run, model: Model, *, bounds: tuple[float, float] = (-3.0, 3.0),
-                           steps: int = 10, degree: float = 0.0, **others: float) -> list[Path]:
-    """Walk each principal axis of the training set's posterior means, in its own standard deviations."""
+PRINCIPAL_TITLES = {"pca": "principal axes of the posterior means",
+                    "ganspace": "GANSpace: principal components of a generator activation, in latent space",
+                    "sefa": "SeFa: eigenvectors of the first layer's A^T A"}
+
+
+def principal_label(dirs: Directions, k: int) -> str:
+    """A principal direction's name with its share of variance (pca, ganspace) or of the eigenvalues (sefa)."""
+    key = {"pca": "variance_share", "ganspace": "activation_variance_share", "sefa": "eigenvalue_share"}[dirs.method]
+    return f"{dirs.names[k]} ({dirs.info[key][k]:.0%})"
+
+
+def sample_across_pca_axis(run: Run, model: Model, *, bounds: tuple[float, float] = (-3.0, 3.0), steps: int = 10,
+                           degree: float = 0.0, method: str = "pca", k: int | None = None, n_samples: int = 2000,
+                           seed: int = 0, **others: float) -> list[Path]:
+    """Walk each of the top ``k`` principal directions of ``method`` (pca, ganspace, sefa; all of them by default)
+    from its start code, in its own steps (standard deviations); RUN/axis/<method>_axis_K.png and an overview."""
     _note_unconditional(run, "--degree")
-    mu = latent.encode_faces(model, run.faces()[0])[0]
-    pca = latent.fit_pca(mu)
+    dirs = principal_directions(run, model, method, k or model.latent_size, n_samples, seed)
     values = _values(*bounds, steps)
     cols = [_fmt(v) for v in values]
     y = latent.condition_vector(run, degree, steps, **others)
     walks, paths = [], []
-    for k in tqdm(range(pca.n_components_), desc="principal axes", disable=pca.n_components_ < 8):
-        walks.append(latent.decode(model, latent.pca_codes(pca, k, values), y))
-        paths.append(run.path / "axis" / _named(f"pca_axis_{k}.png", others))
-        plots.save_labelled_rows(walks[-1][None], [f"pc{k}"], paths[-1],
-                                 f"principal axis {k} ({pca.explained_variance_ratio_[k]:.0%} of variance), in sd",
-                                 col_labels=cols)
+    for i in tqdm(range(len(dirs)), desc="principal axes", disable=len(dirs) < 8):
+        walks.append(latent.decode(model, dirs.walk(i, values), y))
+        paths.append(run.path / "axis" / _named(f"{method}_axis_{i}.png", others))
+        plots.save_labelled_rows(walks[-1][None], [dirs.names[i]], paths[-1],
+                                 f"{principal_label(dirs, i)}, in standard deviations", col_labels=cols)
     top = range(min(N_OVERVIEW, len(walks)))
-    paths.append(run.path / "axis" / _named("pca_overview.png", others))
-    plots.save_labelled_rows(torch.stack([walks[k] for k in top]),
-                             [f"pc{k} ({pca.explained_variance_ratio_[k]:.0%})" for k in top], paths[-1],
-                             "principal axes of the posterior means, in standard deviations", col_labels=cols)
+    paths.append(run.path / "axis" / _named(f"{method}_overview.png", others))
+    plots.save_labelled_rows(torch.stack([walks[i] for i in top]), [principal_label(dirs, i) for i in top], paths[-1],
+                             f"{PRINCIPAL_TITLES[method]}, in standard deviations", col_labels=cols)
     return paths
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 
 from facegen.core.batching import BATCH, batched
@@ -124,15 +123,6 @@ def fit_pca(mu: torch.Tensor, max_components: int = MAX_COMPONENTS, seed: int = 
         return PCA().fit(mu.double().numpy())
     k = min(max_components, len(mu))
     return PCA(n_components=k, svd_solver="randomized", random_state=seed).fit(mu.float().numpy())
-
-
-def pca_codes(pca: PCA, k: int, values: Sequence[float]) -> torch.Tensor:
-    """Codes (S, L) along principal axis k: the data mean plus ``values`` standard deviations of that axis."""
-    if not 0 <= k < pca.n_components_:
-        raise FacegenError(f"principal axis {k} is out of range: the PCA has axes 0-{pca.n_components_ - 1}")
-    std = np.sqrt(pca.explained_variance_[k])
-    z = pca.mean_[None, :] + np.asarray(values, dtype=float)[:, None] * std * pca.components_[k][None, :]
-    return torch.from_numpy(z).float()
 
 
 def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:

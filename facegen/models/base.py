@@ -175,6 +175,17 @@ class Model(nn.Module):
         trainer plots each as a heat map over epochs."""
         return {}
 
+    # ---- optional hooks of decoder-capable models, for steering (facegen.analysis.principal) -----------------
+    def first_layer_weight(self) -> torch.Tensor | None:
+        """SeFa's hook: the matrix A (out_features, latent_size) by which the generator's first layer multiplies
+        the latent code z (only z's columns, not a condition's); None when the model has no such layer."""
+        return None
+
+    def generator_features(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor | None:
+        """GANSpace's hook: an intermediate activation of the generator for codes z (and conditions y), flattened
+        to (N, D); None when the model exposes none."""
+        return None
+
 
 def adam(params, lr: float, device: torch.device, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
     """Adam, fused on GPUs and multi-tensor on CPUs (the fastest form on each)."""

@@ -73,6 +73,17 @@ class Autoencoder(Model):
         """Image in [0, 1] for latent codes z (and conditions y for a conditional model)."""
         return torch.sigmoid(self.decode_logits(z, y))
 
+    def first_layer_weight(self) -> torch.Tensor:
+        """The z columns of the decoder's first (fully connected) layer's weight: (out_features, latent_size)."""
+        return self.decoder.fc[0].weight[:, :self.latent_size].detach()
+
+    def generator_features(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The decoder's activation after its fully connected layer and first transposed-conv block, (N, D)."""
+        if self.conditional:
+            z = torch.cat([z, y.to(z.dtype)], dim=1)
+        h = self.decoder.fc(z).view(-1, *self.decoder.start)
+        return self.decoder.net[0](h).flatten(1).float()
+
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Decode the posterior mean: the deterministic reconstruction used in figures."""
         return self.decode(self.encode(x, y)[0], y)
