@@ -35,6 +35,16 @@ def flow_args(root: Path, out: str, epochs: int = EPOCHS, *extra: str) -> list[s
             "--eval_every", "100", "--out", str(root / out), *extra]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """The tiny flows here are hundreds of small ops per step: one thread runs them 10-60x faster than two on a
+    loaded 2-core machine, where every op's thread barrier waits for a core."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def flow_run(toy_root) -> Path:
     """A conditional Glow (the toy faces' smile degree) trained for EPOCHS epochs."""
