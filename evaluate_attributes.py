@@ -23,13 +23,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--amounts", default="1,2", help="comma-separated edit sizes, in lengths of the mean-difference "
                                                      "vector")
     p.add_argument("--n", type=int, default=200, help="held-out faces per attribute and edit (add / remove)")
+    p.add_argument("--mean_only", action="store_true",
+                   help="judge only the difference-of-means vectors, fitting no SVM (for large codes, e.g. a Glow's)")
     args = p.parse_args(argv)
     attributes = [a.strip() for a in args.attributes.split(",") if a.strip()]
     fixed = [c.strip() for c in args.fixed.split(",") if c.strip()]
     amounts = parse_floats(args.amounts, "--amounts")
     run, model = open_run(args, ("encode", "judging attribute edits"), ("decode", "attribute edits"))
     evaluate_attributes(run, model, args.classifier, attributes, fixed, amounts, args.n, args.seed,
-                        next(model.parameters()).device)
+                        next(model.parameters()).device, svm=not args.mean_only)
 
 
 if __name__ == "__main__":

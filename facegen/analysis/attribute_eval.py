@@ -44,9 +44,12 @@ def _judge(before: torch.Tensor, after: torch.Tensor, cols: dict) -> dict:
 
 
 def _methods(codes: torch.Tensor, faces: FaceSet, vecs: AttributeVectors, target: str, conds: list[str],
-             seed: int) -> dict[str, torch.Tensor]:
-    """The three edits of one attribute, all as long as its difference-of-means vector."""
+             seed: int, svm: bool = True) -> dict[str, torch.Tensor]:
+    """The three edits of one attribute, all as long as its difference-of-means vector (only the first without
+    ``svm``)."""
     mean_diff = vecs.vector(target)
+    if not svm:
+        return {"mean difference": mean_diff}
     plain, _, conditioned = fit_directions(codes, faces, target, conds, seed)
     step = edit_step(codes, attribute_column(faces, target))
     methods = {"mean difference": mean_diff, "SVM": torch.from_numpy(plain.normal * step).float()}
@@ -86,9 +89,11 @@ def _rows(model: Model, net, held: FaceSet, target: str, methods: dict[str, torc
 
 
 def evaluate_attributes(run: Run, model: Model, classifier: Path, attributes: list[str],
-                        condition: list[str], amounts: list[float], n: int, seed: int, device: torch.device) -> Path:
+                        condition: list[str], amounts: list[float], n: int, seed: int, device: torch.device,
+                        svm: bool = True) -> Path:
     """Write attributes/evaluation.csv, .json and .md (one row per attribute, method and amount) and print
-    the table."""
+    the table. Without ``svm`` only the difference-of-means vectors are judged (no SVM is fitted: on a flow's
+    codes, as large as the image, each fit takes minutes)."""
     net, net_names = load_attribute_net(classifier)
     net.to(device)
     faces = attribute_faces(run)
@@ -110,7 +115,7 @@ def evaluate_attributes(run: Run, model: Model, classifier: Path, attributes: li
         conds = [c for c in conditions if c != target]
         cols = {"target": net_names.index(target), "conditions": [net_names.index(c) for c in conds],
                 "others": [i for i, a in enumerate(net_names) if a != target]}
-        methods = _methods(codes, faces, vecs, target, conds, seed)
+        methods = _methods(codes, faces, vecs, target, conds, seed, svm)
         rows += _rows(model, net, held, target, methods, cols, amounts, n, seed)
     out = run.path / ATTRIBUTES_DIR
     write_csv(out / "evaluation.csv", rows)
