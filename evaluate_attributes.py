@@ -27,12 +27,14 @@ def main(argv: list[str] | None = None) -> None:
                    help=f"comma-separated edit sizes, in lengths of the mean-difference vector (0 to {MAX_AMOUNT:g})")
     p.add_argument("--n", type=positive_int, default=200,
                    help="held-out faces per attribute and edit (add / remove), >= 1")
+    p.add_argument("--mean_only", action="store_true",
+                   help="judge only the difference-of-means vectors, fitting no SVM (for large codes, e.g. a Glow's)")
     args = p.parse_args(argv)
     attributes = [a.strip() for a in args.attributes.split(",") if a.strip()]
     fixed = [c.strip() for c in args.fixed.split(",") if c.strip()]
     run, model = open_run(args, ("encode", "judging attribute edits"), ("decode", "attribute edits"))
     evaluate_attributes(run, model, args.classifier, attributes, fixed, args.amounts, args.n, args.seed,
-                        next(model.parameters()).device)
+                        next(model.parameters()).device, svm=not args.mean_only)
 
 
 if __name__ == "__main__":

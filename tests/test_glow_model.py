@@ -4,9 +4,11 @@ on a flow run."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -15,6 +17,7 @@ import glow
 import latent_analysis
 import sample_prior
 from facegen.analysis import metrics
+from facegen.analysis.attribute_data import attribute_faces
 from facegen.cli.args import guard
 from facegen.core.errors import FacegenError
 from facegen.core.files import load_checkpoint
@@ -23,6 +26,7 @@ from facegen.losses.likelihood import quantise
 from facegen.models.base import OptimSettings
 from facegen.models.flow.glow import EpochReport, GlowConfig, GlowModel, WarmupThenDecay
 from facegen.runs import LAST, Run
+from tests.test_celeba_scripts import NAMES, run_script, write_celeba
 
 EPOCHS = 4  # 9 steps each on 144 toy faces: 36 steps
 
@@ -33,6 +37,16 @@ def flow_args(root: Path, out: str, epochs: int = EPOCHS, *extra: str) -> list[s
             "--cache_dir", str(root / "cache"), "--levels", "2", "--steps", "2", "--hidden", "16", "--n_bits", "5",
             "--batch_size", "16", "--lr", "2e-3", "--warmup_steps", "10", "--n_epochs", str(epochs),
             "--eval_every", "100", "--out", str(root / out), *extra]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """The tiny flows here are hundreds of small ops per step: one thread runs them 10-60x faster than two on a
+    loaded 2-core machine, where every op's thread barrier waits for a core."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +250,36 @@ def test_evaluate_reports_held_out_bits_per_dim(flow_run):
     line = metrics.summary({"likelihood": result, "evaluators": {}, "diversity": {
         "samples": 0.1, "real_faces": 0.2, "ratio": 0.5}})[0]
     assert line.startswith("likelihood") and "bits/dim at 5 bits" in line
+
+
+def test_attribute_vectors_edits_interpolation_and_flip_rates_on_a_celeba_flow_run(tmp_path):
+    """On a synthetic CelebA folder: attribute vectors are mean eps with minus without, edits and interpolations
+    decode, and evaluate_attributes.py --mean_only judges the vectors without fitting any SVM."""
+    images, attrs = write_celeba(tmp_path)
+    data = ["--dataset", "celeba", "--data", images, "--attrs", attrs, "--resize", "32", "--cache_dir",
+            tmp_path / "cache", "--val_fraction", "0.25"]
+    run_script("train_feature_net.py", *data, "--n_epochs", "1", "--batch_size", "16", "--out", tmp_path / "net")
+    run = tmp_path / "glow"
+    run_script("glow.py", *data, "--conditions", "", "--levels", "2", "--steps", "1", "--hidden", "8", "--n_bits",
+               "5", "--batch_size", "12", "--n_epochs", "1", "--out", run)
+    run_script("attribute_vectors.py", "--run", run)
+    model = Run.load(run).load_model()
+    faces = attribute_faces(Run.load(run))
+    with torch.no_grad():
+        eps = model.encode(faces.images.float() / 255)[0].double()
+    smiling = faces.meta["attrs"][:, NAMES.index("Smiling")] > 0
+    with np.load(run / "attributes" / "attribute_vectors.npz") as f:
+        assert f["vectors"].shape == (40, 3 * 32 * 32)
+        np.testing.assert_allclose(f["vectors"][NAMES.index("Smiling")],
+                                   (eps[smiling].mean(0) - eps[~smiling].mean(0)).numpy(), atol=1e-4)
+    run_script("modify_attribute.py", "--run", run, "--attribute", "Smiling", "--without", "2", "--amounts", "0:1:0.5")
+    run_script("interpolate.py", "--run", run, "--pairs", "attribute", "--attribute", "Smiling", "--n_pairs", "2",
+               "--steps", "3")
+    run_script("evaluate_attributes.py", "--run", run, "--classifier", tmp_path / "net" / "attribute_net.pt",
+               "--attributes", "Smiling,Male", "--n", "4", "--amounts", "1", "--mean_only")
+    rows = json.loads((run / "attributes" / "evaluation.json").read_text())["rows"]
+    assert [(r["attribute"], r["method"]) for r in rows] == [("Smiling", "mean difference"),
+                                                            ("Male", "mean difference")]
+    assert all(0 <= r["added_after"] <= 1 for r in rows)
+    for name in ("attributes/add_Smiling.png", "interp/with_without_Smiling.png"):
+        assert (run / name).is_file(), name

@@ -27,7 +27,7 @@ from facegen.runs import Run
 
 SWEEP = [round(-1 + 0.1 * i, 1) for i in range(21)]  # -1.0, -0.9, ..., +1.0
 N_OVERVIEW = 10
-N_HISTOGRAMS = 25  # histograms drawn for a code larger than latent.MAX_COMPONENTS (a flow's: C * S * S dims)
+N_HISTOGRAMS = 15  # histograms drawn for a code larger than latent.MAX_COMPONENTS (a flow's: C * S * S dims)
 
 
 def _fmt(v: float) -> str:
