@@ -216,7 +216,8 @@ def fails(capsys, main, *args: str) -> str:
     return err
 
 
-def test_bad_input_is_one_line_and_exit_status_2(tiny_run, tmp_path, capsys):
+def test_bad_input_is_one_line_and_exit_status_2(tiny_run, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no results/feature_net/attribute_net.pt of a real run here: Wearing_Hat has no judge
     not_a_decoder = tmp_path / "classifier"  # the run's flags, declared as a model that cannot decode
     not_a_decoder.mkdir()
     run = Run.load(tiny_run)
