@@ -8,7 +8,10 @@ intermediate size is exact (:func:`down_conv`, :func:`up_conv`). Channels double
 DiffAugment's colour ops assume.
 
 - :class:`Generator`: z (+ condition y, concatenated) -> linear to the 4 px map, then transposed convolutions;
-  BatchNorm and ReLU after every layer but the last.
+  BatchNorm and ReLU after every layer but the last. The linear layer is the paper's 4x4 transposed convolution
+  of a 1x1 code written as a matrix: its weight (C * 4 * 4, latent) is that convolution's (latent, C, 4, 4)
+  reshaped. It exposes the matrix applied to z (:meth:`Generator.z_weight`, SeFa) and the activation after its
+  first transposed-convolution block (:meth:`Generator.features`, GANSpace).
 - :class:`Discriminator`: convolutions with LeakyReLU 0.2, normalisation after every level but the first
   (``norm``: batch, instance or none; none for a WGAN-GP critic), then one linear logit. A conditional one is a
   projection discriminator (Miyato & Koyama 2018): logit = w . h + (V y) . h for the flattened features h, so
@@ -71,14 +74,29 @@ class Generator(nn.Module):
         for i in range(len(chans) - 1, 0, -1):  # from the map at sizes[i + 1] (chans[i]) to sizes[i] (chans[i - 1])
             layers += [up_conv(chans[i], chans[i - 1], sizes[i + 1], sizes[i], bias=False),
                        nn.BatchNorm2d(chans[i - 1]), nn.ReLU(inplace=True)]
+        self.first_block = min(3, len(layers))  # layers of net in the first block: up_conv, BatchNorm, ReLU
         layers += [up_conv(chans[0], channels, sizes[1], sizes[0]), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         dcgan_init(self)
 
-    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def stem(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The 4 px map ReLU(BN(A z + B y)) that the transposed convolutions start from."""
         if self.cond_dim:
             z = torch.cat([z, y.to(z.dtype)], dim=1)
-        return self.net(self.fc_norm(self.fc(z).view(-1, *self.start)))
+        return self.fc_norm(self.fc(z).view(-1, *self.start))
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(self.stem(z, y))
+
+    def z_weight(self) -> torch.Tensor:
+        """A (C * 4 * 4, latent): the columns of the first layer's weight that multiply z, so that the layer's
+        output is A z + B y (no bias), rows in the order of the (C, 4, 4) map; float32, detached."""
+        return self.fc.weight[:, :self.fc.in_features - self.cond_dim].detach().float()
+
+    def features(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The activation after the first transposed-convolution block (BatchNorm and ReLU included; the 4 px
+        map when there is no such block), flattened to (N, D) in float32: 256 x 8 x 8 for the 64 px DC-GAN."""
+        return self.net[:self.first_block](self.stem(z, y)).flatten(1).float()
 
 
 class Discriminator(nn.Module):

@@ -1,4 +1,5 @@
-"""What the GAN family's models share: the image range, freezing a player, the optimizers, the diversity alarm."""
+"""What the GAN family's models share: the image range, freezing a player, the optimizers, the diversity alarm,
+and the steering hooks on the generator that draws the samples."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import torch
 from torch import nn
 
 from facegen.core.distributed import world_from_env
-from facegen.models.base import adam
+from facegen.models.base import Model, adam
+from facegen.nn.dcgan import Generator
 
 
 def to_signed(x: torch.Tensor) -> torch.Tensor:
@@ -88,3 +90,23 @@ class CollapseAlarm(nn.Module):
                   "another --loss", file=sys.stderr)
         self.best.fill_(max(float(self.best), diversity))
         return diversity
+
+
+class GeneratorModel(Model):
+    """A model whose faces come from a DC-GAN :class:`Generator` (:meth:`sampler`); SeFa's and GANSpace's hooks
+    (:class:`facegen.models.base.Model`) read that generator, the EMA copy when the model samples from one."""
+
+    def sampler(self) -> Generator:
+        """The generator that draws samples."""
+        raise NotImplementedError
+
+    def first_layer_weight(self) -> torch.Tensor:
+        """A (C * 4 * 4, latent_size): what the generator's first layer multiplies z by (a condition's columns
+        left out)."""
+        return self.sampler().z_weight()
+
+    @torch.no_grad()
+    def generator_features(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The sampling generator's activation after its first transposed-convolution block, (N, D) float32, in
+        the model's mode (eval for a loaded run: BatchNorm with its running statistics, as samples are drawn)."""
+        return self.sampler().features(z, y if self.conditional else None)

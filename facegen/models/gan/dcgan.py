@@ -32,9 +32,10 @@ from facegen.losses.adversarial import (
     generator_loss,
     gradient_penalty,
 )
-from facegen.models.base import Model, ModelConfig, OptimSettings, Step, option
+from facegen.models.base import ModelConfig, OptimSettings, Step, option
 from facegen.models.gan.common import (
     CollapseAlarm,
+    GeneratorModel,
     diversity_ratio,
     frozen,
     player_optimizers,
@@ -99,7 +100,7 @@ class DCGANConfig(ModelConfig):
         check_critic(Discriminator(self.size, self.channels, norm=self.disc_norm, base=1, max_channels=1), self.loss)
 
 
-class GAN(Model):
+class GAN(GeneratorModel):
     """Generator + discriminator with the chosen adversarial loss, an optional EMA generator and DiffAugment."""
 
     Config = DCGANConfig

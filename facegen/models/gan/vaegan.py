@@ -36,9 +36,10 @@ from facegen.data.batches import Batch
 from facegen.losses.adversarial import discriminator_terms, generator_loss
 from facegen.losses.balance import EQUILIBRIUM, MARGIN, balance_gate
 from facegen.losses.elbo import kl_to_standard_normal, reparameterize
-from facegen.models.base import Model, ModelConfig, OptimSettings, Step, option
+from facegen.models.base import ModelConfig, OptimSettings, Step, option
 from facegen.models.gan.common import (
     CollapseAlarm,
+    GeneratorModel,
     diversity_ratio,
     frozen,
     player_optimizers,
@@ -91,7 +92,7 @@ class VAEGANConfig(ModelConfig):
             raise FacegenError("--e_channels, --g_channels, --d_channels and --max_channels must be at least 1")
 
 
-class VAEGANBase(Model):
+class VAEGANBase(GeneratorModel):
     """Encoder, decoder (= DC-GAN generator), discriminator; three optimizers."""
 
     Config = VAEGANConfig
@@ -130,6 +131,10 @@ class VAEGANBase(Model):
     def _encode(self, x: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.head(self.encoder(x, y)).float().chunk(2, dim=1)
         return mu, logvar
+
+    def sampler(self) -> Generator:
+        """The decoder: it draws the samples and decodes the codes."""
+        return self.decoder
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Images in [0, 1] for codes z (and conditions y)."""
