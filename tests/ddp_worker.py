@@ -2,7 +2,8 @@
 
 ``python -m torch.distributed.run ... tests/ddp_worker.py OUT`` first saves, on every rank, the results of the two
 collectives the trainer relies on (gradient averaging and global-batch BatchNorm, forward and backward) to
-OUT/collectives{r}.pt; then it trains an AE and a CVAE for 2 epochs with the Trainer on every rank. Rank 0 writes
+OUT/collectives{r}.pt; then it trains an AE, a CVAE and a conditional Glow (ActNorm's data-dependent
+initialisation from the global batch) for 2 epochs with the Trainer on every rank. Rank 0 writes
 the run folders OUT/ae and OUT/cvae (training.csv, checkpoints) and EVERY rank saves its model's state dict to
 OUT/MODEL/rank{r}.pt, so the test can compare the ranks bit for bit.
 """
@@ -26,7 +27,10 @@ from facegen.train.trainer import TrainConfig, Trainer
 N_FACES = 96  # 72 training faces: at 8 per process and 2 processes, 4 full global batches and one of 8
 BATCH = 8  # per process
 EPOCHS = 2
-MODELS = ("ae", "cvae")
+CONFIGS = {"ae": dict(size=32, channels=3, latent_size=4, cond_dim=1, base_channels=8),
+           "cvae": dict(size=32, channels=3, latent_size=4, cond_dim=1, base_channels=8),
+           "glow": dict(size=32, channels=3, cond_dim=1, levels=2, steps=2, hidden=16, warmup_steps=2)}
+MODELS = tuple(CONFIGS)
 
 
 def ramp_faces(n: int = N_FACES, size: int = 32) -> FaceSet:
@@ -47,7 +51,7 @@ def make_trainer(out: Path, model: str, batch_size: int, world: World = ONE_PROC
     """The same model, data and settings on every rank (and for the one-process reference)."""
     seed_everything(0)
     train, val = ramp_faces().split(0.25, seed=0)
-    net = build_model(model, dict(size=32, channels=3, latent_size=4, cond_dim=1, base_channels=8))
+    net = build_model(model, CONFIGS[model])
     cfg = TrainConfig(n_epochs=EPOCHS, lr=2e-3, batch_size=batch_size, eval_every=1, seed=0)
     return Trainer(net, train, val, cfg, out, device or torch.device("cpu"), {"test": True}, world)
 

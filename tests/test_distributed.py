@@ -166,12 +166,14 @@ def test_parameters_and_batchnorm_statistics_are_identical_on_every_rank(worker_
     states = [torch.load(worker_runs / model / f"rank{r}.pt") for r in range(WORLD)]
     fresh = make_trainer(worker_runs / "unused", model, BATCH).model.state_dict()  # the same seed, untrained
     assert list(states[0]) == list(fresh)  # global-batch BatchNorm keeps the state dict's keys
-    buffers = [k for k in fresh if "running_" in k or "num_batches_tracked" in k]
-    assert buffers
+    buffers = [k for k in fresh if "running_" in k or "num_batches_tracked" in k or k.endswith("initialized")]
+    assert buffers  # BatchNorm's statistics, or a flow's ActNorm flags (initialised from the global first batch)
     for key in fresh:
         torch.testing.assert_close(states[1][key], states[0][key], rtol=0, atol=0, msg=key)
     for key in [k for k in fresh if k.endswith("weight") or "running_" in k]:
         assert not torch.equal(states[0][key], fresh[key]), f"{key} did not train"
+    for key in [k for k in buffers if k.endswith("initialized")]:
+        assert bool(states[0][key]) and not bool(fresh[key]), key
     for key in [k for k in buffers if k.endswith("num_batches_tracked")]:
         assert int(states[0][key]) == EPOCHS * 5, key  # 36 faces per rank at 8 a step: 5 steps an epoch
 
