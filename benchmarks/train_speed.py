@@ -18,6 +18,7 @@ os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # keep torch.profiler quiet
 
 import argparse
 import copy
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -41,7 +42,7 @@ from facegen.core.devices import pick_device  # noqa: E402
 from facegen.core.seeding import seed_everything  # noqa: E402
 from facegen.data import load_dataset  # noqa: E402
 from facegen.data.faceset import FaceSet  # noqa: E402
-from facegen.models.registry import build_model  # noqa: E402
+from facegen.models.registry import build_model, model_class  # noqa: E402
 from facegen.train import trainer as train_module  # noqa: E402
 from facegen.train.trainer import TrainConfig, Trainer  # noqa: E402
 
@@ -143,6 +144,8 @@ def bench(model_name: str, size: int, batch: int, n: int, steps: int, pool: Face
     faces = faces_of_size(pool, n, size)
     timed = faces if not steps or steps * batch >= n else faces.subset(torch.arange(steps * batch))
     cfg = dict(size=size, channels=3, latent_size=LATENT.get(model_name, 20), cond_dim=faces.cond.shape[1])
+    known = {f.name for f in dataclasses.fields(model_class(model_name).Config)}
+    cfg = {k: v for k, v in cfg.items() if k in known}  # a flow has no latent_size: its code is the image's size
     tcfg = TrainConfig(n_epochs=1, batch_size=batch, channels_last=channels_last, amp=amp)
     big = len(timed) > 5000
     with tempfile.TemporaryDirectory() as tmp:
