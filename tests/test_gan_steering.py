@@ -161,3 +161,30 @@ def test_a_flow_run_steers_by_its_flat_codes_and_refuses_sefa_in_one_line(flow_r
                                                         "--attributes", "smile", "--n", "12"]))
         err = capsys.readouterr().err.strip()
         assert e.value.code == 2 and "\n" not in err and hook in err, err
+
+
+def test_principal_walks_of_a_gan_start_at_a_prior_sample_and_an_encoders_at_the_centre(gan_run, tiny_run,
+                                                                                        monkeypatch):
+    """A GAN's z = 0 is no typical code (prior codes lie near |z| = sqrt(L)), so its walks start at the --seed prior
+    sample; a run with an encoder walks from the directions' centre unless asked otherwise."""
+    from facegen.analysis import explore, latent
+    from facegen.core.errors import FacegenError
+
+    walked = []
+    real_decode = latent.decode
+    monkeypatch.setattr(latent, "decode", lambda model, z, y=None: walked.append(z.clone()) or real_decode(model, z, y))
+    for run, start, want in [(gan_run, "auto", "sample"), (tiny_run, "auto", "mean"), (tiny_run, "sample", "sample")]:
+        run_obj = Run.load(run)
+        model = run_obj.load_model()
+        assert explore.walk_start(model, start) == want
+        walked.clear()
+        explore.sample_across_pca_axis(run_obj, model, method="sefa", k=2, steps=3, bounds=(-1.0, 1.0), seed=7,
+                                       start=start)
+        middle = walked[0][1]  # the walk's value 0
+        prior = latent.prior_noise(1, model.latent_size, 7)[0]
+        if want == "sample":
+            torch.testing.assert_close(middle, prior)
+        else:
+            assert middle.abs().max() < 1e-6  # sefa's centre is z = 0
+    with pytest.raises(FacegenError, match="--start"):
+        explore.walk_start(model, "median")

@@ -7,6 +7,7 @@ latent_analysis.py each parse their run and call one function here; the figures 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -217,13 +218,27 @@ def principal_label(dirs: Directions, k: int) -> str:
     return f"{dirs.names[k]} ({dirs.info[key][k]:.0%})"
 
 
+WALK_STARTS = ("auto", "mean", "sample")
+
+
+def walk_start(model: Model, start: str) -> str:
+    """``auto``: a prior sample for a model without an encoder (a GAN: its prior mean z = 0 is no typical code,
+    since prior codes lie near the sphere |z| = sqrt(L), and decodes to a grey average face), else ``mean``."""
+    if start not in WALK_STARTS:
+        raise FacegenError(f"--start {start}: choose one of {', '.join(WALK_STARTS)}")
+    return start if start != "auto" else ("mean" if model.can("encode") else "sample")
+
+
 def sample_across_pca_axis(run: Run, model: Model, *, bounds: tuple[float, float] = (-3.0, 3.0), steps: int = 10,
                            degree: float = 0.0, method: str = "pca", k: int | None = None, n_samples: int = 2000,
-                           seed: int = 0, **others: float) -> list[Path]:
+                           seed: int = 0, start: str = "auto", **others: float) -> list[Path]:
     """Walk each of the top ``k`` principal directions of ``method`` (pca, ganspace, sefa; all of them by default)
-    from its start code, in its own steps (standard deviations); RUN/axis/<method>_axis_K.png and an overview."""
+    in its own steps (standard deviations) from the directions' centre (``start`` mean) or from one prior sample
+    drawn with ``seed`` (``start`` sample); RUN/axis/<method>_axis_K.png and an overview."""
     _note_unconditional(run, "--degree")
     dirs = principal_directions(run, model, method, k or model.latent_size, n_samples, seed)
+    if walk_start(model, start) == "sample":
+        dirs = dataclasses.replace(dirs, center=latent.prior_noise(1, model.latent_size, seed)[0].double().numpy())
     values = _values(*bounds, steps)
     cols = [_fmt(v) for v in values]
     y = latent.condition_vector(run, degree, steps, **others)
