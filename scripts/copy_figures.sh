@@ -29,13 +29,22 @@ steering() {  # made by the commands of docs/steering.md on results/cvae
     copy cvae/axis/sefa_overview.png cvae_walk_sefa.png
     copy cvae/steering/face.png cvae_slider_face.png
     copy cvae/steering/sliders.png sliders.png
+    for m in dcgan vaegan; do  # the LFW study's seed-0 GANs, when they are there
+        run="${STUDY#results/}/seed0/$m"
+        if [ -d "results/$run/steering" ]; then
+            copy "$run/steering/edits.md" "lfw_${m}_edits.md"
+            copy "$run/attributes/directions/Smiling_interfacegan.png" "lfw_${m}_interfacegan_Smiling.png"
+            copy "$run/axis/sefa_overview.png" "lfw_${m}_walk_sefa.png"
+            copy "$run/axis/ganspace_overview.png" "lfw_${m}_walk_ganspace.png"
+        fi
+    done
 }
+STUDY="${LFW_STUDY:-results/lfw_study}"
 if [ "$1" = steering ]; then  # sh scripts/copy_figures.sh steering: only these
     steering
     echo "copy_figures: docs/figures/ updated from results/cvae/steering and its figures"
     exit 0
 fi
-STUDY="${LFW_STUDY:-results/lfw_study}"
 if [ ! -d results/cvae ] && [ ! -d results/cvae_semi ] && [ ! -d "$STUDY" ] && [ ! -d results/glow_celeba32 ] \
         && [ ! -d results/d2f ]; then
     echo "copy_figures: no results/cvae, results/cvae_semi, $STUDY, results/glow_celeba32 or results/d2f: run sh scripts/run_all.sh first" >&2
@@ -94,8 +103,18 @@ if [ -d results/glow_celeba32 ]; then  # made by the commands of docs/glow.md
         cp results/glow_celeba32/attributes/evaluation.md docs/figures/glow32_attribute_evaluation.md
     fi
 fi
+if [ -d results/glow_celeba64 ]; then  # made by the commands of docs/glow.md
+    copy glow_celeba64/plots/training.png glow64_training.png
+    copy glow_celeba64/sampled/temperatures_0.png glow64_temperatures.png
+    copy glow_celeba64/attributes/add_Smiling.png glow64_add_Smiling.png
+    cp results/glow_celeba64/metrics.json docs/figures/glow64_metrics.json
+fi
+if [ -d results/celeba32_dfcvae ] && [ -f results/celeba32_dfcvae/attributes/evaluation.md ]; then
+    cp results/celeba32_dfcvae/attributes/evaluation.md docs/figures/dfcvae32_attribute_evaluation.md
+fi
 if [ -d results/d2f ]; then  # made by sh scripts/depth2face_compare.sh (docs/depth2face.md)
-    for run in supervised gan gan_replay pix2pix semi_10 semi_50 semi_all cycle; do
+    for run in supervised gan gan_replay pix2pix semi_10 semi_50 semi_all cycle gan_lsgan gan_wgan; do
+        if [ ! -d "results/d2f/$run" ]; then continue; fi  # the LSGAN and WGAN-GP runs need LOSSES=1
         copy d2f/$run/plots/depth2face_heldout.png d2f_${run}_heldout.png
         copy d2f/$run/plots/training.png d2f_${run}_training.png
         cp results/d2f/$run/depth2face_metrics.json docs/figures/d2f_${run}_metrics.json

@@ -231,9 +231,13 @@ def markdown(rows: list[dict], judges: list[str], meta: dict) -> str:
                  if r["target"] else "– | –")
         lines.append(f"| {r['edit']} | {r['distance']:g}{unit} | {flips} | " + " | ".join(deltas) +
                      f" | {r['feature_move']:.2f} |")
+    targets = {r["target"] for r in rows if r["target"]}
     judged = "; ".join(f"{name}: {j['what']}, with it above {j['threshold']:g} "
                        f"({100 * meta['baseline_positive_share'][name]:.0f}% of the samples)"
-                       for name, j in meta["judges"].items())
+                       for name, j in meta["judges"].items() if name in targets or len(meta["judges"]) <= 6)
+    rest = len(meta["judges"]) - (len(targets) if len(meta["judges"]) > 6 else len(meta["judges"]))
+    if rest:  # the attribute net's 40 judges: only the edited ones are spelled out
+        judged += f"; and {rest} other judges (every one, with its share, in edits.json)"
     notes = [f"{meta['n_faces']} prior samples of the {meta['model']} run. Judges: {judged}. Feature move in "
              f"{meta['feature_space']}, relative to the mean distance between two samples."]
     labels, matrix = meta["cosines"]["labels"], np.array(meta["cosines"]["matrix"])
