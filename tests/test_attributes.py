@@ -101,3 +101,16 @@ def test_edit_codes_adds_multiples_of_the_direction():
     assert out.shape == (2, 3, 3)
     torch.testing.assert_close(out[1, 2], torch.tensor([2.0, 0.0, -2.0]))
     torch.testing.assert_close(out[0, 0], z[0])
+
+
+def test_faces_whose_edit_decodes_to_nan_are_left_out_and_counted():
+    """A flow's inverse can diverge far from the data: such faces must not count as 'attribute removed'."""
+    from facegen.analysis.attribute_eval import _judge
+
+    before = torch.tensor([[0.2, 0.9], [0.3, 0.1], [0.1, 0.5], [0.4, 0.6]])
+    after = torch.tensor([[0.8, 0.9], [float("nan"), float("nan")], [0.6, 0.5], [0.3, 0.6]])
+    cols = {"target": 0, "others": [1], "conditions": []}
+    got = _judge(before, after, cols)
+    assert got["diverged"] == 0.25
+    assert got["before"] == 0.0 and abs(got["after"] - 2 / 3) < 1e-6  # 2 of the 3 finite faces now positive
+    assert abs(got["target_change"] - (0.6 + 0.5 - 0.1) / 3) < 1e-6

@@ -29,19 +29,24 @@ from facegen.nn.attrnet import load_attribute_net, predict_probs
 from facegen.runs import Run
 
 COLUMNS = ["attribute", "method", "amount", "added_before", "added_after", "removed_before", "removed_after",
-           "target_change", "other_change", "other_flips", "condition_change", "cosine_to_mean_difference"]
+           "target_change", "other_change", "other_flips", "condition_change", "cosine_to_mean_difference", "diverged"]
 
 
 def _judge(before: torch.Tensor, after: torch.Tensor, cols: dict) -> dict:
     """From classifier probabilities (N, A) before and after an edit: the target's positive share before /
-    after, its mean change, and how much the other and the conditioning attributes moved."""
+    after, its mean change, and how much the other and the conditioning attributes moved. Faces whose edited
+    code decodes to non-finite pixels (a flow's inverse can diverge far from the data) are left out of every
+    share and counted in ``diverged``."""
+    ok = torch.isfinite(after).all(1) & torch.isfinite(before).all(1)
+    diverged = 1 - ok.float().mean().item()
+    before, after = before[ok], after[ok]
     t, others, conds = cols["target"], cols["others"], cols["conditions"]
     change = (after - before).abs()
     flips = ((after > 0.5) != (before > 0.5))[:, others].float().sum(1)
     return {"before": (before[:, t] > 0.5).float().mean().item(), "after": (after[:, t] > 0.5).float().mean().item(),
             "target_change": (after[:, t] - before[:, t]).mean().item(),
             "other_change": change[:, others].mean().item(), "other_flips": flips.mean().item(),
-            "condition_change": change[:, conds].mean().item() if conds else float("nan")}
+            "condition_change": change[:, conds].mean().item() if conds else float("nan"), "diverged": diverged}
 
 
 def _methods(run: Run, model: Model, source: AttributeSource, target: str, conds: list[str],
@@ -85,6 +90,7 @@ def _rows(model: Model, net, held: FaceSet, target: str, methods: dict[str, torc
                          "other_change": (a["other_change"] + r["other_change"]) / 2,
                          "other_flips": (a["other_flips"] + r["other_flips"]) / 2,
                          "condition_change": (a["condition_change"] + r["condition_change"]) / 2,
+                         "diverged": (a["diverged"] + r["diverged"]) / 2,
                          "cosine_to_mean_difference": cosine(d.numpy(), mean_diff)})
     return rows
 
@@ -140,13 +146,14 @@ def markdown_table(rows: list[dict]) -> str:
     """The table as Markdown: shares in %, changes as mean |delta probability|."""
     head = ("| attribute | method | amount | added: positive before -> after | removed: negative before -> after | "
             "target: mean change | other 39: mean abs. change | other 39: flips per face | "
-            "conditions: mean abs. change | cosine to mean diff. |")
-    lines = [head, "|" + "---|" * 10]
+            "conditions: mean abs. change | cosine to mean diff. | decodes not finite (left out) |")
+    lines = [head, "|" + "---|" * 11]
     for r in rows:
         lines.append(f"| {r['attribute']} | {r['method']} | {r['amount']:g} | {100 * r['added_before']:.0f}% -> "
                      f"{100 * r['added_after']:.0f}% | {100 * r['removed_before']:.0f}% -> "
                      f"{100 * r['removed_after']:.0f}% | {r['target_change']:+.3f} | {r['other_change']:.3f} | "
                      f"{r['other_flips']:.2f} | "
-                     f"{r['condition_change']:.3f} | {r['cosine_to_mean_difference']:.2f} |")
+                     f"{r['condition_change']:.3f} | {r['cosine_to_mean_difference']:.2f} | "
+                     f"{100 * r['diverged']:.0f}% |")
     return "\n".join(lines)
 
