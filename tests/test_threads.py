@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from facegen.cli.training import compute_threads
-from facegen.core.threads import cgroup_quota, usable_cores
+from facegen.core.threads import cgroup_quota, choose_waiting, cpu_busy_share, usable_cores
 from facegen.runs import Run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,10 +25,31 @@ def policy_seen_by_a_script(env: dict[str, str]) -> str:
     return proc.stdout.strip()
 
 
-def test_scripts_let_idle_threads_sleep_unless_the_user_chose():
+def test_a_users_wait_policy_is_kept():
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    assert policy_seen_by_a_script(env) == "PASSIVE"
     assert policy_seen_by_a_script({**env, "OMP_WAIT_POLICY": "ACTIVE"}) == "ACTIVE"
+
+
+@pytest.mark.parametrize(("busy", "expected"), [(0.05, None), (0.9, "PASSIVE"), (None, "PASSIVE")])
+def test_idle_threads_sleep_only_when_the_cpu_is_busy_or_unknown(monkeypatch, busy, expected):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    choose_waiting(lambda: busy)
+    assert os.environ.get("OMP_WAIT_POLICY") == expected
+    monkeypatch.setenv("GOMP_SPINCOUNT", "1000")  # the user's own spinning is kept too
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    choose_waiting(lambda: 0.9)
+    assert "OMP_WAIT_POLICY" not in os.environ
+
+
+def test_cpu_busy_share_from_two_readings_of_proc_stat(tmp_path):
+    stat = tmp_path / "stat"
+    readings = iter(["cpu  100 0 100 700 100 0 0 0 0 0\ncpu0 1 2 3 4\n",  # user nice system idle iowait ...
+                     "cpu  160 0 140 880 120 0 0 0 0 0\n"])
+    stat.write_text(next(readings))
+    got = cpu_busy_share(stat, 0.1, sleep=lambda _: stat.write_text(next(readings)))
+    assert got == pytest.approx(1 - (180 + 20) / 300)  # 300 jiffies passed, 200 of them idle or iowait
+    assert cpu_busy_share(tmp_path / "missing") is None
 
 
 def write_cgroup(tmp_path: Path, proc_line: str, files: dict[str, str]) -> tuple[Path, Path]:
