@@ -3,7 +3,7 @@
 # images seen, measured by compare_models.py (docs/gan.md). The sample-quality numbers live in the feature space of
 # the project's own attribute net, trained first on CelebA if results/feature_net/attribute_net.pt is missing.
 # Defaults (64 px, 200,000 images per model, seeds 0,1,2) are the issue's; on 2 CPU cores that is many hours, so
-# docs/gan.md's run was SIZE=32 IMAGES=48000 SEEDS=0 EXTRA="--extra 'dcgan=--g_channels 32 ...'" (see there).
+# docs/gan.md's run was SIZE=32 IMAGES=48000 SEEDS=0,1,2 (36 minutes on the idle-ish 2-core machine).
 # Needs LFW (../shared/data/lfw or $LFW_DIR) and, for the feature net, CelebA (../shared/data/celeba or
 # $CELEBA_DIR); extra flags for compare_models.py in $EXTRA (e.g. "--device cuda").
 set -e
