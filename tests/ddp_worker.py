@@ -2,10 +2,10 @@
 
 ``python -m torch.distributed.run ... tests/ddp_worker.py OUT`` first saves, on every rank, the results of the two
 collectives the trainer relies on (gradient averaging and global-batch BatchNorm, forward and backward) to
-OUT/collectives{r}.pt; then it trains an AE, a CVAE and a conditional Glow (ActNorm's data-dependent
-initialisation from the global batch) for 2 epochs with the Trainer on every rank. Rank 0 writes
-the run folders OUT/ae and OUT/cvae (training.csv, checkpoints) and EVERY rank saves its model's state dict to
-OUT/MODEL/rank{r}.pt, so the test can compare the ranks bit for bit.
+OUT/collectives{r}.pt; then it trains an AE, a CVAE, a conditional Glow (ActNorm's data-dependent initialisation
+from the global batch) and a DC-GAN with an EMA generator (two optimizers) for 2 epochs with the Trainer on every
+rank. Rank 0 writes the run folders OUT/MODEL (training.csv, checkpoints) and EVERY rank saves its model's state
+dict to OUT/MODEL/rank{r}.pt, so the test can compare the ranks bit for bit.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ BATCH = 8  # per process
 EPOCHS = 2
 CONFIGS = {"ae": dict(size=32, channels=3, latent_size=4, cond_dim=1, base_channels=8),
            "cvae": dict(size=32, channels=3, latent_size=4, cond_dim=1, base_channels=8),
-           "glow": dict(size=32, channels=3, cond_dim=1, levels=2, steps=2, hidden=16, warmup_steps=2)}
+           "glow": dict(size=32, channels=3, cond_dim=1, levels=2, steps=2, hidden=16, warmup_steps=2),
+           "dcgan": dict(size=32, channels=3, cond_dim=0, latent_size=8, g_channels=8, d_channels=8, ema=0.9)}
 MODELS = tuple(CONFIGS)
 
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from facegen.core.distributed import world_from_env
+from facegen.core.distributed import all_reduce_sum, world_from_env
 from facegen.models.base import Model, adam
 from facegen.nn.dcgan import Generator
 
@@ -81,9 +81,12 @@ class CollapseAlarm(nn.Module):
         """The epoch's mean diversity ratio (None when no step ran), warning when it collapsed."""
         if not self._epoch:
             return None
-        diversity = float(torch.stack(self._epoch).double().mean())
+        world = world_from_env()
+        local = torch.stack(self._epoch).double()
         self._epoch.clear()
-        if diversity < self.threshold <= float(self.best) and world_from_env().is_main:
+        totals = all_reduce_sum(torch.stack([local.sum(), local.new_tensor(float(len(local)))]), world)
+        diversity = float(totals[0] / totals[1])  # over every rank's steps, so every rank keeps the same best
+        if diversity < self.threshold <= float(self.best) and world.is_main:
             print(f"warning: {self.model_name} samples were only {diversity:.2f} as varied as the real faces this "
                   f"epoch (best so far {float(self.best):.2f}, alarm below {self.threshold:g}): the generator may be "
                   "collapsing onto a few faces; look at the snapshots, and consider a lower --lr, --diffaugment or "
