@@ -104,10 +104,8 @@ if [ -d results/glow_celeba32 ]; then  # made by the commands of docs/glow.md
     fi
 fi
 if [ -d results/glow_celeba64 ]; then  # made by the commands of docs/glow.md
-    copy glow_celeba64/plots/training.png glow64_training.png
     copy glow_celeba64/sampled/temperatures_0.png glow64_temperatures.png
     copy glow_celeba64/attributes/add_Smiling.png glow64_add_Smiling.png
-    cp results/glow_celeba64/metrics.json docs/figures/glow64_metrics.json
 fi
 if [ -d results/celeba32_dfcvae ] && [ -f results/celeba32_dfcvae/attributes/evaluation.md ]; then
     cp results/celeba32_dfcvae/attributes/evaluation.md docs/figures/dfcvae32_attribute_evaluation.md
