@@ -11,7 +11,6 @@ unedited reconstructions; target change is the mean move of its own probability 
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import torch
@@ -22,7 +21,7 @@ from facegen.analysis.attributes import check_both_classes, cosine
 from facegen.analysis.latent import decode, encode_images
 from facegen.analysis.steering import AttributeSource, Sampling, attribute_directions
 from facegen.core.errors import FacegenError
-from facegen.core.files import write_json
+from facegen.core.files import write_csv, write_json
 from facegen.data.faceset import FaceSet
 from facegen.models.base import Model
 from facegen.nn.attrnet import load_attribute_net, predict_probs
@@ -124,7 +123,7 @@ def evaluate_attributes(run: Run, model: Model, classifier: Path, attributes: li
         methods = _methods(run, model, source, target, conds, seed, svm)
         rows += _rows(model, net, held, target, methods, cols, amounts, n, seed)
     out = run.path / ATTRIBUTES_DIR
-    write_csv(out / "evaluation.csv", rows)
+    write_csv(out / "evaluation.csv", COLUMNS, [[r[c] for c in COLUMNS] for r in rows])
     write_json(out / "evaluation.json", {"classifier": str(classifier), "conditions": conditions, "n_faces": n,
                                          "amounts": amounts, "rows": rows})
     table = markdown_table(rows)
@@ -132,14 +131,6 @@ def evaluate_attributes(run: Run, model: Model, classifier: Path, attributes: li
     print(table)
     print(f"evaluation of {len(targets)} attribute(s) in {out}/evaluation.csv, .json, .md")
     return out / "evaluation.csv"
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def markdown_table(rows: list[dict]) -> str:

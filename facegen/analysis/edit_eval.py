@@ -19,7 +19,6 @@ say which methods agree. Everything goes to RUN/steering/edits.csv, .md, .json a
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from facegen.analysis.latent import decode
 from facegen.analysis.principal import principal_directions
 from facegen.analysis.steering import Sampling, attribute_directions
 from facegen.core.errors import FacegenError
-from facegen.core.files import write_json, write_text
+from facegen.core.files import write_csv, write_json, write_text
 from facegen.models.base import Model
 from facegen.runs import Run
 
@@ -179,11 +178,9 @@ def evaluate_edits(run: Run, model: Model, judges: Judges, *, attributes: list[s
     vectors = [e for e in edits if e.vector is not None]
     cos = cosine_matrix(np.stack([e.vector for e in vectors])) if vectors else np.zeros((0, 0))
     out = run.path / STEERING_DIR
-    write_csv_rows(out / "edits.csv", rows)
-    with (out / "cosines.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["", *[e.label for e in vectors]])
-        writer.writerows([[e.label, *[f"{c:.4f}" for c in cos[i]]] for i, e in enumerate(vectors)])
+    write_csv(out / "edits.csv", list(rows[0]), [[r[k] for k in rows[0]] for r in rows])
+    write_csv(out / "cosines.csv", ["", *[e.label for e in vectors]],
+              [[e.label, *[f"{c:.4f}" for c in cos[i]]] for i, e in enumerate(vectors)])
     meta = {"run": str(run.path), "model": run.model_name, "n_faces": n, "distances": distances, "shifts": shifts,
             "judges": {name: {"what": j.what, "threshold": j.threshold} for name, j in judges.judges.items()},
             "feature_space": judges.feature_space, "baseline_positive_share":
@@ -197,14 +194,6 @@ def evaluate_edits(run: Run, model: Model, judges: Judges, *, attributes: list[s
     print(text)
     print(f"\n{len(edits)} edits measured on {n} prior samples: {out}/edits.csv, edits.md, edits.json, cosines.csv")
     return out / "edits.csv"
-
-
-def write_csv_rows(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _pct(v: float) -> str:
