@@ -120,6 +120,10 @@ if [ -d results/d2f ]; then  # made by sh scripts/depth2face_compare.sh (docs/de
     copy d2f/face2depth/iterations/iter_$(last_iter d2f/face2depth).png d2f_face2depth_heldout.png
     copy d2f/table.md d2f_table.md
 fi
+if [ -d results/d2f60 ]; then  # the 60-epoch runs of docs/depth2face.md
+    for run in supervised semi_all; do copy d2f60/$run/plots/depth2face_heldout.png d2f60_${run}_heldout.png; done
+    copy d2f60/table.md d2f60_table.md
+fi
 if [ -d results/cvae/steering ]; then  # made by the commands of docs/steering.md
     steering
 fi
