@@ -121,7 +121,7 @@ if [ -d results/d2f ]; then  # made by sh scripts/depth2face_compare.sh (docs/de
     copy d2f/table.md d2f_table.md
 fi
 if [ -d results/d2f60 ]; then  # the 60-epoch runs of docs/depth2face.md
-    for run in supervised semi_all; do copy d2f60/$run/plots/depth2face_heldout.png d2f60_${run}_heldout.png; done
+    for run in supervised semi_all pix2pix; do copy d2f60/$run/plots/depth2face_heldout.png d2f60_${run}_heldout.png; done
     copy d2f60/table.md d2f60_table.md
 fi
 if [ -d results/cvae/steering ]; then  # made by the commands of docs/steering.md
