@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from facegen.data.toyfaces import SMILE_OPEN, SUPERSAMPLE, FaceParams
+from facegen.data.toyparams import SMILE_OPEN, SUPERSAMPLE, FaceParams
 
 SIDE_MM = 260.0  # the image side in millimetres (the real pairs' crop)
 NOSE_GREY = 250  # grey level of the nearest point

@@ -16,7 +16,6 @@ import os
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,51 +24,24 @@ from tqdm import tqdm
 
 from facegen.core.errors import FacegenError
 from facegen.data.labels import write_smile_labels
-
-Colour = tuple[int, int, int]
+from facegen.data.toydepth import draw_depth
+from facegen.data.toyparams import (
+    GREY_HAIR,
+    HAIR_COLOURS,
+    IRIS_COLOURS,
+    MOUTH_COLOUR,
+    MOUTH_INSIDE,
+    SKIN_BY_RACE,
+    SMILE_OPEN,
+    SUPERSAMPLE,
+    TEETH,
+    Colour,
+    FaceParams,
+)
 
 GENERATOR_VERSION = 3  # bump when the drawing or the layout changes: existing toy datasets are then regenerated
 MANIFEST = "toyfaces.json"
 IMAGES_DIR, DEPTH_DIR, LABELS_FILE = "images", "depth", "labels.csv"  # the layout inside a toy dataset
-SUPERSAMPLE = 3
-SMILE_OPEN = 0.45  # above this smile degree the mouth opens and shows teeth
-MOUTH_COLOUR: Colour = (90, 20, 30)
-MOUTH_INSIDE: Colour = (130, 40, 50)
-TEETH: Colour = (246, 244, 236)
-SKIN_BY_RACE: tuple[Colour, ...] = (  # UTKFace race codes: White, Black, Asian, Indian, Others
-    (238, 204, 178), (118, 80, 56), (234, 200, 160), (184, 132, 96), (208, 164, 128),
-)
-HAIR_COLOURS: tuple[Colour, ...] = ((30, 24, 22), (70, 46, 30), (116, 74, 42), (206, 170, 102), (152, 74, 38))
-GREY_HAIR: Colour = (178, 175, 170)
-IRIS_COLOURS: tuple[Colour, ...] = ((78, 52, 32), (50, 36, 28), (70, 110, 150), (80, 120, 70))
-
-
-@dataclass(frozen=True)
-class FaceParams:
-    """Everything that decides one toy face. Lengths are fractions of the image side."""
-
-    smile: float = 0.0  # -1 frown ... +1 broad smile
-    age: int = 30  # written into the file name; children get rounder faces, older people grey hair
-    gender: int = 0  # 0 male, 1 female: written into the file name; shows mostly as hair length
-    race: int = 0  # UTKFace code 0-4: written into the file name; sets the base skin tone
-    face_w: float = 0.27  # half width of the face ellipse
-    face_h: float = 0.34  # half height
-    skin: Colour = SKIN_BY_RACE[0]
-    hair: Colour = HAIR_COLOURS[1]
-    long_hair: bool = False
-    eye_spacing: float = 0.11  # half the distance between the eye centres
-    eye_size: float = 0.035  # eye radius
-    iris: Colour = IRIS_COLOURS[0]
-    brow_height: float = 0.05  # brow above the eye centre
-    brow_tilt: float = 0.0  # > 0 raises the outer ends of the brows
-    mouth_width: float = 0.11  # half width of the mouth
-    shirt: Colour = (70, 90, 140)
-    shift_x: float = 0.0  # pose: translation ...
-    shift_y: float = 0.0
-    rotation: float = 0.0  # ... and in-plane rotation in degrees, anticlockwise
-    light_angle: float = 0.0  # direction the light comes from, radians (0: from the right)
-    light_strength: float = 0.0  # brightness gradient: 0 flat ... 0.4 strong
-    background: Colour = (200, 205, 210)
 
 
 def random_params(rng: np.random.Generator) -> FaceParams:
@@ -177,8 +149,6 @@ def make_toy_dataset(root: Path, n: int = 3000, seed: int = 0, size: int = 128) 
 
 
 def _generate(folder: Path, n: int, seed: int, size: int) -> None:
-    from facegen.data.toydepth import draw_depth  # imported here: toydepth builds on this module's geometry
-
     rng = np.random.default_rng(seed)
     params = [random_params(rng) for _ in range(n)]
     names = [f"{p.age}_{p.gender}_{p.race}_toy{i:05d}.png" for i, p in enumerate(params)]
