@@ -188,6 +188,7 @@ class Model(nn.Module):
 
 
 def adam(params, lr: float, device: torch.device, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
-    """Adam, fused on GPUs and multi-tensor on CPUs (the fastest form on each)."""
-    fused = device.type == "cuda"
+    """Adam in its fused form on CPUs and GPUs (one kernel over all parameters: on this 2-core CPU 0.45 ms a step
+    for the default CVAE's 1.4 M parameters against 1.56 ms multi-tensor), multi-tensor elsewhere."""
+    fused = device.type in ("cpu", "cuda")
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused, foreach=None if fused else True)
