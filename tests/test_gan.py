@@ -171,13 +171,14 @@ def test_diffaugment_changes_what_d_sees_in_training_only():
 
 
 # ---- the VAE-GAN step ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["vaegan", "cvaegan"])
-def test_vaegan_gradients_follow_larsen_and_the_encoder_gets_no_gan_gradient(name):
+@pytest.mark.parametrize("name,pixel_weight", [("vaegan", 0.0), ("cvaegan", 0.0), ("vaegan", 0.5)])
+def test_vaegan_gradients_follow_larsen_and_the_encoder_gets_no_gan_gradient(name, pixel_weight):
     """Encoder: d(F recon + beta KL); decoder: d(gamma recon + L_GAN) through the frozen D; discriminator:
-    d(BCE real + BCE fake) on detached fakes, all from one forward (no optimizer steps in between here)."""
+    d(BCE real + BCE fake) on detached fakes, all from one forward (no optimizer steps in between here). With a
+    pixel weight w, recon also holds w/2 times the mean squared pixel error."""
     seed_everything(0)
     model = build_model(name, dict(size=32, channels=3, cond_dim=1, beta=0.7, gamma=3.0, disc_layer=2,
-                                   margin=math.inf, **SMALL_VAEGAN)).train()
+                                   margin=math.inf, pixel_weight=pixel_weight, **SMALL_VAEGAN)).train()
     batch = batch_of()
     step = RecordingStep(model, step=False)
     torch.manual_seed(1)
@@ -193,6 +194,7 @@ def test_vaegan_gradients_follow_larsen_and_the_encoder_gets_no_gan_gradient(nam
     out = model.decoder(torch.cat([z, torch.randn_like(z)]), y2)
     logits, feats = model.discriminator.logits_and_features(torch.cat([x, out]), y3, 2)
     recon = 0.5 * (feats[6:12] - feats[:6].detach()).square().flatten(1).mean(1).mean()
+    recon = recon + pixel_weight * 0.5 * (out[:6] - x).square().mean()
     kl = kl_to_standard_normal(mu, logvar).mean()
     enc = list(model.encoder.parameters()) + list(model.head.parameters())
     expected = torch.autograd.grad(model.n_features * recon + 0.7 * kl, enc, retain_graph=True)

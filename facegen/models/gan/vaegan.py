@@ -6,6 +6,7 @@ reconstruction, x_p = Dec(z_p), z_p ~ N(0, I) a prior sample, D_l the activation
 conv level l (``--disc_layer``, F features) and s the sigmoid of D's logit:
 
     recon  = 1/2 mean_j (D_l(x~)_j - D_l(x)_j)^2          (a Gaussian likelihood on D_l, per feature)
+           + w 1/2 mean_i (x~_i - x_i)^2                 (--pixel_weight w, 0 by default: Larsen's pure form)
     KL     = KL(q(z|x) || N(0, I))
     L_D    = -log s(D(x)) - 1/2 [log(1 - s(D(x~))) + log(1 - s(D(x_p)))]
     L_Enc  = F recon + beta KL                            (the negative ELBO with that likelihood at beta = 1)
@@ -67,6 +68,9 @@ class VAEGANConfig(ModelConfig):
     beta: float = option(1.0, "weight of the KL term in the encoder's loss")
     gamma: float = option(1.0, "weight of the feature reconstruction (per feature) against the GAN loss in the "
                                "decoder's loss")
+    pixel_weight: float = option(0.0, "weight of 1/2 the mean squared pixel error (images in [-1, 1]) added to the "
+                                      "feature reconstruction: 0 is Larsen et al.'s form; > 0 anchors the "
+                                      "reconstructions to the photo while the discriminator's features are young")
     disc_layer: int = option(3, "discriminator conv level (1 = first, at half size) whose activations the "
                                 "reconstruction is measured on; 1 to 4 at 64 px, 1 to 3 at 32 px")
     equilibrium: float = option(EQUILIBRIUM, "balance gate: the BCE the discriminator is kept near")
@@ -82,9 +86,9 @@ class VAEGANConfig(ModelConfig):
         if not 1 <= self.disc_layer <= levels:
             raise FacegenError(f"--disc_layer {self.disc_layer}: the discriminator at {self.size} px has conv levels "
                                f"1-{levels}; pick one of them (3 is Larsen et al.'s choice)")
-        if self.latent_size < 1 or self.beta < 0 or self.gamma < 0:
-            raise FacegenError(f"--latent_size {self.latent_size}, --beta {self.beta}, --gamma {self.gamma}: need a "
-                               "latent size >= 1 and weights >= 0")
+        if self.latent_size < 1 or min(self.beta, self.gamma, self.pixel_weight) < 0:
+            raise FacegenError(f"--latent_size {self.latent_size}, --beta {self.beta}, --gamma {self.gamma}, "
+                               f"--pixel_weight {self.pixel_weight}: need a latent size >= 1 and weights >= 0")
         if not (self.margin >= 0 and math.isfinite(self.equilibrium)):
             raise FacegenError(f"--margin {self.margin}, --equilibrium {self.equilibrium}: need a margin >= 0 (inf "
                                "turns the gate off) and a finite equilibrium")
@@ -153,6 +157,15 @@ class VAEGANBase(GeneratorModel):
         """1/2 mean over the layer's features of the squared difference, per image (B,)."""
         return 0.5 * (fake_features.float() - real_features.float()).square().flatten(1).mean(1)
 
+    def recon_term(self, fake_features: torch.Tensor, real_features: torch.Tensor, fake: torch.Tensor,
+                   real: torch.Tensor) -> torch.Tensor:
+        """The reconstruction term per image (B,): the feature term plus ``pixel_weight`` times 1/2 the mean
+        squared pixel error (images in [-1, 1])."""
+        recon = self.feature_recon(fake_features, real_features)
+        if self.cfg.pixel_weight:
+            recon = recon + self.cfg.pixel_weight * self.feature_recon(fake, real)
+        return recon
+
     def gate_inputs(self, real_bce: torch.Tensor, fake_bce: torch.Tensor) -> tuple[float, float]:
         """The BCEs the gate reads: averaged over the processes under torchrun, so every rank takes the same
         decision (and joins the same gradient all-reduces)."""
@@ -182,19 +195,19 @@ class VAEGANBase(GeneratorModel):
         with frozen(self.discriminator), step.autocast():
             logits, features = self.discriminator.logits_and_features(torch.cat([x, recon, prior]), y3,
                                                                       cfg.disc_layer)
-            feature_recon = self.feature_recon(features[b:2 * b], features[:b].detach()).mean()
+            recon_loss = self.recon_term(features[b:2 * b], features[:b].detach(), recon, x).mean()
             g_adv = generator_loss("bce", logits[b:].float())
-        (grad_z,) = torch.autograd.grad(feature_recon, z_dec, retain_graph=True)
+        (grad_z,) = torch.autograd.grad(recon_loss, z_dec, retain_graph=True)
         kl = kl_to_standard_normal(mu, logvar).mean()
         # d/d(encoder) of (F recon + beta KL): F recon reaches the encoder only through z, whose gradient is grad_z
         step.update((z * (self.n_features * grad_z)).sum() + cfg.beta * kl, "enc")
-        dec_loss = cfg.gamma * feature_recon + (g_adv if gate.train_dec else 0.0)
+        dec_loss = cfg.gamma * recon_loss + (g_adv if gate.train_dec else 0.0)
         step.update(dec_loss, "dec")
         self._epoch_mu.append(mu.detach())
         diversity = diversity_ratio(prior, x)
         self.alarm.add(diversity)
         ones = torch.ones((), device=x.device)
-        return {"recon": feature_recon.detach(), "kl": kl.detach(), "d_loss": (real_bce + fake_bce).detach(),
+        return {"recon": recon_loss.detach(), "kl": kl.detach(), "d_loss": (real_bce + fake_bce).detach(),
                 "g_loss": g_adv.detach(), "d_real": torch.sigmoid(logits[:b].float()).mean().detach(),
                 "d_fake": torch.sigmoid(logits[b:].float()).mean().detach(),
                 "skip_disc": ones * (not gate.train_disc), "skip_dec": ones * (not gate.train_dec),
@@ -212,7 +225,7 @@ class VAEGANBase(GeneratorModel):
         logits, features = self.discriminator.logits_and_features(torch.cat([x, recon, prior]),
                                                                   repeat_condition(y, 3), self.cfg.disc_layer)
         real_bce, fake_bce = discriminator_terms("bce", logits[:b], logits[b:])
-        return {"recon": self.feature_recon(features[b:2 * b], features[:b]).mean(),
+        return {"recon": self.recon_term(features[b:2 * b], features[:b], recon, x).mean(),
                 "kl": kl_to_standard_normal(mu, logvar).mean(), "mse": (to_unit(recon) - batch.x).square().mean(),
                 "d_loss": real_bce + fake_bce, "g_loss": generator_loss("bce", logits[b:]),
                 "d_real": torch.sigmoid(logits[:b]).mean(), "d_fake": torch.sigmoid(logits[b:]).mean(),
