@@ -1,7 +1,7 @@
 #!/bin/sh
 # Copy the figures the README shows into docs/figures/: those of `sh scripts/run_all.sh` (results/cvae, ...),
 # of `sh scripts/semi_supervised.sh` (results/cvae_semi), of `sh scripts/lfw_study.sh` (results/lfw_study, or the
-# folder in $LFW_STUDY; docs/gan.md), of the Glow runs of docs/glow.md (results/glow_celeba32) and of
+# folder in $LFW_STUDY; docs/gan.md) and its 64 px run (results/lfw64_s0), of the Glow runs of docs/glow.md (results/glow_celeba32) and of
 # `sh scripts/depth2face_compare.sh` (results/d2f), and of docs/steering.md's commands
 # (results/cvae/steering), each set when its runs are there; `sh scripts/copy_figures.sh steering` copies only
 # the last set.
@@ -90,6 +90,12 @@ if [ -d "$STUDY" ]; then  # made by sh scripts/lfw_study.sh (docs/gan.md)
     for m in dcgan vaegan; do
         copy "${STUDY#results/}/seed0/$m/plots/training.png" "lfw_${m}_training.png"
     done
+fi
+if [ -d results/lfw64_s0 ]; then  # the 64 px comparison, one seed (its compare_models.py command is in docs/gan.md)
+    for f in table.md samples.png reconstructions.png prior_sd_dcgan.png prior_sd_vaegan.png; do
+        copy "lfw64_s0/$f" "lfw64_$f"
+    done
+    copy lfw64_s0/seed0/vaegan/plots/training.png lfw64_vaegan_training.png
 fi
 if [ -d results/glow_celeba32 ]; then  # made by the commands of docs/glow.md
     copy glow_celeba32/iterations/original.png glow32_original.png
