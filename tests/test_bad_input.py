@@ -189,6 +189,9 @@ TRAIN_FLAGS = [
     ("cvae", ["--unlabeled", "UNLABELED", "--label_weight", "-5"], "--label_weight"),
     ("train", ["--model", "vae", "--latent_size", "-3"], "--latent_size"),
     ("train", ["--model", "cvae", "--n_epochs", "-inf"], "--n_epochs"),
+    ("train", ["--model", "vaegan", "--gamma", "nan"], "--gamma"),  # a model's float option without its own type
+    ("train", ["--model", "vaegan", "--pixel_weight", "-1"], "--pixel_weight"),
+    ("train", ["--model", "dcgan", "--gp_weight", "inf"], "--gp_weight"),
     ("train_feature_net", ["--n_epochs", "0"], "--n_epochs"),
     ("train_feature_net", ["--batch_size", "-1"], "--batch_size"),
 ]

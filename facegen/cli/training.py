@@ -20,6 +20,7 @@ import torch
 from facegen.cli.args import Parser, add_common_args, add_data_args, resolve_resize
 from facegen.core import distributed
 from facegen.core.argtypes import (
+    finite_float,
     float_between,
     learning_rate,
     nonnegative_float,
@@ -60,7 +61,8 @@ def add_model_args(p: argparse.ArgumentParser, cls: type[Model]) -> None:
         if isinstance(default, bool):
             g.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
             continue
-        kwargs["type"] = meta["parse"] or type(default)
+        # a float option without its own type is any finite number (nan and inf refused in one line)
+        kwargs["type"] = meta["parse"] or (finite_float if isinstance(default, float) else type(default))
         if meta["choices"]:
             kwargs["choices"] = meta["choices"]
         g.add_argument(flag, **kwargs)

@@ -32,6 +32,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from facegen.core.argtypes import nonnegative_float, nonnegative_or_inf
 from facegen.core.errors import FacegenError
 from facegen.data.batches import Batch
 from facegen.losses.adversarial import discriminator_terms, generator_loss
@@ -70,12 +71,14 @@ class VAEGANConfig(ModelConfig):
                                "decoder's loss")
     pixel_weight: float = option(0.0, "weight of 1/2 the mean squared pixel error (images in [-1, 1]) added to the "
                                       "feature reconstruction: 0 is Larsen et al.'s form; > 0 anchors the "
-                                      "reconstructions to the photo while the discriminator's features are young")
+                                      "reconstructions to the photo while the discriminator's features are young",
+                                 parse=nonnegative_float)
     disc_layer: int = option(3, "discriminator conv level (1 = first, at half size) whose activations the "
                                 "reconstruction is measured on; 1 to 4 at 64 px, 1 to 3 at 32 px")
     equilibrium: float = option(EQUILIBRIUM, "balance gate: the BCE the discriminator is kept near")
     margin: float = option(MARGIN, "balance gate: skip D's update when a BCE is below equilibrium - margin, the "
-                                   "decoder's GAN term when one is above equilibrium + margin (inf: never skip)")
+                                   "decoder's GAN term when one is above equilibrium + margin (inf: never skip)",
+                                   parse=nonnegative_or_inf)
     beta1: float = option(0.5, "Adam beta1 of the three optimizers")
     beta2: float = option(0.999, "Adam beta2 of the three optimizers")
     collapse_alarm: float = option(0.3, "warn when an epoch's prior samples, once more varied, fall below this share "
