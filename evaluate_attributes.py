@@ -10,7 +10,7 @@ from pathlib import Path
 from facegen.analysis.attribute_eval import evaluate_attributes
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.argtypes import float_list, positive_int
-from facegen.models.vae.dfcvae import DEFAULT_FEATURE_NET
+from facegen.nn.features import DEFAULT_FEATURE_NET
 
 MAX_AMOUNT = 10.0  # lengths of the mean difference: beyond this an edit only saturates
 

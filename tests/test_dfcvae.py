@@ -13,6 +13,7 @@ from facegen.models.registry import build_model
 from facegen.nn.attrnet import LAYERS, AttributeNet, load_attribute_net, save_attribute_net
 from facegen.nn.features import (
     check_layers,
+    default_layers,
     load_feature_net,
     resolve_feature_net,
     vgg19_layer_names,
@@ -76,7 +77,7 @@ def test_dfcvae_loss_adds_the_pixel_term_and_keeps_the_feature_net_out_of_its_we
     torch.testing.assert_close(out["loss"], out["recon"] + out["kl"])
     assert not any(k.startswith("_feature") or "blocks" in k for k in model.state_dict())
     out["loss"].backward()
-    assert all(p.grad is None for p in model.feature_net(x.device).parameters())
+    assert all(p.grad is None for p in model.features.on(x.device).parameters())
 
 
 def test_dfcvae_loss_is_float32_under_mixed_precision(attr_net_file):
@@ -94,14 +95,14 @@ def test_dfcvae_trains_with_the_one_trainer_and_rebuilds_from_its_run(tmp_path, 
     train, val = structured_faces().split(0.25, seed=0)
     cfg = dfc_config(attr_net_file, pixel_weight=1.0)
     model = build_model("dfcvae", cfg)
-    frozen = {k: v.clone() for k, v in model.feature_net(torch.device("cpu")).state_dict().items()}
+    frozen = {k: v.clone() for k, v in model.features.on(torch.device("cpu")).state_dict().items()}
     out = tmp_path / "run"
     prepare_run_dir(out, resume=False)
     run = record_run(out, model)
     history = Trainer(model, train, val, TrainConfig(n_epochs=6, lr=2e-3, batch_size=8, eval_every=3), out,
                       torch.device("cpu"), run.record()).fit()
     assert history[-1]["train_recon"] < history[0]["train_recon"]
-    for k, v in model.feature_net(torch.device("cpu")).state_dict().items():
+    for k, v in model.features.on(torch.device("cpu")).state_dict().items():
         torch.testing.assert_close(v, frozen[k], rtol=0, atol=0, msg=k)  # BatchNorm statistics included
     read = Run.load(out)
     rebuilt = read.load_model()
@@ -127,3 +128,23 @@ def test_vgg19_without_cached_weights_is_a_clear_error_not_a_download(tmp_path, 
     with pytest.raises(FacegenError, match="not found"):
         resolve_feature_net(str(tmp_path / "no_such_net.pt"))
     assert not (tmp_path / "hub").exists()
+
+
+def test_the_translators_perceptual_term_uses_the_frozen_net_outside_its_weights(attr_net_file):
+    """d2f_supervised with --perceptual_weight: the term is the feature distance of the frozen net, averaged over
+    the labelled pairs only, added with its weight; the net is neither in the model's weights nor trained."""
+    model = build_model("d2f_supervised", dict(size=32, channels=3, feature_net=str(attr_net_file),
+                                               perceptual_weight=0.5, l1_weight=1.0))
+    torch.manual_seed(0)
+    fake = torch.rand(3, 3, 32, 32, requires_grad=True)
+    target = torch.rand(3, 3, 32, 32)
+    labelled = torch.tensor([True, False, True])
+    terms = model.paired_terms(fake, target, labelled)
+    net = load_feature_net(str(attr_net_file))
+    layers = default_layers(str(attr_net_file))
+    per = feature_distance(net, fake, target, layers, [1.0] * len(layers))
+    torch.testing.assert_close(terms["perceptual"], (per[0] + per[2]) / 2)
+    torch.testing.assert_close(terms["loss"], terms["l1"] + 0.5 * terms["perceptual"])
+    terms["loss"].backward()
+    assert fake.grad is not None and all(p.grad is None for p in model.features.on(fake.device).parameters())
+    assert not any("features" in k or "attr" in k for k in model.state_dict())

@@ -29,8 +29,8 @@ from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
 from facegen.data.celeba import normalize_attr_name
 from facegen.models.base import Model
-from facegen.models.vae.dfcvae import DEFAULT_FEATURE_NET
 from facegen.nn.attrnet import LAYERS, POOLED, AttributeNet, load_attribute_net, predict_probs
+from facegen.nn.features import DEFAULT_FEATURE_NET
 from facegen.runs import Run
 
 SMILE, GENDER, SMILE_Q = "smile", "gender", "smile_q"

@@ -104,6 +104,25 @@ def resolve_feature_net(spec: str) -> str:
     return str(path)
 
 
+DEFAULT_FEATURE_NET = Path("results") / "feature_net" / "attribute_net.pt"  # written by train_feature_net.py
+
+
+class LazyFeatureNet:
+    """The frozen feature net ``spec`` (see :func:`load_feature_net`), loaded on first use and moved to the device
+    asked for. A plain object, not a module: a model holding one neither saves nor moves it with its weights."""
+
+    def __init__(self, spec: str):
+        self.spec = spec
+        self._net: nn.Module | None = None
+
+    def on(self, device: torch.device) -> nn.Module:
+        if self._net is None:
+            self._net = load_feature_net(self.spec)
+        if next(self._net.parameters()).device != device:
+            self._net.to(device)
+        return self._net
+
+
 def load_feature_net(spec: str) -> nn.Module:
     """A frozen feature net in eval mode: ``vgg19`` (from the cache) or the path of an attribute net. Its weights
     come from the file, so building it draws nothing from the global random stream: a model that loads it on

@@ -16,22 +16,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 import torch
-from torch import nn
 
 from facegen.core.errors import FacegenError
 from facegen.data.batches import Batch
 from facegen.losses.perceptual import feature_distance
 from facegen.models.base import Model, ModelConfig, Step, option
 from facegen.models.registry import register
-from facegen.nn.features import check_layers, default_layers, load_feature_net, resolve_feature_net
+from facegen.nn.features import (
+    DEFAULT_FEATURE_NET,
+    LazyFeatureNet,
+    check_layers,
+    default_layers,
+    resolve_feature_net,
+)
 from facegen.nn.norm import NORMS
 from facegen.nn.unet import UPSAMPLERS, UNet
 
-DEFAULT_FEATURE_NET = Path("results") / "feature_net" / "attribute_net.pt"  # written by train_feature_net.py
 SNAPSHOT_COLUMNS = 8  # faces per row of the snapshot grid (the trainer's grid width)
 SNAPSHOT_FACES = 16  # fixed held-out pairs shown: two blocks of rows source | generated | target
 
@@ -102,7 +105,7 @@ class Translator(Model):
     def __init__(self, cfg: TranslatorConfig):
         super().__init__(cfg)
         self.generator = unet(cfg, *self.channels_in_out(cfg))
-        self._feature_net: list[nn.Module] = []  # a list, so the frozen net is neither a submodule nor saved
+        self.features = LazyFeatureNet(cfg.feature_net)
 
     def channels_in_out(self, cfg: TranslatorConfig) -> tuple[int, int]:
         """(input, output) channels: depth maps have 1, photos ``cfg.channels``."""
@@ -130,15 +133,6 @@ class Translator(Model):
         return self.translate(source)
 
     # ---- paired terms -----------------------------------------------------------------------------------------
-    def feature_net(self, device: torch.device) -> nn.Module:
-        """The frozen feature net of the perceptual term on ``device``, loaded on first use."""
-        if not self._feature_net:
-            self._feature_net.append(load_feature_net(self.cfg.feature_net))
-        net = self._feature_net[0]
-        if next(net.parameters()).device != device:
-            net.to(device)
-        return net
-
     def paired_terms(self, fake: torch.Tensor, target: torch.Tensor,
                      labelled: torch.Tensor) -> dict[str, torch.Tensor]:
         """L1 (mean over the labelled images' pixels) and the perceptual distance (mean over labelled images);
@@ -150,7 +144,7 @@ class Translator(Model):
         out = {"l1": l1}
         if self.cfg.perceptual_weight > 0:
             layers = list(self.cfg.loss_features) or default_layers(self.cfg.feature_net)
-            per = feature_distance(self.feature_net(fake.device), fake, target, layers, [1.0] * len(layers))
+            per = feature_distance(self.features.on(fake.device), fake, target, layers, [1.0] * len(layers))
             out["perceptual"] = (per * weight).sum() / n
             loss = loss + self.cfg.perceptual_weight * out["perceptual"]
         out["loss"] = loss

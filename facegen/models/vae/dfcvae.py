@@ -11,10 +11,8 @@ so encoding and decoding a trained run never needs it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
-from torch import nn
 
 from facegen.core.argtypes import nonnegative_float
 from facegen.losses.elbo import reconstruction_loss
@@ -22,9 +20,13 @@ from facegen.losses.perceptual import feature_distance
 from facegen.models.base import option
 from facegen.models.registry import register
 from facegen.models.vae.autoencoder import VAE, VAEConfig
-from facegen.nn.features import check_layers, default_layers, load_feature_net, resolve_feature_net
-
-DEFAULT_FEATURE_NET = Path("results") / "feature_net" / "attribute_net.pt"  # written by train_feature_net.py
+from facegen.nn.features import (
+    DEFAULT_FEATURE_NET,
+    LazyFeatureNet,
+    check_layers,
+    default_layers,
+    resolve_feature_net,
+)
 
 
 def _names(text: str) -> list[str]:
@@ -67,20 +69,11 @@ class DFCVAE(VAE):
         super().__init__(cfg)
         self.layers = list(cfg.loss_features) or default_layers(cfg.feature_net)
         self.weights = [float(w) for w in cfg.feature_weights] or [1.0] * len(self.layers)
-        self._feature_net: list[nn.Module] = []  # a list, so the frozen net is neither a submodule nor saved
-
-    def feature_net(self, device: torch.device) -> nn.Module:
-        """The frozen feature net on ``device``, loaded on first use."""
-        if not self._feature_net:
-            self._feature_net.append(load_feature_net(self.cfg.feature_net))
-        net = self._feature_net[0]
-        if next(net.parameters()).device != device:
-            net.to(device)
-        return net
+        self.features = LazyFeatureNet(cfg.feature_net)
 
     def reconstruction(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         recon = torch.sigmoid(logits)
-        loss = feature_distance(self.feature_net(x.device), recon, x, self.layers, self.weights)
+        loss = feature_distance(self.features.on(x.device), recon, x, self.layers, self.weights)
         if self.cfg.pixel_weight:
             loss = loss + self.cfg.pixel_weight * reconstruction_loss(logits, x, "mse")
         return loss
