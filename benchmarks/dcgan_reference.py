@@ -83,7 +83,7 @@ def compare(faces: FaceSet, size: int, batch: int, device: torch.device, repeats
         trainer = Trainer(model, faces, faces.subset(torch.arange(2)), TrainConfig(batch_size=batch, clip_grad=0),
                           Path(tmp), device, {})
         ours = timed(trainer.train_epoch, device, repeats)
-    fused = device.type in ("cpu", "cuda")  # as facegen.models.base.adam
+    fused = device.type == "cuda"  # as facegen.models.base.adam
     g = Generator(size, 3, LATENT).to(device, memory_format=torch.channels_last)
     d = Discriminator(size, 3).to(device, memory_format=torch.channels_last)
     opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999), fused=fused, foreach=None if fused else True)
