@@ -105,7 +105,8 @@ class Translator(Model):
     def __init__(self, cfg: TranslatorConfig):
         super().__init__(cfg)
         self.generator = unet(cfg, *self.channels_in_out(cfg))
-        self.features = LazyFeatureNet(cfg.feature_net)
+        # the perceptual term's frozen net, for the configs that have one (the adversarial modes' do not)
+        self.features = LazyFeatureNet(cfg.feature_net) if hasattr(cfg, "feature_net") else None
 
     def channels_in_out(self, cfg: TranslatorConfig) -> tuple[int, int]:
         """(input, output) channels: depth maps have 1, photos ``cfg.channels``."""
