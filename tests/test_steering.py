@@ -96,6 +96,14 @@ class PCAGenerator(Model):
     def decode(self, z, y=None):
         return self.layer(z).clamp(0, 1).view(-1, self.cfg.channels, self.cfg.size, self.cfg.size)
 
+    def train_step(self, batch, step):
+        """Not used here (the weights are set from PCA): a tied-weight linear autoencoder's step, whose optimum
+        spans the same principal subspace."""
+        x = batch.x.flatten(1)
+        loss = (self.layer((x - self.layer.bias) @ self.layer.weight) - x).square().mean()
+        step.update(loss, "model")
+        return {"loss": loss.detach()}
+
     def first_layer_weight(self):
         return self.layer.weight.detach()
 

@@ -15,6 +15,7 @@ A model is an ``nn.Module`` subclass registered by name (:func:`facegen.models.r
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -98,7 +99,7 @@ class Step(Protocol):
         over processes, clip them, and step the optimizer."""
 
 
-class Model(nn.Module):
+class Model(nn.Module, metaclass=abc.ABCMeta):
     """Base of every model. Subclasses set ``Config``, ``capabilities``, ``conditional`` and implement
     :meth:`train_step`; the others have defaults that suit a model with one optimizer."""
 
@@ -150,11 +151,16 @@ class Model(nn.Module):
         return {name: torch.optim.lr_scheduler.StepLR(opt, step_size=settings.lr_step, gamma=settings.lr_gamma)
                 for name, opt in optimizers.items()}
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.uses_unpaired and cls.use_unpaired is Model.use_unpaired:
+            raise TypeError(f"{cls.__name__} sets uses_unpaired and so must define use_unpaired()")
+
     # ---- the step and what the trainer shows ----------------------------------------------------------------
+    @abc.abstractmethod
     def train_step(self, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         """One update on ``batch``; returns batch-mean scalar terms (the same names at every step). The first
         term is the one the progress bar shows."""
-        raise NotImplementedError
 
     def eval_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Batch-mean validation terms (called under no_grad in eval mode); none by default."""
@@ -167,8 +173,9 @@ class Model(nn.Module):
 
     def use_unpaired(self, faces: FaceSet) -> None:
         """Take the unpaired faces given with --unpaired (kept beside the model, never in its weights); called
-        once before training by models with ``uses_unpaired``."""
-        raise NotImplementedError
+        once before training by models with ``uses_unpaired`` (each of which defines it: checked when the class
+        is made). Any other model takes none."""
+        raise FacegenError(f"the {self.name} model trains on no unpaired faces (--unpaired)")
 
     def epoch_end(self) -> dict[str, torch.Tensor]:
         """Per-epoch vectors to keep in the run's history (e.g. the variance of each latent dimension); the

@@ -3,6 +3,7 @@ and the steering hooks on the generator that draws the samples."""
 
 from __future__ import annotations
 
+import abc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -99,9 +100,9 @@ class GeneratorModel(Model):
     """A model whose faces come from a DC-GAN :class:`Generator` (:meth:`sampler`); SeFa's and GANSpace's hooks
     (:class:`facegen.models.base.Model`) read that generator, the EMA copy when the model samples from one."""
 
+    @abc.abstractmethod
     def sampler(self) -> Generator:
         """The generator that draws samples."""
-        raise NotImplementedError
 
     def first_layer_weight(self) -> torch.Tensor:
         """A (C * 4 * 4, latent_size): what the generator's first layer multiplies z by (a condition's columns
