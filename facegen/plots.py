@@ -118,8 +118,12 @@ def plot_training(history: list[dict], terms: Sequence[str], path: Path) -> None
     zero throughout (an autoencoder's KL) are left out."""
     epochs = [r["epoch"] for r in history]
     shown = [t for t in terms if any(r.get(f"train_{t}") for r in history)] or list(terms[:1])
-    fig, axes = subplots(1, len(shown), figsize=(4.4 * len(shown), 3.6), squeeze=False)
-    for ax, term in zip(axes[0], shown, strict=True):
+    ncols = min(len(shown), 4)  # rows of four: a GAN's nine terms in one row were a 40-inch strip
+    nrows = -(-len(shown) // ncols)
+    fig, axes = subplots(nrows, ncols, figsize=(4.4 * ncols, 3.6 * nrows), squeeze=False)
+    for ax in axes.flat[len(shown):]:
+        ax.set_axis_off()
+    for ax, term in zip(axes.flat, shown, strict=False):
         train = [r.get(f"train_{term}") for r in history]
         ax.plot(epochs, train, label="train")
         val = [(r["epoch"], r[f"val_{term}"]) for r in history if r.get(f"val_{term}") is not None]
