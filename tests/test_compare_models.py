@@ -33,10 +33,11 @@ def test_compare_trains_under_one_budget_and_tables_mean_and_spread(toy_root, tm
     table = (out / "table.md").read_text()
     rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
     assert set(rows) >= {"model", "ae", "dcgan", "vaegan", "real faces (held-out halves)"}
-    assert " ± " in rows["dcgan"] and rows["dcgan"].count("–") == 2  # no reconstruction for a GAN
+    assert " ± " in rows["dcgan"] and rows["dcgan"].count("–") == 3  # no reconstruction (MSE x2, sharpness)
     assert "–" not in rows["vaegan"] and "not an FID" in table
     results = json.loads((out / "results.json").read_text())
     assert len(results["runs"]["vaegan"]) == 2 and 0 <= results["runs"]["ae"][0]["precision"] <= 1
+    assert all(r["sharp_recon"] > 0 and r["sharp_samples"] > 0 for r in results["runs"]["vaegan"])
     for f in ("samples.png", "reconstructions.png", "prior_sd_dcgan.png", "prior_sd_ae.png"):
         assert (out / f).is_file(), f
     before = (out / "seed0" / "dcgan" / LAST).stat().st_mtime

@@ -1,6 +1,6 @@
 """Sample-quality numbers against their definitions: the Fréchet distance against a matrix square root done
 another way (scipy) and its one-dimensional closed form, the kernel distance and precision / recall against
-brute-force loops, memorisation and diversity on constructed cases."""
+brute-force loops, memorisation, diversity and sharpness on constructed cases."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 import torch
+import torchvision
 
 from facegen.analysis.sample_quality import (
     NetFeatures,
@@ -16,8 +17,10 @@ from facegen.analysis.sample_quality import (
     feature_vectors,
     frechet_distance,
     kernel_distance,
+    laplacian_energy,
     memorisation,
     precision_recall,
+    sharpness_ratio,
 )
 from facegen.core.errors import FacegenError
 from facegen.nn.attrnet import AttributeNet
@@ -80,3 +83,18 @@ def test_feature_maps_give_one_vector_per_face():
     assert feature_vectors(PixelFeatures(), images).shape == (5, 3 * 8 * 8)
     torch.manual_seed(0)
     assert feature_vectors(NetFeatures(AttributeNet(2, 3, 32)), images).shape == (5, 128)
+
+
+def test_laplacian_energy_closed_forms_and_blur_lowers_sharpness():
+    checker = ((torch.arange(8)[:, None] + torch.arange(8)[None, :]) % 2).float()  # 0/1: Laplacian is +-4 inside
+    grey = checker[None, None]
+    assert laplacian_energy(grey).tolist() == [16.0]
+    assert laplacian_energy(grey.expand(1, 3, 8, 8)).item() == pytest.approx(16.0, rel=1e-3)  # weights sum to .9999
+    ramp = torch.linspace(0, 1, 8)[None, None, None, :].expand(2, 1, 8, 8)  # linear: no curvature
+    assert laplacian_energy(ramp).abs().max() < 1e-10
+    assert laplacian_energy((grey * 255).to(torch.uint8)).item() == pytest.approx(16.0)  # uint8 scaled to [0, 1]
+    g = torch.Generator().manual_seed(0)
+    faces = torch.rand(6, 3, 32, 32, generator=g)
+    blurred = torchvision.transforms.functional.gaussian_blur(faces, [5, 5], [1.0, 1.0])
+    assert sharpness_ratio(faces, faces) == pytest.approx(1.0)
+    assert sharpness_ratio(blurred, faces) < 0.2

@@ -2,10 +2,11 @@
 memorisation, diversity and training speed, as one table (mean ± sd over seeds) and figures.
 
 Per run (``evaluate``): reconstruction MSE per pixel (images in [0, 1], the posterior mean decoded) on training
-faces and on the held-out ones (held-out people for LFW); ``n_samples`` prior samples at standard deviation 1
-compared with the held-out faces in the feature space of ``features`` (:mod:`facegen.analysis.sample_quality`);
-images seen and images per second of training from the run's log. ``baseline`` measures half of the held-out
-faces against the other half the same way: what real faces score (with fewer faces on each side).
+faces and on the held-out ones (held-out people for LFW), and the reconstructions' sharpness against the faces
+themselves (Laplacian energy ratio); ``n_samples`` prior samples at standard deviation 1 compared with the
+held-out faces in the feature space of ``features`` (:mod:`facegen.analysis.sample_quality`), and their
+sharpness; images seen and images per second of training from the run's log. ``baseline`` measures half of the
+held-out faces against the other half the same way: what real faces score (with fewer faces on each side).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ COLUMNS = [  # (key, header, format)
     ("precision", "precision", ".2f"),
     ("recall", "recall", ".2f"),
     ("diversity", "diversity", ".2f"),
+    ("sharp_recon", "sharpness recon.", ".2f"),
+    ("sharp_samples", "sharpness samples", ".2f"),
     ("nearest_ratio", "nearest train / held-out", ".2f"),
 ]
 
@@ -50,12 +53,14 @@ def _subset(faces: FaceSet, n: int, seed: int) -> FaceSet:
     return faces.subset(idx.sort().values)
 
 
-def reconstruction_mse(model: Model, faces: FaceSet, device: torch.device) -> float:
-    """Mean squared error per pixel of the posterior mean's reconstruction, images in [0, 1]."""
-    def per_face(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return (model.decode(model.encode(x, y)[0], y) - x).square().flatten(1).mean(1)
+def reconstructions(model: Model, faces: FaceSet, device: torch.device) -> torch.Tensor:
+    """The posterior mean of every face decoded, (N, C, H, W) in [0, 1] on the CPU."""
+    return batched(lambda x, y: model.decode(model.encode(x, y)[0], y), faces.images, faces.cond, device=device)
 
-    return float(batched(per_face, faces.images, faces.cond, device=device).mean())
+
+def reconstruction_mse(recon: torch.Tensor, faces: FaceSet) -> float:
+    """Mean squared error per pixel of reconstructions against the faces, images in [0, 1]."""
+    return float((recon - faces.images.float() / 255).square().mean())
 
 
 def training_speed(run: Run) -> tuple[float, float]:
@@ -83,11 +88,14 @@ def evaluate(run: Run, model: Model, features: nn.Module, *, n_samples: int, see
     result: dict[str, float] = {}
     result["images_seen"], result["images_per_s"] = training_speed(run)
     if model.can("encode"):
-        result["mse_train"] = reconstruction_mse(model, train, device)
-        result["mse_heldout"] = reconstruction_mse(model, val, device)
+        result["mse_train"] = reconstruction_mse(reconstructions(model, train, device), train)
+        recon = reconstructions(model, val, device)
+        result["mse_heldout"] = reconstruction_mse(recon, val)
+        result["sharp_recon"] = sample_quality.sharpness_ratio(recon, val.images)
     z = latent.prior_noise(n_samples, model.latent_size, seed)
     y = _conditions(run, val, n_samples, seed)
     samples = latent.decode(model, z, y)
+    result["sharp_samples"] = sample_quality.sharpness_ratio(samples, val.images)
     real_val, real_train = feature_sets(features, val, device), feature_sets(features, train, device)
     result.update(sample_quality.compare(sample_quality.feature_vectors(features, samples, device), real_val,
                                          real_train))
@@ -106,6 +114,7 @@ def baseline(run: Run, features: nn.Module, *, seed: int, device: torch.device, 
     out = sample_quality.compare(feature_sets(features, a, device), feature_sets(features, b, device),
                                  feature_sets(features, train, device))
     out["kernel"] *= 1e3
+    out["sharp_samples"] = sample_quality.sharpness_ratio(a.images, b.images)
     return out
 
 

@@ -14,6 +14,9 @@ None of these numbers is an FID or comparable with published ones: the feature n
 - Memorisation: each sample's distance to its nearest training face, against the same for held-out real faces
   (a ratio well below 1 means samples sit closer to training faces than new faces do: copies).
 - Diversity: the mean pairwise distance of the samples over that of real faces.
+- Sharpness (in pixels, no network): the mean squared response of the 4-neighbour Laplacian on the grey image,
+  over that of real faces. Blur removes exactly this high-frequency energy, so a ratio well below 1 is a blurry
+  model; near 1 has real faces' detail (or noise of the same energy: read it beside the other numbers).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchvision.transforms.functional import rgb_to_grayscale
 
 from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
@@ -115,6 +119,24 @@ def compare(samples: torch.Tensor, heldout: torch.Tensor, train: torch.Tensor, k
     return {"frechet": frechet_distance(samples, heldout), "kernel": kernel_distance(samples, heldout),
             "precision": precision, "recall": recall, "diversity": diversity,
             **{f"nearest_{k}": v for k, v in memorisation(samples, heldout, train).items()}}
+
+
+LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+
+
+def laplacian_energy(images: torch.Tensor) -> torch.Tensor:
+    """Per image (N,): the mean squared 4-neighbour Laplacian of its grey version, images (N, C, H, W) in [0, 1]
+    (floats, or uint8 scaled here); only whole 3 x 3 neighbourhoods count (no padding at the border)."""
+    x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+    grey = rgb_to_grayscale(x) if x.shape[1] == 3 else x.mean(1, keepdim=True)
+    return F.conv2d(grey, LAPLACIAN.to(grey)[None, None]).square().flatten(1).mean(1)
+
+
+def sharpness_ratio(images: torch.Tensor, reference: torch.Tensor) -> float:
+    """Mean Laplacian energy of ``images`` over that of ``reference`` (1: as sharp as the reference)."""
+    ref = float(torch.cat([laplacian_energy(b) for b in reference.split(256)]).mean())
+    own = float(torch.cat([laplacian_energy(b) for b in images.split(256)]).mean())
+    return own / ref if ref > 0 else float("nan")
 
 
 class PixelFeatures(nn.Module):
