@@ -94,6 +94,17 @@ def test_identity_numbers_of_a_cvae_run(tiny_run, toy_identity):
     assert set(out) == {"reconstruction", "plain -1", "plain +1", "residual -1", "residual +1", "replace -1",
                         "replace +1"}
     assert out["residual +1"].shape == x.shape
+    before = [t.clone() for t in model.parameters()]
+    out = outputs(model, run, x, faces.cond, inversion_steps=20, pivotal_steps=10)
+    for prefix in ("inverted", "pivotal"):
+        assert {f"{prefix} reconstruction", f"{prefix} -1", f"{prefix} +1", f"{prefix} residual -1",
+                f"{prefix} residual +1"} <= set(out)
+        assert out[f"{prefix} residual +1"].shape == x.shape
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))  # the run is untouched
+
+    def error(name: str) -> float:
+        return float((out[name] - x).square().mean())
+    assert error("pivotal reconstruction") < error("inverted reconstruction") < error("reconstruction")
 
 
 def test_evaluate_and_compare_edits_report_identity(tiny_run, toy_identity, capsys):
@@ -104,9 +115,12 @@ def test_evaluate_and_compare_edits_report_identity(tiny_run, toy_identity, caps
     assert "identity kept" in capsys.readouterr().out
     metrics = json.loads((tiny_run / "metrics.json").read_text())
     assert metrics["identity"]["n_faces"] > 0
-    compare_edits.main(["--run", str(tiny_run), "--identity", str(toy_identity), "--unseen", "0"])
+    compare_edits.main(["--run", str(tiny_run), "--identity", str(toy_identity), "--unseen", "0",
+                        "--inversion_steps", "3", "--pivotal_steps", "2"])
     text = capsys.readouterr().out
-    assert "| residual |" in text and "| plain |" in text
+    for row in ("| residual |", "| plain |", "| inverted reconstruction |", "| pivotal residual |"):
+        assert row in text, row
+    assert (tiny_run / "identity" / "editing_validation_pivotal_residual.png").stat().st_size > 1000
     result = json.loads((tiny_run / "identity" / "editing.json").read_text())
     row = result["sets"]["validation"]["residual"]
     assert 0 <= row["smile_flip_rate"] <= 1 and 0 <= row["identity_kept_both"] <= 1

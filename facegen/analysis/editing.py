@@ -4,7 +4,9 @@ For each face x with its own condition y: z = mean of q(z | x, y); plain decodin
 decode(z, y) and the forced faces decode(z, y with smile -1 / +1); residual editing gives
 x + M (decode(z, y_new) - decode(z, y)) (:mod:`facegen.analysis.residual`).
 A third candidate, masked replacement, puts the model's edited face itself where the change is:
-(1 - M) x + M decode(z, y_new). Each output is then measured by
+(1 - M) x + M decode(z, y_new). Per-photo inversion (:mod:`facegen.analysis.inversion`) adds four: the MAP code z*
+of the photo decoded at y_new ("inverted") and its residual edit, and the same with a decoder copy tuned on the
+photo at z* ("pivotal", pivotal tuning) and its residual edit. Each output is then measured by
 - identity kept: the identity judge's distance to x, the share under its "same person" threshold and under
   its strict one (1 % false accepts), and the share *identified* (the output's nearest original among the
   set is its own); x and the outputs are cut to the run's framing box, fitted once from its mean face;
@@ -22,7 +24,7 @@ import numpy as np
 import torch
 
 from facegen import plots
-from facegen.analysis import evaluators, latent, smile_head
+from facegen.analysis import evaluators, inversion, latent, smile_head
 from facegen.analysis.identity import IdentityJudge
 from facegen.analysis.residual import masked_replace, residual_edit
 from facegen.core.errors import FacegenError
@@ -37,7 +39,7 @@ from facegen.nn.identity import cosine_distance
 from facegen.runs import Run
 
 LEVELS = (-1.0, 1.0)
-METHODS = ("plain", "residual", "replace")
+METHODS = ("plain", "residual", "replace", "inverted", "inverted residual", "pivotal", "pivotal residual")
 
 
 def unseen_faces(run: Run, n: int, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
@@ -68,15 +70,45 @@ def genders_from_names(names: list[str]) -> np.ndarray:
     return np.array([g if (g := parse_utk_name(n).get("gender")) in (0, 1) else -1 for n in names])
 
 
-@torch.no_grad()
-def outputs(model: Model, run: Run, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The reconstruction and, for each method, the faces forced to smile -1 and +1 (floats in [0, 1])."""
-    mu = latent.encode_images(model, x, y)
-    rec = latent.decode(model, mu, y)
-    forced = {level: latent.decode(model, mu, latent.condition_vector(run, level, len(x), base=y)) for level in LEVELS}
-    return {"reconstruction": rec, **{f"plain {level:+g}": forced[level] for level in LEVELS},
-            **{f"residual {level:+g}": residual_edit(x, rec, forced[level]) for level in LEVELS},
-            **{f"replace {level:+g}": masked_replace(x, rec, forced[level]) for level in LEVELS}}
+def _forced(model: Model, run: Run, z: torch.Tensor, y: torch.Tensor) -> dict[float, torch.Tensor]:
+    with torch.no_grad():
+        return {level: latent.decode(model, z, latent.condition_vector(run, level, len(z), base=y)) for level in LEVELS}
+
+
+def _edits(prefix: str, x: torch.Tensor, rec: torch.Tensor,
+           forced: dict[float, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The reconstruction, the forced faces and their residual edits, named with ``prefix`` ("inverted", ...)."""
+    return {f"{prefix} reconstruction": rec, **{f"{prefix} {level:+g}": forced[level] for level in LEVELS},
+            **{f"{prefix} residual {level:+g}": residual_edit(x, rec, forced[level]) for level in LEVELS}}
+
+
+def outputs(model: Model, run: Run, x: torch.Tensor, y: torch.Tensor, inversion_steps: int = 0,
+            pivotal_steps: int = 0) -> dict[str, torch.Tensor]:
+    """The reconstruction and, for each method, the faces forced to smile -1 and +1 (floats in [0, 1]); the
+    inverted and pivotal candidates only with ``inversion_steps`` (and ``pivotal_steps``) > 0."""
+    with torch.no_grad():
+        mu = latent.encode_images(model, x, y)
+        rec = latent.decode(model, mu, y)
+    forced = _forced(model, run, mu, y)
+    out = {"reconstruction": rec, **{f"plain {level:+g}": forced[level] for level in LEVELS},
+           **{f"residual {level:+g}": residual_edit(x, rec, forced[level]) for level in LEVELS},
+           **{f"replace {level:+g}": masked_replace(x, rec, forced[level]) for level in LEVELS}}
+    if inversion_steps <= 0:
+        return out
+    z = inversion.invert_codes(model, x, y, mu, steps=inversion_steps)
+    with torch.no_grad():
+        rec_z = latent.decode(model, z, y)
+    out.update(_edits("inverted", x, rec_z, _forced(model, run, z, y)))
+    if pivotal_steps <= 0:
+        return out
+    parts: list[tuple[torch.Tensor, dict[float, torch.Tensor]]] = []
+    for i, tuned in enumerate(inversion.tuned_models(model, x, y, z, steps=pivotal_steps)):
+        with torch.no_grad():
+            parts.append((latent.decode(tuned, z[i:i + 1], y[i:i + 1]), _forced(tuned, run, z[i:i + 1], y[i:i + 1])))
+    rec_t = torch.cat([r for r, _ in parts])
+    forced_t = {level: torch.cat([f[level] for _, f in parts]) for level in LEVELS}
+    out.update(_edits("pivotal", x, rec_t, forced_t))
+    return out
 
 
 def framing(judge: IdentityJudge, run: Run) -> tuple[Box, float]:
@@ -113,17 +145,25 @@ def measure(judge: IdentityJudge, smile: evaluators.Judge | None, gender: evalua
             row["female_share_at_plus_1"] = float((evaluators.female_probability(gender, high) > 0.5).mean())
         result[method] = row
     if called is not None:
-        result["gender_change_reconstruction"] = float(((evaluators.female_probability(gender, out["reconstruction"])
-                                                         > 0.5) != called).mean())
+        result["gender_change_recon"] = {
+            name: float(((evaluators.female_probability(gender, images) > 0.5) != called).mean())
+            for name, images in out.items() if name.endswith("reconstruction")}
     return result
 
 
+def method_columns(method: str) -> list[str]:
+    """The outputs that show one method: its reconstruction and its faces at smile -1 and +1."""
+    prefix = method.split()[0] if method.split()[0] in ("inverted", "pivotal") else ""
+    return [f"{prefix} reconstruction".strip(), *(f"{method} {level:+g}" for level in LEVELS)]
+
+
 def plot_strip(x: torch.Tensor, out: dict[str, torch.Tensor], distances: dict[str, list[float]], threshold: float,
-               path: Path, title: str, n: int = 8) -> None:
-    """original | every output, one face per row, each output with its identity distance (a tick: same person)."""
+               path: Path, title: str, n: int = 8, columns: list[str] | None = None) -> None:
+    """original | the outputs (all, or ``columns``), one face per row, each output with its identity distance
+    to the original under it (green, "ok": the same person)."""
     import matplotlib.pyplot as plt
 
-    names = ["original", *out]
+    names = ["original", *(columns or out)]
     n = min(n, len(x))
     fig, axes = plt.subplots(n, len(names), figsize=(1.35 * len(names), 1.45 * n + 0.4), squeeze=False)
     for i in range(n):
@@ -156,10 +196,12 @@ def identity_kept(model: Model, run: Run, judge: IdentityJudge, faces: FaceSet) 
             "framing_box": m["framing_box"], **m["identity"]}
 
 
-def study(run: Run, model: Model, judge: IdentityJudge, n_unseen: int = 200, seed: int = 0) -> dict:
-    """Plain decoding against residual editing on the run's labelled validation faces (their own degree) and on
-    ``n_unseen`` faces of its folder it never saw (the degree q(y|x) or the smile regressor gives them); writes
-    RUN/identity/editing.json and one strip per set (RUN/identity/*.png)."""
+def study(run: Run, model: Model, judge: IdentityJudge, n_unseen: int = 200, seed: int = 0,
+          inversion_steps: int = 0, pivotal_steps: int = 0) -> dict:
+    """Every editing candidate on the run's labelled validation faces (their own degree) and on ``n_unseen``
+    faces of its folder it never saw (the degree q(y|x) or the smile regressor gives them); writes
+    RUN/identity/editing.json, one strip of every output per set (RUN/identity/editing_SET.png) and one per set
+    and method (editing_SET_METHOD.png: original | reconstruction | -1 | +1)."""
     latent.require_conditional(run, "forcing smiles")
     train, val = run.faces()
     if not evaluators.has_smiles(train):
@@ -177,7 +219,7 @@ def study(run: Run, model: Model, judge: IdentityJudge, n_unseen: int = 200, see
     folder = run.path / "identity"
     framed = framing(judge, run)
     for name, (x, y, files) in sets.items():
-        out = outputs(model, run, x, y)
+        out = outputs(model, run, x, y, inversion_steps, pivotal_steps)
         m = measure(judge, smile, gender, x, out, framed)
         m["own_smile_mean"] = float(y[:, 0].mean())
         known = genders_from_names(files)
@@ -187,6 +229,11 @@ def study(run: Run, model: Model, judge: IdentityJudge, n_unseen: int = 200, see
         plot_strip(x, out, m["distances"], judge.threshold, folder / f"editing_{name}.png",
                    f"{run.model_name} run {run.path.name}, {name} faces: identity distance under each "
                    f"(same person: <= {judge.threshold:.2f})")
+        for method in [k for k in METHODS if f"{k} -1" in out]:
+            plot_strip(x, out, m["distances"], judge.threshold,
+                       folder / f"editing_{name}_{method.replace(' ', '_')}.png",
+                       f"{method}: {name} faces, identity distance to the original under each "
+                       f"(same person: <= {judge.threshold:.2f})", columns=method_columns(method))
     write_json(folder / "editing.json", result)
     return result
 
@@ -203,12 +250,14 @@ def study_table(result: dict) -> list[str]:
              "| mean distance | smile flip rate | smile judged at -1 / +1 | gender call changed at -1 / +1 |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, m in result["sets"].items():
-        rec = m["identity"]["reconstruction"]
-        strict = f"{rec['share_same_strict']:.0%}" if "share_same_strict" in rec else "n/a"
-        lines.append(f"| {name} ({m['n_faces']}) | reconstruction | {rec['share_same']:.0%} | {strict} | "
-                     f"{rec['share_identified']:.0%} | "
-                     f"{rec['mean_distance']:.3f} | | | {m.get('gender_change_reconstruction', float('nan')):.0%} |")
-        for method in METHODS:
+        for method in [k for k in METHODS if k in m]:
+            recon = method_columns(method)[0]
+            if method in ("plain", "inverted", "pivotal"):
+                rec = m["identity"][recon]
+                strict = f"{rec['share_same_strict']:.0%}" if "share_same_strict" in rec else "n/a"
+                gender = m.get("gender_change_recon", {}).get(recon, float("nan"))
+                lines.append(f"| {name} ({m['n_faces']}) | {recon} | {rec['share_same']:.0%} | {strict} | "
+                             f"{rec['share_identified']:.0%} | {rec['mean_distance']:.3f} | | | {gender:.0%} |")
             lo, hi, row = m["identity"][f"{method} -1"], m["identity"][f"{method} +1"], m[method]
             gender = (f"{row['gender_change_at_minus_1']:.0%} / {row['gender_change_at_plus_1']:.0%}"
                       if "gender_change_at_plus_1" in row else "n/a")
