@@ -49,7 +49,8 @@ def parser() -> Parser:
     which.add_argument("--shift", help="change(s) of each face's own smile degree, e.g. 0.5 or -0.5,0.5")
     p.add_argument("--method", choices=METHODS, default="residual",
                    help="residual: add the model's masked change to the photo; replace: put the model's edited face "
-                        "where the change is (see docs/identity.md)")
+                        "where the change is; 'pivotal ...': the same after fitting the code and a decoder copy to "
+                        "the face (slower, keeps more of the person; see docs/identity.md)")
     p.add_argument("--face", type=int, default=None, help="edit only face K (1 = the largest); default: every face")
     p.add_argument("--out", type=Path, required=True, help="folder for the edited photos and strips")
     return p

@@ -75,7 +75,9 @@ def test_paste_back_leaves_pixels_outside_the_face_box_unchanged():
     assert (out[:, in_crop] != photo[:, in_crop]).any()
 
 
-def test_an_off_centre_small_face_gets_the_edit_of_its_aligned_crop(tiny_run):
+# the pivotal edit's 250 optimisation steps amplify the warped crop's round-off (~1e-7) to ~4e-3 at most
+@pytest.mark.parametrize(("method", "tol"), [("residual", 1e-4), ("pivotal replace", 1e-2)])
+def test_an_off_centre_small_face_gets_the_edit_of_its_aligned_crop(tiny_run, method, tol):
     run = Run.load(tiny_run)
     model = run.load_model()
     _, val = run.faces()
@@ -86,10 +88,11 @@ def test_an_off_centre_small_face_gets_the_edit_of_its_aligned_crop(tiny_run):
     template = Template(box=(0.25, 0.25, 0.5, 0.5), eyes=None, n_faces=10, n_eyes=0)
     t, how = alignment(Face((x0 + 8, y0 + 8, 16, 16)), template, 32)
     assert how == "box"
-    in_photo, own = edit_face(model, run, photo, t, [1.0], None)
-    on_crop, own_crop = edit_face(model, run, crop, torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]), [1.0], None)
+    in_photo, own = edit_face(model, run, photo, t, [1.0], None, method)
+    on_crop, own_crop = edit_face(model, run, crop, torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]), [1.0], None, method)
     assert own == pytest.approx(own_crop, abs=1e-5)
-    assert torch.allclose(in_photo[0][:, y0:y0 + 32, x0:x0 + 32], on_crop[0], atol=1e-4)
+    assert (in_photo[0][:, y0:y0 + 32, x0:x0 + 32] - on_crop[0]).abs().mean() < tol / 10
+    assert torch.allclose(in_photo[0][:, y0:y0 + 32, x0:x0 + 32], on_crop[0], atol=tol)
     outside = torch.ones(150, 200, dtype=torch.bool)
     outside[y0:y0 + 32, x0:x0 + 32] = False
     assert torch.equal(in_photo[0][:, outside], photo[:, outside])

@@ -5,8 +5,8 @@ decode(z, y) and the forced faces decode(z, y with smile -1 / +1); residual edit
 x + M (decode(z, y_new) - decode(z, y)) (:mod:`facegen.analysis.residual`).
 A third candidate, masked replacement, puts the model's edited face itself where the change is:
 (1 - M) x + M decode(z, y_new). Per-photo inversion (:mod:`facegen.analysis.inversion`) adds four: the MAP code z*
-of the photo decoded at y_new ("inverted") and its residual edit, and the same with a decoder copy tuned on the
-photo at z* ("pivotal", pivotal tuning) and its residual edit. Each output is then measured by
+of the photo decoded at y_new ("inverted") with its residual edit and masked replacement, and the same with a
+decoder copy tuned on the photo at z* ("pivotal", pivotal tuning). Each output is then measured by
 - identity kept: the identity judge's distance to x, the share under its "same person" threshold and under
   its strict one (1 % false accepts), and the share *identified* (the output's nearest original among the
   set is its own); x and the outputs are cut to the run's framing box, fitted once from its mean face;
@@ -39,7 +39,8 @@ from facegen.nn.identity import cosine_distance
 from facegen.runs import Run
 
 LEVELS = (-1.0, 1.0)
-METHODS = ("plain", "residual", "replace", "inverted", "inverted residual", "pivotal", "pivotal residual")
+METHODS = ("plain", "residual", "replace", "inverted", "inverted residual", "inverted replace", "pivotal",
+           "pivotal residual", "pivotal replace")
 
 
 def unseen_faces(run: Run, n: int, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
@@ -77,9 +78,11 @@ def _forced(model: Model, run: Run, z: torch.Tensor, y: torch.Tensor) -> dict[fl
 
 def _edits(prefix: str, x: torch.Tensor, rec: torch.Tensor,
            forced: dict[float, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The reconstruction, the forced faces and their residual edits, named with ``prefix`` ("inverted", ...)."""
+    """The reconstruction, the forced faces, their residual edits and masked replacements, named with ``prefix``
+    ("inverted", "pivotal")."""
     return {f"{prefix} reconstruction": rec, **{f"{prefix} {level:+g}": forced[level] for level in LEVELS},
-            **{f"{prefix} residual {level:+g}": residual_edit(x, rec, forced[level]) for level in LEVELS}}
+            **{f"{prefix} residual {level:+g}": residual_edit(x, rec, forced[level]) for level in LEVELS},
+            **{f"{prefix} replace {level:+g}": masked_replace(x, rec, forced[level]) for level in LEVELS}}
 
 
 def outputs(model: Model, run: Run, x: torch.Tensor, y: torch.Tensor, inversion_steps: int = 0,

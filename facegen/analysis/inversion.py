@@ -44,11 +44,12 @@ def invert_codes(model: Model, x: torch.Tensor, y: torch.Tensor, z0: torch.Tenso
     for p in params:
         p.requires_grad_(False)
     try:
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            loss = (_squared_error(model, z, y, x) + prior_weight * z.square().sum(1)).sum()
-            loss.backward()
-            opt.step()
+        with torch.enable_grad():  # callers may be under no_grad
+            for _ in range(steps):
+                opt.zero_grad(set_to_none=True)
+                loss = (_squared_error(model, z, y, x) + prior_weight * z.square().sum(1)).sum()
+                loss.backward()
+                opt.step()
     finally:
         for p in params:
             p.requires_grad_(True)
@@ -65,8 +66,9 @@ def tuned_models(model: Model, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor
         tuned = copy.deepcopy(model).eval()
         xi, yi, zi = x[i:i + 1].to(device), y[i:i + 1].to(device), z[i:i + 1].to(device)
         opt = torch.optim.Adam([p for p in tuned.parameters() if p.requires_grad], lr=lr)
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            _squared_error(tuned, zi, yi, xi).sum().backward()
-            opt.step()
+        with torch.enable_grad():  # callers may be under no_grad
+            for _ in range(steps):
+                opt.zero_grad(set_to_none=True)
+                _squared_error(tuned, zi, yi, xi).sum().backward()
+                opt.step()
         yield tuned

@@ -9,8 +9,10 @@ and paste the change back into the photo at its own resolution.
 - Alignment: the similarity taking the photo's eye centres onto the template's (exact for two points), or,
   when the eyes are not both found, the one taking the face box onto the template's box.
 - Edit: crop = the photo warped into the run's frame; y_own = the degree q(y|x) (semi-supervised runs) or the
-  run's smile regressor gives the crop; the change decode(z, y_new) - decode(z, y_own), masked to where it
-  is (:mod:`facegen.analysis.residual`), is carried back through the inverse alignment, feathered to zero
+  run's smile regressor gives the crop; z = the encoder's mean, or with a "pivotal" method the crop's MAP code
+  and a decoder copy tuned on the crop (:mod:`facegen.analysis.inversion`); the change
+  decode(z, y_new) - decode(z, y_own), masked to where it is (:mod:`facegen.analysis.residual`) ("replace":
+  decode(z, y_new) - crop under the same mask), is carried back through the inverse alignment, feathered to zero
   at the crop's edge, and added to the photo (:func:`facegen.data.align.paste_change`). Pixels outside the
   aligned crop are never touched.
 """
@@ -23,7 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from facegen.analysis import evaluators, latent, smile_head
+from facegen.analysis import evaluators, inversion, latent, smile_head
 from facegen.analysis.residual import change_mask
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
@@ -37,7 +39,8 @@ from facegen.runs import Run
 TEMPLATE = "identity/photo_template.json"
 TEMPLATE_SIZE = 256  # px at which the run's faces are searched for the template
 MIN_FACE = 40  # px: the smallest face box that is edited
-METHODS = ("residual", "replace")
+METHODS = ("residual", "replace", "pivotal residual", "pivotal replace")
+INVERSION_STEPS, PIVOTAL_STEPS = 200, 50  # the settings measured in docs/identity.md
 
 
 @dataclass
@@ -133,8 +136,9 @@ def edit_face(model: Model, run: Run, photo: torch.Tensor, photo_to_crop: torch.
               **others: float) -> tuple[list[torch.Tensor], float]:
     """The photo with this face's smile set to each of ``degrees`` (or moved by each of ``shifts``), and the
     face's own degree. ``residual``: only the masked change the model makes is added (see the module
-    docstring); ``replace``: where that change is, the model's edited face replaces the photo's. ``judge``:
-    :func:`smile_judge`'s answer (looked up here when not given)."""
+    docstring); ``replace``: where that change is, the model's edited face replaces the photo's; "pivotal ...":
+    the same after per-photo inversion and pivotal tuning. ``judge``: :func:`smile_judge`'s answer (looked up
+    here when not given)."""
     if method not in METHODS:
         raise FacegenError(f"--method {method}: choose one of {', '.join(METHODS)}")
     crop = crop_face(photo, photo_to_crop, run.size, run.channels)[None]
@@ -144,11 +148,14 @@ def edit_face(model: Model, run: Run, photo: torch.Tensor, photo_to_crop: torch.
     y_own = latent.condition_vector(run, own, 1, **others)
     targets = degrees if degrees is not None else [max(-1.0, min(1.0, own + s)) for s in (shifts or [])]
     z = latent.encode_images(model, crop, y_own)
+    if method.startswith("pivotal"):
+        z = inversion.invert_codes(model, crop, y_own, z, steps=INVERSION_STEPS)
+        model = next(inversion.tuned_models(model, crop, y_own, z, steps=PIVOTAL_STEPS))
     before = latent.decode(model, z, y_own)
     edited = []
     for target in targets:
         after = latent.decode(model, z, latent.condition_vector(run, target, 1, base=y_own))
         mask = change_mask(after - before)
-        change = (mask * (after - before if method == "residual" else after - crop))[0]
+        change = (mask * (after - before if method.endswith("residual") else after - crop))[0]
         edited.append(paste_change(photo, change, photo_to_crop))
     return edited, own
