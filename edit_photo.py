@@ -2,8 +2,11 @@
 editing and paste the change back into the photo at its own resolution (see facegen.analysis.photo_edit).
 
 Writes OUT/NAME_smile+0.8.png (one per value) and OUT/NAME_strip.png (before | after); the input is never
-overwritten. With a folder, every photo in it is edited; a photo that cannot be (unreadable, no face, a face
-too small) gets one line and the others are still done (exit status 2 if any failed).
+overwritten. With --identity RUN (train_identity.py), also OUT/identity_strip.png and OUT/identity.json: each face's
+aligned crop | the model's reconstruction | each edit, with the identity distance to the crop under each. With a
+folder, every photo in it is edited; a photo that cannot be (unreadable, no face, a face too small) gets one line
+and the others are still done (exit status 2 if any failed).
+
 Example: python edit_photo.py ../shared/data/lfw/photos --run results/cvae --smile 0.8 --out results/photos
 """
 
@@ -18,8 +21,9 @@ import torch
 from PIL import Image
 
 from facegen import plots
-from facegen.analysis import latent
-from facegen.analysis.photo_edit import METHODS, MIN_FACE, alignment, edit_face, face_template, smile_judge
+from facegen.analysis import editing, latent
+from facegen.analysis.identity import IdentityJudge, load_judge
+from facegen.analysis.photo_edit import METHODS, MIN_FACE, FaceEdit, alignment, edit_face, face_template, smile_judge
 from facegen.cli.args import (
     Parser,
     add_common_args,
@@ -31,6 +35,7 @@ from facegen.cli.args import (
 )
 from facegen.core.argtypes import float_list
 from facegen.core.errors import FacegenError
+from facegen.core.files import write_json
 from facegen.data.cache import IMAGE_SUFFIXES, list_images
 from facegen.data.detect import detect_faces
 from facegen.data.photos import MIN_PHOTO_SIDE
@@ -52,6 +57,8 @@ def parser() -> Parser:
                         "where the change is; 'pivotal ...': the same after fitting the code and a decoder copy to "
                         "the face (slower, keeps more of the person; see docs/identity.md)")
     p.add_argument("--face", type=int, default=None, help="edit only face K (1 = the largest); default: every face")
+    p.add_argument("--identity", type=Path, default=None,
+                   help="identity run (train_identity.py): write the crops' identity strip and distances too")
     p.add_argument("--out", type=Path, required=True, help="folder for the edited photos and strips")
     return p
 
@@ -72,8 +79,8 @@ def save_png(image: torch.Tensor, path: Path) -> None:
     Image.fromarray((image.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()).save(path)
 
 
-def edit_one(path: Path, args, run, model, template, judge, values: list[float], others: dict[str, float]
-             ) -> list[Path]:
+def edit_one(path: Path, args, run, model, template, judge, values: list[float], others: dict[str, float],
+             crops: list[tuple[str, FaceEdit]]) -> list[Path]:
     photo = read_photo(path)
     faces = detect_faces((photo * 255).round().byte().permute(1, 2, 0).numpy(), min_size=MIN_FACE // 2)
     if not faces:
@@ -85,16 +92,15 @@ def edit_one(path: Path, args, run, model, template, judge, values: list[float],
         if not 1 <= args.face <= len(large):
             raise FacegenError(f"--face {args.face}: {path} has {len(large)} face(s) large enough to edit")
         large = [large[args.face - 1]]
-    edited = []
     notes = []
-    for value in values:
-        image = photo
-        for face in large:
-            t, how = alignment(face, template, run.size)
-            degrees, shifts = ([value], None) if args.smile is not None else (None, [value])
-            image = edit_face(model, run, image, t, degrees, shifts, args.method, judge, **others)[0][0]
-            notes.append(how)
-        edited.append(image)
+    degrees, shifts = (values, None) if args.smile is not None else (None, values)
+    edited = [photo] * len(values)
+    for k, face in enumerate(large):  # each face edited on the photo as it is; the changes are added up
+        t, how = alignment(face, template, run.size)
+        done = edit_face(model, run, photo, t, degrees, shifts, args.method, judge, **others)
+        edited = [image + (new - photo) for image, new in zip(edited, done.photos, strict=True)]
+        crops.append((f"{path.stem[:12]} {k + 1}" if len(large) > 1 else path.stem[:14], done))
+        notes.append(how)
     args.out.mkdir(parents=True, exist_ok=True)
     tag = "smile" if args.smile is not None else "shift"
     written = []
@@ -113,6 +119,26 @@ def edit_one(path: Path, args, run, model, template, judge, values: list[float],
     print(f"{path.name}: {len(large)} face(s) edited (aligned by {', '.join(sorted(set(notes)))}) -> "
           f"{', '.join(p.name for p in written)}")
     return written
+
+
+def identity_strip(judge: IdentityJudge, run, crops: list[tuple[str, FaceEdit]], values: list[float], tag: str,
+                   args) -> None:
+    """OUT/identity_strip.png and OUT/identity.json: every face's crop, reconstruction and edits, with the
+    identity distance of each to the crop (the judge's framing box fitted on the run's faces)."""
+    box, _ = editing.framing(judge, run)
+    x = torch.stack([e.crop for _, e in crops])
+    out = {"reconstruction": torch.stack([e.reconstruction for _, e in crops]),
+           **{f"{tag} {v:+g}": torch.stack([e.edited_crops[i] for _, e in crops]) for i, v in enumerate(values)}}
+    distances = {name: judge.distances(x, images, box).tolist() for name, images in out.items()}
+    editing.plot_strip(x, out, distances, judge.threshold, args.out / "identity_strip.png",
+                       f"{args.method} edits, identity distance to the aligned photo crop under each (same person: "
+                       f"<= {judge.threshold:.2f})", n=len(x))
+    write_json(args.out / "identity.json", {"identity_run": str(judge.path), "threshold": judge.threshold,
+                                            "threshold_strict": judge.threshold_strict, "method": args.method,
+                                            "faces": [name for name, _ in crops], "distances": distances})
+    for name, d in distances.items():
+        print(f"identity distance, {name}: mean {sum(d) / len(d):.3f} over {len(d)} face(s) "
+              f"(same person: <= {judge.threshold:.2f})")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -136,15 +162,19 @@ def main(argv: list[str] | None = None) -> None:
         print("note: the run is greyscale; colour photos are edited through their grey version")
     template = face_template(run)
     judge = smile_judge(model, run)
+    judged = load_judge(args.identity) if args.identity is not None else None  # a bad run fails before any work
+    crops: list[tuple[str, FaceEdit]] = []
     failed = 0
     for path in photos:
         try:
-            edit_one(path, args, run, model, template, judge, values, others)
+            edit_one(path, args, run, model, template, judge, values, others, crops)
         except FacegenError as e:
             if len(photos) == 1:
                 raise
             failed += 1
             print(f"skipped {path.name}: {e}", file=sys.stderr)
+    if judged is not None and crops:
+        identity_strip(judged, run, crops, values, "smile" if args.smile is not None else "shift", args)
     if failed:
         print(f"{failed} of {len(photos)} photos could not be edited (see above)", file=sys.stderr)
         sys.exit(2)

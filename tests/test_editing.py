@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
-from test_identity import make_people
 
 from facegen.analysis.editing import identity_kept, outputs, unseen_faces
 from facegen.analysis.identity import load_judge
@@ -67,18 +65,6 @@ def test_a_grey_change_applies_to_every_colour_channel():
 
 
 # ---- on toy runs ----------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def toy_identity(tmp_path_factory) -> Path:
-    import train_identity
-
-    tmp = tmp_path_factory.mktemp("toy_identity")
-    data = make_people(tmp / "lfw", n_people=12, per_person=3)
-    train_identity.main(["--data", str(data), "--resize", "32", "--width", "4", "--dim", "16", "--n_epochs", "1",
-                         "--batch_size", "12", "--val_fraction", "0.5", "--cache_dir", str(tmp / "cache"),
-                         "--out", str(tmp / "run"), "--device", "cpu"])
-    return tmp / "run"
-
-
 def test_identity_numbers_of_a_cvae_run(tiny_run, toy_identity):
     run = Run.load(tiny_run)
     model = run.load_model()

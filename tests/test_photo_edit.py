@@ -1,8 +1,9 @@
 """Editing whole photos: alignment maths, paste-back, the same edit off-centre as on the aligned crop, folder mode
-(the face detector's tests skip without OpenCV or without the shared LFW photos)."""
+and the identity strip (the face detector's tests skip without OpenCV or without the shared LFW photos)."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import shutil
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from facegen.analysis import editing
+from facegen.analysis.identity import load_judge
 from facegen.analysis.photo_edit import TEMPLATE, Template, alignment, edit_face
 from facegen.data.align import apply, invert, paste_change, similarity_from_box, similarity_from_points, warp
 from facegen.data.detect import Face
@@ -88,8 +91,9 @@ def test_an_off_centre_small_face_gets_the_edit_of_its_aligned_crop(tiny_run, me
     template = Template(box=(0.25, 0.25, 0.5, 0.5), eyes=None, n_faces=10, n_eyes=0)
     t, how = alignment(Face((x0 + 8, y0 + 8, 16, 16)), template, 32)
     assert how == "box"
-    in_photo, own = edit_face(model, run, photo, t, [1.0], None, method)
-    on_crop, own_crop = edit_face(model, run, crop, torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]), [1.0], None, method)
+    in_photo = edit_face(model, run, photo, t, [1.0], None, method)
+    on_crop = edit_face(model, run, crop, torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]), [1.0], None, method)
+    (in_photo, own), (on_crop, own_crop) = (in_photo.photos, in_photo.own), (on_crop.photos, on_crop.own)
     assert own == pytest.approx(own_crop, abs=1e-5)
     assert (in_photo[0][:, y0:y0 + 32, x0:x0 + 32] - on_crop[0]).abs().mean() < tol / 10
     assert torch.allclose(in_photo[0][:, y0:y0 + 32, x0:x0 + 32], on_crop[0], atol=tol)
@@ -167,3 +171,29 @@ def test_bad_photos_are_one_line_errors(tiny_run, tmp_path):
             edit_photo.main([str(flat), *args])
     with pytest.raises(FacegenError, match="from -1 to \\+1"):
         edit_photo.main([str(broken), "--run", str(tiny_run), "--smile", "2", "--out", str(tmp_path / "out")])
+
+
+def test_identity_strip_puts_each_edit_beside_its_crop_with_its_distance(tiny_run, toy_identity, tmp_path):
+    import edit_photo
+
+    run = Run.load(tiny_run)
+    model = run.load_model()
+    _, val = run.faces()
+    crops = []
+    for i in range(2):
+        crop = val.images[i].float() / 255
+        done = edit_face(model, run, crop, torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]), [-1.0, 1.0], None)
+        assert len(done.edited_crops) == 2 and torch.equal(done.crop, crop)
+        assert torch.allclose(done.edited_crops[1], done.photos[1], atol=1e-5)  # the crop is the whole photo here
+        crops.append((f"face {i}", done))
+    args = argparse.Namespace(out=tmp_path, method="residual")
+    judge = load_judge(toy_identity)
+    edit_photo.identity_strip(judge, run, crops, [-1.0, 1.0], "smile", args)
+    stored = json.loads((tmp_path / "identity.json").read_text())
+    assert stored["faces"] == ["face 0", "face 1"] and set(stored["distances"]) == {"reconstruction", "smile -1",
+                                                                                       "smile +1"}
+    box, _ = editing.framing(judge, run)
+    x = torch.stack([c.crop for _, c in crops])
+    again = judge.distances(x, torch.stack([c.edited_crops[1] for _, c in crops]), box)
+    assert stored["distances"]["smile +1"] == pytest.approx(again.tolist(), abs=1e-6)
+    assert (tmp_path / "identity_strip.png").stat().st_size > 1000

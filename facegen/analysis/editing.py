@@ -44,11 +44,13 @@ METHODS = ("plain", "residual", "replace", "inverted", "inverted residual", "inv
 
 
 def unseen_faces(run: Run, n: int, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
-    """Up to ``n`` faces (uint8) drawn at random from the run's image folder among those that are not among the
-    run's faces at all (neither training nor validation, labelled nor unlabelled), decoded as the run's were."""
+    """Up to ``n`` faces (uint8) drawn at random from the run's image folder among those it never trained on and
+    that are not its labelled validation faces (the other set measured), decoded as the run's were. A
+    semi-supervised run trained on most of the folder: its held-out unlabelled faces are among these."""
     d = run.data
     folder = resolve_data(d.data, d.labels, d.dataset, d.toy_dir, d.attrs, d.toy_n)[1]
-    known = set(run.all_faces().names)
+    train, val = run.faces()
+    known = set(train.names) | {val.names[i] for i in torch.nonzero(val.labelled).flatten().tolist()}
     paths = [p for p in list_images(folder) if p.name not in known]
     if not paths:
         raise FacegenError(f"every face in {folder} is among the run's faces: there are none it never saw")

@@ -131,31 +131,51 @@ def own_degree(model: Model, judge: evaluators.Judge | None, crops: torch.Tensor
 
 
 @torch.no_grad()
+def edit_crop(model: Model, run: Run, crop: torch.Tensor, y_own: torch.Tensor, targets: list[float],
+              method: str = "residual") -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(the model's reconstruction of an aligned crop (1, C, S, S), the change to add to the crop for each target
+    degree) by ``method`` (see :func:`edit_face`)."""
+    if method not in METHODS:
+        raise FacegenError(f"--method {method}: choose one of {', '.join(METHODS)}")
+    z = latent.encode_images(model, crop, y_own)
+    if method.startswith("pivotal"):
+        z = inversion.invert_codes(model, crop, y_own, z, steps=INVERSION_STEPS)
+        model = next(inversion.tuned_models(model, crop, y_own, z, steps=PIVOTAL_STEPS))
+    before = latent.decode(model, z, y_own)
+    changes = []
+    for target in targets:
+        after = latent.decode(model, z, latent.condition_vector(run, target, 1, base=y_own))
+        changes.append(change_mask(after - before) * (after - before if method.endswith("residual") else after - crop))
+    return before, changes
+
+
+@dataclass
+class FaceEdit:
+    """One face's edit: the photos with it applied (one per target), its own degree, and in the run's frame the
+    aligned crop, the model's reconstruction and the edited photos' crops (what the identity strip measures)."""
+
+    photos: list[torch.Tensor]
+    own: float
+    crop: torch.Tensor
+    reconstruction: torch.Tensor
+    edited_crops: list[torch.Tensor]
+
+
 def edit_face(model: Model, run: Run, photo: torch.Tensor, photo_to_crop: torch.Tensor, degrees: list[float] | None,
               shifts: list[float] | None, method: str = "residual", judge: evaluators.Judge | None = None,
-              **others: float) -> tuple[list[torch.Tensor], float]:
+              **others: float) -> FaceEdit:
     """The photo with this face's smile set to each of ``degrees`` (or moved by each of ``shifts``), and the
     face's own degree. ``residual``: only the masked change the model makes is added (see the module
     docstring); ``replace``: where that change is, the model's edited face replaces the photo's; "pivotal ...":
     the same after per-photo inversion and pivotal tuning. ``judge``: :func:`smile_judge`'s answer (looked up
     here when not given)."""
-    if method not in METHODS:
-        raise FacegenError(f"--method {method}: choose one of {', '.join(METHODS)}")
     crop = crop_face(photo, photo_to_crop, run.size, run.channels)[None]
     if judge is None and not model.can("predict_condition"):
         judge = smile_judge(model, run)
     own = float(own_degree(model, judge, crop)[0])
     y_own = latent.condition_vector(run, own, 1, **others)
     targets = degrees if degrees is not None else [max(-1.0, min(1.0, own + s)) for s in (shifts or [])]
-    z = latent.encode_images(model, crop, y_own)
-    if method.startswith("pivotal"):
-        z = inversion.invert_codes(model, crop, y_own, z, steps=INVERSION_STEPS)
-        model = next(inversion.tuned_models(model, crop, y_own, z, steps=PIVOTAL_STEPS))
-    before = latent.decode(model, z, y_own)
-    edited = []
-    for target in targets:
-        after = latent.decode(model, z, latent.condition_vector(run, target, 1, base=y_own))
-        mask = change_mask(after - before)
-        change = (mask * (after - before if method.endswith("residual") else after - crop))[0]
-        edited.append(paste_change(photo, change, photo_to_crop))
-    return edited, own
+    before, changes = edit_crop(model, run, crop, y_own, targets, method)
+    photos = [paste_change(photo, change[0], photo_to_crop) for change in changes]
+    return FaceEdit(photos, own, crop[0], before[0],
+                    [crop_face(edited, photo_to_crop, run.size, run.channels) for edited in photos])
