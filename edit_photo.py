@@ -123,8 +123,8 @@ def edit_one(path: Path, args, run, model, template, judge, values: list[float],
 
 def identity_strip(judge: IdentityJudge, run, crops: list[tuple[str, FaceEdit]], values: list[float], tag: str,
                    args) -> None:
-    """OUT/identity_strip.png and OUT/identity.json: every face's crop, reconstruction and edits, with the
-    identity distance of each to the crop (the judge's framing box fitted on the run's faces)."""
+    """OUT/identity.json: every face's crop, reconstruction and edits, with the identity distance of each to the
+    crop (the judge's framing box fitted on the run's faces); OUT/identity_strip.png shows the first 8 faces."""
     box, _ = editing.framing(judge, run)
     x = torch.stack([e.crop for _, e in crops])
     out = {"reconstruction": torch.stack([e.reconstruction for _, e in crops]),
@@ -132,7 +132,7 @@ def identity_strip(judge: IdentityJudge, run, crops: list[tuple[str, FaceEdit]],
     distances = {name: judge.distances(x, images, box).tolist() for name, images in out.items()}
     editing.plot_strip(x, out, distances, judge.threshold, args.out / "identity_strip.png",
                        f"{args.method} edits, identity distance to the aligned photo crop under each (same person: "
-                       f"<= {judge.threshold:.2f})", n=len(x))
+                       f"<= {judge.threshold:.2f}; first 8 faces)")
     write_json(args.out / "identity.json", {"identity_run": str(judge.path), "threshold": judge.threshold,
                                             "threshold_strict": judge.threshold_strict, "method": args.method,
                                             "faces": [name for name, _ in crops], "distances": distances})

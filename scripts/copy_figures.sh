@@ -1,10 +1,10 @@
 #!/bin/sh
 # Copy the figures the README shows into docs/figures/: those of `sh scripts/run_all.sh` (results/cvae, ...),
 # of `sh scripts/semi_supervised.sh` (results/cvae_semi), of `sh scripts/lfw_study.sh` (results/lfw_study, or the
-# folder in $LFW_STUDY; docs/gan.md) and its 64 px run (results/lfw64_s0), of the Glow runs of docs/glow.md (results/glow_celeba32) and of
-# `sh scripts/depth2face_compare.sh` (results/d2f), and of docs/steering.md's commands
-# (results/cvae/steering), each set when its runs are there; `sh scripts/copy_figures.sh steering` copies only
-# the last set.
+# folder in $LFW_STUDY; docs/gan.md) and its 64 px run (results/lfw64), of the Glow runs of docs/glow.md
+# (results/glow_celeba32), of `sh scripts/depth2face_compare.sh` (results/d2f), of docs/steering.md's commands
+# (results/cvae/steering) and of `sh scripts/identity_study.sh` (docs/identity.md), each set when its runs are
+# there; `sh scripts/copy_figures.sh steering` (or lfw64, or identity) copies only that set.
 set -e
 cd "$(dirname "$0")/.."
 mkdir -p docs/figures
@@ -39,12 +39,34 @@ steering() {  # made by the commands of docs/steering.md on results/cvae
         fi
     done
 }
+lfw64() {  # made by docs/gan.md's 64 px compare_models.py command (results/lfw64)
+    for f in table.md results.json samples.png reconstructions.png prior_sd_dcgan.png prior_sd_vaegan.png \
+            prior_sd_vae_b2.png; do
+        copy "lfw64/$f" "lfw64_$f"
+    done
+    copy lfw64/seed0/vaegan/plots/training.png lfw64_vaegan_training.png
+}
+identity() {  # made by sh scripts/identity_study.sh (docs/identity.md)
+    copy identity/plots/verification.png identity_verification.png
+    copy cvae64/identity/editing.json identity_cvae64_editing.json
+    copy cvae64/identity/editing_unseen_residual.png identity_cvae64_unseen_residual.png
+    copy cvae_semi/identity/editing.json identity_cvae_semi_editing.json
+    for m in plain residual pivotal_replace; do
+        copy "cvae_semi/identity/editing_unseen_$m.png" "identity_cvae_semi_unseen_$m.png"
+    done
+    copy cvae_semi/photos_pivotal_replace/identity_strip.png identity_cvae_semi_lfw_pivotal_replace.png
+    for m in residual pivotal_replace; do
+        copy "cvae_semi/photos_$m/Audrey_Lacroix_0001_strip.png" "identity_cvae_semi_photo_audrey_$m.png"
+    done
+    copy cvae_semi/photos_residual/Aaron_Eckhart_0001_strip.png identity_cvae_semi_photo_aaron_residual.png
+}
 STUDY="${LFW_STUDY:-results/lfw_study}"
-if [ "$1" = steering ]; then  # sh scripts/copy_figures.sh steering: only these
-    steering
-    echo "copy_figures: docs/figures/ updated from results/cvae/steering and its figures"
-    exit 0
-fi
+case "$1" in  # sh scripts/copy_figures.sh steering|lfw64|identity: only that set
+    steering|lfw64|identity)
+        "$1"
+        echo "copy_figures: docs/figures/ updated with the $1 figures"
+        exit 0 ;;
+esac
 if [ ! -d results/cvae ] && [ ! -d results/cvae_semi ] && [ ! -d "$STUDY" ] && [ ! -d results/glow_celeba32 ] \
         && [ ! -d results/d2f ]; then
     echo "copy_figures: no results/cvae, results/cvae_semi, $STUDY, results/glow_celeba32 or results/d2f: run sh scripts/run_all.sh first" >&2
@@ -91,11 +113,11 @@ if [ -d "$STUDY" ]; then  # made by sh scripts/lfw_study.sh (docs/gan.md)
         copy "${STUDY#results/}/seed0/$m/plots/training.png" "lfw_${m}_training.png"
     done
 fi
-if [ -d results/lfw64_s0 ]; then  # the 64 px comparison, one seed (its compare_models.py command is in docs/gan.md)
-    for f in table.md samples.png reconstructions.png prior_sd_dcgan.png prior_sd_vaegan.png; do
-        copy "lfw64_s0/$f" "lfw64_$f"
-    done
-    copy lfw64_s0/seed0/vaegan/plots/training.png lfw64_vaegan_training.png
+if [ -d results/lfw64 ]; then  # the 64 px comparison (its compare_models.py command is in docs/gan.md)
+    lfw64
+fi
+if [ -f results/cvae_semi/identity/editing.json ]; then  # made by sh scripts/identity_study.sh (docs/identity.md)
+    identity
 fi
 if [ -d results/glow_celeba32 ]; then  # made by the commands of docs/glow.md
     copy glow_celeba32/iterations/original.png glow32_original.png
