@@ -46,16 +46,9 @@ def smile_run(toy_root) -> Path:
 @pytest.fixture(scope="session")
 def toy_identity(tmp_path_factory) -> Path:
     """An identity run (train_identity.py) on 12 toy people, one epoch, verified."""
-    from test_identity import make_people
+    from test_identity import train_toy_identity
 
-    import train_identity
-
-    tmp = tmp_path_factory.mktemp("toy_identity")
-    data = make_people(tmp / "lfw", n_people=12, per_person=3)
-    train_identity.main(["--data", str(data), "--resize", "32", "--width", "4", "--dim", "16", "--n_epochs", "1",
-                         "--batch_size", "12", "--val_fraction", "0.5", "--cache_dir", str(tmp / "cache"),
-                         "--out", str(tmp / "run"), "--device", "cpu"])
-    return tmp / "run"
+    return train_toy_identity(tmp_path_factory.mktemp("toy_identity"), n_people=12, n_epochs=1, batch_size=12)
 
 
 def record_run(out: Path, model, faces=None):

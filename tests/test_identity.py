@@ -189,16 +189,20 @@ def make_people(root: Path, n_people: int = 16, per_person: int = 4, size: int =
     return root
 
 
-@pytest.fixture(scope="module")
-def identity_run(tmp_path_factory) -> Path:
+def train_toy_identity(tmp: Path, n_people: int, n_epochs: int, batch_size: int) -> Path:
+    """An identity run (train_identity.py, verified) on ``n_people`` toy people of 3 photos each, in tmp/run."""
     import train_identity
 
-    tmp = tmp_path_factory.mktemp("identity")
-    data = make_people(tmp / "lfw", n_people=24, per_person=3)
-    train_identity.main(["--data", str(data), "--resize", "32", "--width", "4", "--dim", "16", "--n_epochs", "3",
-                         "--batch_size", "16", "--val_fraction", "0.5", "--cache_dir", str(tmp / "cache"),
-                         "--out", str(tmp / "run"), "--device", "cpu"])
+    data = make_people(tmp / "lfw", n_people=n_people, per_person=3)
+    train_identity.main(["--data", str(data), "--resize", "32", "--width", "4", "--dim", "16", "--n_epochs",
+                         str(n_epochs), "--batch_size", str(batch_size), "--val_fraction", "0.5", "--cache_dir",
+                         str(tmp / "cache"), "--out", str(tmp / "run"), "--device", "cpu"])
     return tmp / "run"
+
+
+@pytest.fixture(scope="module")
+def identity_run(tmp_path_factory) -> Path:
+    return train_toy_identity(tmp_path_factory.mktemp("identity"), n_people=24, n_epochs=3, batch_size=16)
 
 
 def test_train_identity_writes_a_verified_run(identity_run):
