@@ -91,7 +91,7 @@ if [ -d results/cvae ]; then  # made by sh scripts/run_all.sh
     copy plots/dataset_bias.png dataset_bias.png
     cp results/cvae/metrics.json docs/figures/cvae_metrics.json
 fi
-if [ -d results/cvae_semi ]; then  # made by sh scripts/semi_supervised.sh
+if [ -d results/cvae_semi/sampled ]; then  # made by sh scripts/semi_supervised.sh (identity_study.sh makes no sampled/)
     copy cvae_semi/sampled/degrees_-1_-0.5_0_0.5_1_gender-1.png semi_degrees_male.png
     copy cvae_semi/sampled/degrees_-1_-0.5_0_0.5_1_gender1.png semi_degrees_female.png
     copy cvae_semi/forcing/forcing_smiles_all.png semi_forcing_all.png
