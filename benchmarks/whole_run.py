@@ -9,8 +9,8 @@ other on the same training faces: ``benchmarks/study_replica.py`` (the study's l
 model of the study's size: see its docstring) and ``cvae.py`` with its defaults at the study's setting (lr 2e-4,
 beta 0.5). Both read the same 167 training faces (the replica gets a label file of exactly the faces cvae.py
 trains on); cvae.py's decoded-image cache is filled by an untimed one-epoch run first, as any second run finds
-it. Printed and written to benchmarks/results/<date>-<host>-whole_run_compare.json: wall seconds of each command,
-the seconds spent in training epochs, and the ratio replica / cvae.py. Run it on an idle machine (the 1-minute
+it. Printed and written to benchmarks/results/<date>-<time>-<host>-whole_run_compare.json: wall seconds of each
+command, the seconds spent in training epochs, and the ratio replica / cvae.py. Run it on an idle machine (the 1-minute
 load average is recorded before and after).
 
 Each run is ``cvae.py`` in a subprocess, exactly as a user types it: 185 labelled UTKFace faces (data/UTKFace,
@@ -20,7 +20,7 @@ training MFLOP per image, wall seconds of the whole command (start-up, decoding 
 figures), seconds in the training epochs alone (training.csv), and the final validation MSE per pixel. The
 study's loop ran about 2.4 s per epoch here (72 s for 30 epochs, from issue 5) with a 9 M-parameter model;
 width 96 (7.7 M parameters) stands in for a model of its size. Writes
-benchmarks/results/<date>-<host>-whole_run.json. Nothing here is a test.
+benchmarks/results/<date>-<time>-<host>-whole_run.json. Nothing here is a test.
 """
 
 from __future__ import annotations
@@ -48,6 +48,11 @@ from facegen.models.registry import build_model  # noqa: E402
 STUDY_SECONDS_PER_EPOCH = 2.4  # the study's reference loop on this 2-core machine (issue 5)
 SIZE, LATENT, BATCH = 50, 20, 8
 
+
+
+def stamp() -> str:
+    """Date and time of day for a result file's name, so two runs on one day do not overwrite each other."""
+    return f"{dt.datetime.now():%Y-%m-%d-%H%M%S}"
 
 def real_data() -> tuple[Path, Path] | None:
     """(images, labels) of UTKFace with the smile label file, wherever the project looks for it."""
@@ -140,7 +145,7 @@ def compare(epochs_list: list[int], out: Path | None) -> None:
                   f"{r['ratio']:>5.1f}x {r['train_ratio']:>11.1f}x", flush=True)
     load_after = os.getloadavg()[0]
     print(f"1-minute load average after: {load_after:.2f}")
-    out = out or ROOT / "benchmarks" / "results" / f"{dt.date.today()}-{socket.gethostname()}-whole_run_compare.json"
+    out = out or ROOT / "benchmarks" / "results" / f"{stamp()}-{socket.gethostname()}-whole_run_compare.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"date": str(dt.datetime.now()), "host": socket.gethostname(),
                                "data": f"UTKFace labelled faces ({labels}), the {SIZE} px training split",
@@ -181,7 +186,7 @@ def main() -> None:
             rows.append(r)
             print(f"{width:>5} {params / 1e6:>7.2f}M {r['mflop_per_image']:>9.0f} {r['wall_s']:>7.1f} "
                   f"{r['train_s']:>7.1f} {r['speedup_vs_study']:>7.1f} {r['val_mse_per_pixel']:>10.4f}", flush=True)
-    out = args.out or ROOT / "benchmarks" / "results" / f"{dt.date.today()}-{socket.gethostname()}-whole_run.json"
+    out = args.out or ROOT / "benchmarks" / "results" / f"{stamp()}-{socket.gethostname()}-whole_run.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"date": str(dt.datetime.now()), "host": socket.gethostname(), "data": source,
                                "epochs": args.epochs, "amp": args.amp, "threads": torch.get_num_threads(),
