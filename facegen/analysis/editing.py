@@ -74,17 +74,25 @@ def genders_from_names(names: list[str]) -> np.ndarray:
 
 
 def _forced(model: Model, run: Run, z: torch.Tensor, y: torch.Tensor) -> dict[float, torch.Tensor]:
+    """Codes z decoded with the smile of y set to each of :data:`LEVELS`."""
     with torch.no_grad():
         return {level: latent.decode(model, z, latent.condition_vector(run, level, len(z), base=y)) for level in LEVELS}
 
 
+def _name(prefix: str, kind: str) -> str:
+    """An output's name: the candidate ("plain", "residual", "inverted replace", ...) of a code / decoder
+    ``prefix`` ("", "inverted", "pivotal") and an edit ``kind`` ("", "residual", "replace")."""
+    return " ".join(part for part in (prefix, kind) if part) or "plain"
+
+
 def _edits(prefix: str, x: torch.Tensor, rec: torch.Tensor,
            forced: dict[float, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The reconstruction, the forced faces, their residual edits and masked replacements, named with ``prefix``
-    ("inverted", "pivotal")."""
-    return {f"{prefix} reconstruction": rec, **{f"{prefix} {level:+g}": forced[level] for level in LEVELS},
-            **{f"{prefix} residual {level:+g}": residual_edit(x, rec, forced[level]) for level in LEVELS},
-            **{f"{prefix} replace {level:+g}": masked_replace(x, rec, forced[level]) for level in LEVELS}}
+    """The reconstruction, the forced faces, their residual edits and masked replacements, named by ``prefix``
+    (:func:`_name`)."""
+    return {f"{prefix} reconstruction".strip(): rec,
+            **{f"{_name(prefix, '')} {level:+g}": forced[level] for level in LEVELS},
+            **{f"{_name(prefix, 'residual')} {level:+g}": residual_edit(x, rec, forced[level]) for level in LEVELS},
+            **{f"{_name(prefix, 'replace')} {level:+g}": masked_replace(x, rec, forced[level]) for level in LEVELS}}
 
 
 def outputs(model: Model, run: Run, x: torch.Tensor, y: torch.Tensor, inversion_steps: int = 0,
@@ -94,10 +102,7 @@ def outputs(model: Model, run: Run, x: torch.Tensor, y: torch.Tensor, inversion_
     with torch.no_grad():
         mu = latent.encode_images(model, x, y)
         rec = latent.decode(model, mu, y)
-    forced = _forced(model, run, mu, y)
-    out = {"reconstruction": rec, **{f"plain {level:+g}": forced[level] for level in LEVELS},
-           **{f"residual {level:+g}": residual_edit(x, rec, forced[level]) for level in LEVELS},
-           **{f"replace {level:+g}": masked_replace(x, rec, forced[level]) for level in LEVELS}}
+    out = _edits("", x, rec, _forced(model, run, mu, y))
     if inversion_steps <= 0:
         return out
     z = inversion.invert_codes(model, x, y, mu, steps=inversion_steps)
