@@ -16,14 +16,13 @@ import sys
 from argparse import ArgumentTypeError
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 from facegen import plots
 from facegen.analysis import editing, latent
 from facegen.analysis.identity import IdentityJudge, load_judge
-from facegen.analysis.photo_edit import METHODS, MIN_FACE, FaceEdit, alignment, edit_face, face_template, smile_judge
+from facegen.analysis.photo_edit import METHODS, FaceEdit, edit_photo, face_template, smile_judge
 from facegen.cli.args import (
     Parser,
     add_common_args,
@@ -37,8 +36,7 @@ from facegen.core.argtypes import float_list
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
 from facegen.data.cache import IMAGE_SUFFIXES, list_images
-from facegen.data.detect import detect_faces
-from facegen.data.photos import MIN_PHOTO_SIDE
+from facegen.data.photos import read_photo
 
 STRIP_HEIGHT = 256  # px: photos are shrunk to this height in the before / after strip
 
@@ -63,18 +61,6 @@ def parser() -> Parser:
     return p
 
 
-def read_photo(path: Path) -> torch.Tensor:
-    """An RGB photo (3, H, W) in [0, 1]; a one-line error for a file that is not a readable image."""
-    try:
-        with Image.open(path) as im:
-            rgb = np.asarray(im.convert("RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise FacegenError(f"cannot read {path} ({type(e).__name__}): give a photo (jpg, png)") from None
-    if min(rgb.shape[:2]) < MIN_PHOTO_SIDE:
-        raise FacegenError(f"{path} is {rgb.shape[1]}x{rgb.shape[0]} px: too small to hold a face to edit")
-    return torch.from_numpy(rgb.copy()).permute(2, 0, 1).float() / 255
-
-
 def save_png(image: torch.Tensor, path: Path) -> None:
     Image.fromarray((image.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()).save(path)
 
@@ -82,41 +68,26 @@ def save_png(image: torch.Tensor, path: Path) -> None:
 def edit_one(path: Path, args, run, model, template, judge, values: list[float], others: dict[str, float],
              crops: list[tuple[str, FaceEdit]]) -> list[Path]:
     photo = read_photo(path)
-    faces = detect_faces((photo * 255).round().byte().permute(1, 2, 0).numpy(), min_size=MIN_FACE // 2)
-    if not faces:
-        raise FacegenError(f"no face found in {path}: the detector needs a frontal face at least {MIN_FACE} px wide")
-    large = [f for f in faces if f.box[2] >= MIN_FACE]
-    if not large:
-        raise FacegenError(f"the face in {path} is {faces[0].box[2]:.0f} px wide: at least {MIN_FACE} px are needed")
-    if args.face is not None:
-        if not 1 <= args.face <= len(large):
-            raise FacegenError(f"--face {args.face}: {path} has {len(large)} face(s) large enough to edit")
-        large = [large[args.face - 1]]
-    notes = []
     degrees, shifts = (values, None) if args.smile is not None else (None, values)
-    edited = [photo] * len(values)
-    for k, face in enumerate(large):  # each face edited on the photo as it is; the changes are added up
-        t, how = alignment(face, template, run.size)
-        done = edit_face(model, run, photo, t, degrees, shifts, args.method, judge, **others)
-        edited = [image + (new - photo) for image, new in zip(edited, done.photos, strict=True)]
-        crops.append((f"{path.stem[:12]} {k + 1}" if len(large) > 1 else path.stem[:14], done))
-        notes.append(how)
+    done = edit_photo(model, run, photo, template, degrees, shifts, args.method, judge, args.face, str(path), **others)
+    for k, face_edit in enumerate(done.edits):
+        crops.append((f"{path.stem[:12]} {k + 1}" if len(done.edits) > 1 else path.stem[:14], face_edit))
     args.out.mkdir(parents=True, exist_ok=True)
     tag = "smile" if args.smile is not None else "shift"
     written = []
-    for value, image in zip(values, edited, strict=True):
+    for value, image in zip(values, done.photos, strict=True):
         out = args.out / f"{path.stem}_{tag}{value:+g}.png"
         if out.resolve() == path.resolve():
             raise FacegenError(f"{out} is the input photo: pass another --out")
         save_png(image, out)
         written.append(out)
-    strip = torch.stack([photo, *edited])
+    strip = torch.stack([photo, *done.photos])
     h = min(STRIP_HEIGHT, photo.shape[1])
     strip = torch.nn.functional.interpolate(strip, size=(h, round(photo.shape[2] * h / photo.shape[1])),
                                             mode="bilinear", antialias=True, align_corners=False)
     plots.save_labelled_rows(strip[None], [path.stem[:16]], args.out / f"{path.stem}_strip.png",
                              col_labels=["photo", *(f"{tag} {v:+g}" for v in values)])
-    print(f"{path.name}: {len(large)} face(s) edited (aligned by {', '.join(sorted(set(notes)))}) -> "
+    print(f"{path.name}: {len(done.edits)} face(s) edited (aligned by {', '.join(sorted(set(done.aligned_by)))}) -> "
           f"{', '.join(p.name for p in written)}")
     return written
 

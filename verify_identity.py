@@ -23,9 +23,10 @@ def parser() -> Parser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     seed_everything(args.seed)
-    result = identity.report(Run.load(args.run), pick_device(args.device), args.seed)
+    run = Run.load(args.run)
+    result = identity.report(run, pick_device(args.device), args.seed)
     print("\n".join(identity.summary(result)))
-    print(f"wrote {args.run / identity.VERIFICATION}")
+    print(f"wrote {run.path / identity.VERIFICATION}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,11 @@
 ``flags.json`` holds everything a later script needs: the model's name and config, the training config, the
 data spec (so the very same faces and split can be rebuilt), what the data turned out to be, the command
 line. ``checkpoints/last.pt`` holds the weights. So ``--run DIR`` is all a user types.
+
+A model meant for sharing is one safetensors file (:func:`export_model`): the weights and the per-epoch tracks
+as raw tensors, flags.json and the condition names in the header's metadata; no optimizer state, nothing that
+is unpickled. ``--run FILE.safetensors`` works wherever ``--run DIR`` does (:func:`load_trained`); what a script
+writes for such a file goes into the folder beside it named by :func:`outputs_folder`.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
 
 from facegen.core.errors import FacegenError
-from facegen.core.files import load_checkpoint, write_json
+from facegen.core.files import atomic_write, load_checkpoint, write_json
 from facegen.core.lock import LOCK_NAME
 from facegen.data.faceset import FaceSet
 from facegen.data.spec import DataSpec
@@ -24,6 +31,9 @@ from facegen.models.registry import build_model, model_class
 FLAGS = "flags.json"
 LAST = "checkpoints/last.pt"
 RECORD_KEYS = ("model", "model_config", "train_config", "data", "dataset")
+MODEL_FORMAT = "facegen-model/1"  # the "format" entry of an exported model's metadata
+MODEL_SUFFIX = ".safetensors"
+WEIGHT, TRACK = "model/", "track/"  # prefixes of the weights' and the tracks' tensor names in an exported model
 
 
 @dataclass
@@ -39,27 +49,47 @@ class Run:
     args: dict = field(default_factory=dict)
     command: str = ""
     world_size: int = 1
+    model_file: Path | None = None  # an exported model (.safetensors) the run was read from; None: a run folder
 
     # ---- the folder ----------------------------------------------------------------------------------------
     @classmethod
     def load(cls, path: Path) -> Run:
-        """The run in ``path``, with a one-line error for a folder that is not a run."""
+        """The run in ``path`` (a run folder or an exported ``.safetensors`` model), with a one-line error for
+        anything else."""
         path = Path(path)
+        if path.suffix == MODEL_SUFFIX:
+            return cls._from_model_file(path)
         file = path / FLAGS
         if not file.exists():
             raise FacegenError(f"{file} not found: pass --run a folder made by a training script (ae.py, vae.py, "
-                               f"cvae.py, ...)")
+                               f"cvae.py, ...) or a model file made by export_model.py")
         try:
             record = json.loads(file.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise FacegenError(f"{file} is not valid JSON ({type(e).__name__}); re-train the run") from None
+        return cls._from_record(record, path, file)
+
+    @classmethod
+    def _from_record(cls, record: object, path: Path, source: Path, model_file: Path | None = None) -> Run:
+        """The run a flags.json record describes (``source`` names where it came from in errors)."""
         if not isinstance(record, dict) or any(k not in record for k in RECORD_KEYS):
-            raise FacegenError(f"{file} is not a run's flags.json (it lacks {', '.join(RECORD_KEYS)}): pass the "
+            raise FacegenError(f"{source} is not a run's flags.json (it lacks {', '.join(RECORD_KEYS)}): pass the "
                                f"folder a training script wrote")
         return cls(path=path, model_name=record["model"], model_config=record["model_config"],
                    train_config=record["train_config"], data=DataSpec.from_dict(record["data"]),
                    dataset=record["dataset"], args=record.get("args", {}), command=record.get("command", ""),
-                   world_size=record.get("world_size", 1))
+                   world_size=record.get("world_size", 1), model_file=model_file)
+
+    @classmethod
+    def _from_model_file(cls, file: Path) -> Run:
+        """The run recorded in an exported model's metadata; its outputs go to :func:`outputs_folder`."""
+        meta = _model_metadata(file)
+        try:
+            record = json.loads(meta["flags"])
+        except (KeyError, json.JSONDecodeError) as e:
+            raise FacegenError(f"{file} has no readable flags in its metadata ({type(e).__name__}): export the run "
+                               f"again with export_model.py") from None
+        return cls._from_record(record, outputs_folder(file), file, model_file=file)
 
     def record(self) -> dict:
         """What flags.json holds."""
@@ -91,22 +121,45 @@ class Run:
     def require(self, capability: str, what: str) -> None:
         self.model_class.require(capability, what)
 
-    def load_model(self, device: torch.device | str = "cpu", checkpoint: Path | None = None) -> Model:
+    @property
+    def source(self) -> Path:
+        """What the user passed as --run: the run folder, or the exported model file."""
+        return self.model_file or self.path
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The model's state dict: from ``checkpoints/last.pt``, or from the exported model file (which has no
+        ``_extra_state`` entries: training-only state such as a replay buffer is not exported)."""
+        if self.model_file is None:
+            return load_checkpoint(self.path / LAST)["model"]
+        return {k[len(WEIGHT):]: v for k, v in _model_tensors(self.model_file).items() if k.startswith(WEIGHT)}
+
+    def load_model(self, device: torch.device | str = "cpu") -> Model:
         """The trained model in eval mode on ``device``."""
-        path = checkpoint or self.path / LAST
-        ckpt = load_checkpoint(path)
+        where = self.model_file or self.path / LAST
         model = build_model(self.model_name, self.model_config)
         try:
-            model.load_state_dict(ckpt["model"])
+            state = self.weights()
+            if self.model_file is None:
+                model.load_state_dict(state)
+            else:
+                missing, unexpected = model.load_state_dict(state, strict=False)
+                if unexpected or any(not k.endswith("_extra_state") for k in missing):
+                    raise KeyError(f"missing {missing[:3]}, unexpected {unexpected[:3]}")
         except (RuntimeError, KeyError) as e:
             first = str(e).strip().splitlines()[-1].strip()
-            raise FacegenError(f"checkpoint {path} does not match the model in {self.path / FLAGS} ({first}); "
-                               f"re-train the run") from None
+            raise FacegenError(f"{where} does not match the {self.model_name} model its flags describe ({first}); "
+                               f"re-train the run (or export it again)") from None
         return model.to(device).eval()
+
+    def tracks(self) -> dict[str, torch.Tensor]:
+        """The per-epoch vectors the model reported during training, by name."""
+        if self.model_file is None:
+            return load_checkpoint(self.path / LAST).get("tracks", {})
+        return {k[len(TRACK):]: v for k, v in _model_tensors(self.model_file).items() if k.startswith(TRACK)}
 
     def track(self, name: str) -> torch.Tensor:
         """A per-epoch vector the model reported during training (epochs, ...), e.g. ``latent_var``."""
-        tracks = load_checkpoint(self.path / LAST).get("tracks", {})
+        tracks = self.tracks()
         if name not in tracks:
             raise FacegenError(f"this {self.model_name} run recorded no {name} during training")
         return tracks[name]
@@ -119,6 +172,59 @@ class Run:
     def faces(self) -> tuple[FaceSet, FaceSet]:
         """The run's (train, validation) faces."""
         return self.data.split(self.all_faces())
+
+
+def load_trained(path: Path, device: torch.device | str = "cpu") -> tuple[Run, Model]:
+    """The run in ``path`` (a run folder or an exported ``.safetensors`` model) and its trained model in eval mode
+    on ``device``: ``run.cond_names``, ``run.size``, ``run.channels``, ``run.model_config`` say what it takes."""
+    run = Run.load(path)
+    return run, run.load_model(device)
+
+
+def outputs_folder(model_file: Path) -> Path:
+    """Where scripts write what they make for an exported model: ``NAME_outputs/`` beside ``NAME.safetensors``."""
+    model_file = Path(model_file)
+    return model_file.with_name(f"{model_file.stem}_outputs")
+
+
+def export_model(run: Run, out: Path) -> Path:
+    """Write ``run``'s trained model as one safetensors file: its weights (bit for bit) and tracks as tensors, its
+    flags.json record and condition names as metadata. Training-only state (optimizers, a replay buffer's
+    ``_extra_state``) is left out."""
+    out = Path(out)
+    if out.suffix != MODEL_SUFFIX:
+        raise FacegenError(f"--out {out}: an exported model's name ends in {MODEL_SUFFIX} (e.g. model.safetensors)")
+    tensors = {WEIGHT + k: v.detach().cpu().contiguous().clone() for k, v in run.weights().items()
+               if isinstance(v, torch.Tensor)}
+    tensors.update({TRACK + k: v.detach().cpu().contiguous().clone() for k, v in run.tracks().items()})
+    metadata = {"format": MODEL_FORMAT, "model": run.model_name, "flags": json.dumps(run.record(), default=str),
+                "cond_names": json.dumps(run.cond_names)}
+    return atomic_write(out, lambda tmp: save_file(tensors, tmp, metadata=metadata), suffix=MODEL_SUFFIX)
+
+
+def _model_metadata(file: Path) -> dict[str, str]:
+    """An exported model's header metadata (read without loading the tensors)."""
+    if not file.is_file():
+        raise FacegenError(f"{file} not found: pass --run a run folder or a model file made by export_model.py")
+    try:
+        with safe_open(file, framework="pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise FacegenError(f"{file} is not a readable safetensors file ({type(e).__name__}): export the run "
+                           f"again with export_model.py") from None
+    if meta.get("format") != MODEL_FORMAT:
+        raise FacegenError(f"{file} is a safetensors file but not a facegen model (its metadata has no format "
+                           f"{MODEL_FORMAT}): export a run with export_model.py")
+    return meta
+
+
+def _model_tensors(file: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of an exported model (safetensors: raw data, nothing executed)."""
+    try:
+        return load_file(file)
+    except (SafetensorError, OSError, ValueError) as e:
+        raise FacegenError(f"{file} is not a readable safetensors file ({type(e).__name__}): export the run "
+                           f"again with export_model.py") from None
 
 
 RUN_ENTRIES = {FLAGS, "checkpoints", "iterations", "plots", "training.csv", "training.gif", LOCK_NAME}

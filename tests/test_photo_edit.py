@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -16,7 +17,7 @@ from facegen.analysis import editing
 from facegen.analysis.identity import load_judge
 from facegen.analysis.photo_edit import TEMPLATE, Template, alignment, edit_face
 from facegen.data.align import apply, invert, paste_change, similarity_from_box, similarity_from_points, warp
-from facegen.data.detect import Face
+from facegen.data.landmarks import LEFT_EYE, RIGHT_EYE, Face
 from facegen.runs import Run
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -57,7 +58,9 @@ def _centroid(img: torch.Tensor, near: tuple[float, float], radius: int = 6) -> 
 def test_alignment_puts_the_eyes_on_the_template_within_a_pixel(eyes):
     photo = _dots(180, 240, list(eyes), sigma=2.5)
     template = Template(box=(0.2, 0.2, 0.6, 0.6), eyes=((0.33, 0.4), (0.67, 0.4)), n_faces=10, n_eyes=10)
-    t, how = alignment(Face((0, 0, 1, 1), eyes), template, 64)
+    landmarks = np.zeros((68, 2))
+    landmarks[LEFT_EYE], landmarks[RIGHT_EYE] = eyes
+    t, how = alignment(Face((0, 0, 1, 1), landmarks), template, 64)
     assert how == "eyes"
     crop = warp(photo, invert(t), (64, 64))
     for found, wanted in zip((_centroid(crop, (21.1, 25.6)), _centroid(crop, (42.9, 25.6))),
@@ -89,7 +92,7 @@ def test_an_off_centre_small_face_gets_the_edit_of_its_aligned_crop(tiny_run, me
     x0, y0 = 150, 12  # off-centre, small in the frame
     photo[:, y0:y0 + 32, x0:x0 + 32] = crop
     template = Template(box=(0.25, 0.25, 0.5, 0.5), eyes=None, n_faces=10, n_eyes=0)
-    t, how = alignment(Face((x0 + 8, y0 + 8, 16, 16)), template, 32)
+    t, how = alignment(Face((x0 + 8, y0 + 8, 16, 16), np.zeros((68, 2))), template, 32)
     assert how == "box"
     in_photo = edit_face(model, run, photo, t, [1.0], None, method)
     on_crop = edit_face(model, run, crop, torch.tensor([[1.0, 0, 0], [0, 1.0, 0]]), [1.0], None, method)

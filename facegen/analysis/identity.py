@@ -178,12 +178,12 @@ def load_judge(path: Path, device: torch.device | str = "cpu") -> IdentityJudge:
     """The judge of the identity run in ``path`` (verified by verify_identity.py, which stores its threshold)."""
     run = Run.load(path)
     run.require("embed", "judging identity")
-    file = Path(path) / VERIFICATION
-    if not file.exists() or not (Path(path) / MEAN_FACE).exists():
+    file = run.path / VERIFICATION
+    if not file.exists() or not (run.path / MEAN_FACE).exists():
         raise FacegenError(f"{file} not found: run verify_identity.py --run {path} first (it picks the threshold)")
     verification = json.loads(file.read_text(encoding="utf-8"))["verification"]
-    template = torch.from_numpy(np.array(Image.open(Path(path) / MEAN_FACE).convert("RGB"))).permute(2, 0, 1)
-    return IdentityJudge(run.load_model(device), float(verification["threshold"]), template.float() / 255, Path(path),
+    template = torch.from_numpy(np.array(Image.open(run.path / MEAN_FACE).convert("RGB"))).permute(2, 0, 1)
+    return IdentityJudge(run.load_model(device), float(verification["threshold"]), template.float() / 255, run.path,
                          verification.get("threshold_strict"))
 
 

@@ -1,13 +1,13 @@
 """A new smile on any photo: find each face, align it to the run's training crop, edit it by residual editing,
 and paste the change back into the photo at its own resolution.
 
-- The template (where the run's crops put a face): the face detector and eye detector of
-  :mod:`facegen.data.detect` run on up to 300 of the run's training faces, decoded the way the run decoded
+- The template (where the run's crops put a face): the face and landmark detector of
+  :mod:`facegen.data.landmarks` run on up to 300 of the run's training faces, decoded the way the run decoded
   them but at 256 px; the template is the mean face box and the mean eye centres (fractions of the crop),
   cached in RUN/identity/photo_template.json. Measuring the template with the same detector cancels its
   own habits (where its box sits on a face).
-- Alignment: the similarity taking the photo's eye centres onto the template's (exact for two points), or,
-  when the eyes are not both found, the one taking the face box onto the template's box.
+- Alignment: the similarity taking the photo's eye centres (from the landmarks) onto the template's (exact for
+  two points), or, when the run's own faces showed too few eyes, the one taking the face box onto the template's.
 - Edit: crop = the photo warped into the run's frame; y_own = the degree q(y|x) (semi-supervised runs) or the
   run's smile regressor gives the crop; z = the encoder's mean, or with a "pivotal" method the crop's MAP code
   and a decoder copy tuned on the crop (:mod:`facegen.analysis.inversion`); the change
@@ -32,13 +32,12 @@ from facegen.core.files import write_json
 from facegen.data import resolve_data
 from facegen.data.align import invert, paste_change, similarity_from_box, similarity_from_points, warp
 from facegen.data.cache import decode_images
-from facegen.data.detect import Face, detect_faces
+from facegen.data.landmarks import Face, find_faces
 from facegen.models.base import Model
 from facegen.runs import Run
 
 TEMPLATE = "identity/photo_template.json"
 TEMPLATE_SIZE = 256  # px at which the run's faces are searched for the template
-MIN_FACE = 40  # px: the smallest face box that is edited
 METHODS = ("residual", "replace", "pivotal residual", "pivotal replace")
 INVERSION_STEPS, PIVOTAL_STEPS = 200, 50  # the settings measured in docs/identity.md
 
@@ -60,11 +59,10 @@ def measure_template(images: torch.Tensor) -> Template:
     boxes, eyes = [], []
     for img in images:
         rgb = img.permute(1, 2, 0).numpy()
-        faces = detect_faces(rgb if rgb.shape[2] == 3 else rgb[..., 0], min_size=size // 4)
+        faces = find_faces(rgb if rgb.shape[2] == 3 else rgb[..., 0])
         if faces:
             boxes.append(faces[0].box)
-            if faces[0].eyes is not None:
-                eyes.append(faces[0].eyes)
+            eyes.append(faces[0].eyes)
     if len(boxes) < 5:
         raise FacegenError(f"the face detector found only {len(boxes)} of {len(images)} of the run's own faces: "
                            f"its crops are not frontal faces it can place, so photos cannot be aligned to them")
@@ -97,7 +95,7 @@ def face_template(run: Run, n: int = 300, seed: int = 0) -> Template:
 
 def alignment(face: Face, template: Template, size: int) -> tuple[torch.Tensor, str]:
     """(T mapping photo pixels to the run's crop of ``size`` px, "eyes" or "box": what it was fitted on)."""
-    if face.eyes is not None and template.eyes is not None:
+    if template.eyes is not None:
         (l1, r1), (l2, r2) = face.eyes, template.eyes
         return similarity_from_points(l1, r1, (l2[0] * size, l2[1] * size), (r2[0] * size, r2[1] * size)), "eyes"
     return similarity_from_box(face.box, tuple(v * size for v in template.box)), "box"
@@ -179,3 +177,42 @@ def edit_face(model: Model, run: Run, photo: torch.Tensor, photo_to_crop: torch.
     photos = [paste_change(photo, change[0], photo_to_crop) for change in changes]
     return FaceEdit(photos, own, crop[0], before[0],
                     [crop_face(edited, photo_to_crop, run.size, run.channels) for edited in photos])
+
+
+@dataclass
+class PhotoEdit:
+    """A whole photo's edit: the photo with every edited face's change added, one per target; the faces edited
+    (largest first), what each was aligned by ("eyes" or "box") and each face's own :class:`FaceEdit`."""
+
+    photos: list[torch.Tensor]
+    faces: list[Face]
+    aligned_by: list[str]
+    edits: list[FaceEdit]
+
+
+def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template, degrees: list[float] | None,
+               shifts: list[float] | None, method: str = "residual", judge: evaluators.Judge | None = None,
+               face: int | None = None, name: str = "the photo", **others: float) -> PhotoEdit:
+    """Every face in ``photo`` (3, H, W) in [0, 1] large and frontal enough (or only face number ``face``, 1 the
+    largest) given each of ``degrees`` (or moved by each of ``shifts``) by :func:`edit_face`; each face is edited
+    on the photo as it is and the changes are added up. A photo with no face to edit is a one-line error naming
+    it as ``name``."""
+    faces = find_faces((photo * 255).round().byte().permute(1, 2, 0).numpy())
+    if not faces:
+        raise FacegenError(f"no face found in {name}: give a photo of a face seen from the front, at least 48 px wide")
+    large = [f for f in faces if f.refusal() is None]
+    if not large:
+        raise FacegenError(f"the face in {name} cannot be edited: {faces[0].refusal()}")
+    if face is not None:
+        if not 1 <= face <= len(large):
+            raise FacegenError(f"--face {face}: {name} has {len(large)} face(s) large enough to edit")
+        large = [large[face - 1]]
+    edited = [photo] * len(degrees if degrees is not None else shifts or [])
+    aligned_by, edits = [], []
+    for found in large:
+        t, how = alignment(found, template, run.size)
+        done = edit_face(model, run, photo, t, degrees, shifts, method, judge, **others)
+        edited = [image + (new - photo) for image, new in zip(edited, done.photos, strict=True)]
+        aligned_by.append(how)
+        edits.append(done)
+    return PhotoEdit(edited, large, aligned_by, edits)

@@ -144,8 +144,10 @@ def note_extrapolation(flag: str, values: list[float] | tuple[float, ...], low: 
 
 
 def add_run_arg(p: argparse.ArgumentParser) -> None:
-    """--run: the folder of a trained run (made by ae.py, vae.py or cvae.py)."""
-    p.add_argument("--run", type=Path, required=True, help="run folder of a trained model (holds flags.json)")
+    """--run: the folder of a trained run (made by ae.py, vae.py, cvae.py, ...) or a model exported from one."""
+    p.add_argument("--run", type=Path, required=True,
+                   help="run folder of a trained model (holds flags.json), or a model file made by export_model.py "
+                        "(FILE.safetensors; outputs then go to FILE_outputs/ beside it)")
 
 
 def open_run(args: argparse.Namespace, *needs: tuple[str, str], writes: bool = True) -> tuple[Run, Model]:
@@ -160,6 +162,7 @@ def open_run(args: argparse.Namespace, *needs: tuple[str, str], writes: bool = T
         run.require(capability, what)
     device = pick_device(args.device)
     if writes:
-        check_writable_folder(args.run, "--run")
-        remove_stale_temporaries(args.run)
+        check_writable_folder(run.path, "--run" if run.model_file is None else f"--run {run.model_file}: its outputs")
+        if run.path.is_dir():
+            remove_stale_temporaries(run.path)
     return run, run.load_model(device)
