@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -30,3 +31,17 @@ def load_photos(paths: Sequence[Path], size: int, channels: int) -> torch.Tensor
             raise FacegenError(f"{path} is {w}x{h} px, not a face-sized picture: give a photo at least "
                                f"{MIN_PHOTO_SIDE} px on each side, at most {MAX_ASPECT:g} times as long as wide")
     return decode_images(list(paths), size=size, channels=channels, cache_dir=None).float() / 255
+
+
+def read_photo(path: Path, name: str | None = None) -> torch.Tensor:
+    """A whole RGB photo (3, H, W) in [0, 1] at its own size; a one-line error naming it (``name``, default the
+    path) for a file that is not a readable image or is too small to hold a face."""
+    name = name or str(path)
+    try:
+        with Image.open(path) as im:
+            rgb = np.asarray(im.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise FacegenError(f"cannot read {name} ({type(e).__name__}): give a photo (jpg, png)") from None
+    if min(rgb.shape[:2]) < MIN_PHOTO_SIDE:
+        raise FacegenError(f"{name} is {rgb.shape[1]}x{rgb.shape[0]} px: too small to hold a face to edit")
+    return torch.from_numpy(rgb.copy()).permute(2, 0, 1).float() / 255
