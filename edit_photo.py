@@ -65,6 +65,22 @@ def save_png(image: torch.Tensor, path: Path) -> None:
     Image.fromarray((image.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()).save(path)
 
 
+def outputs(path: Path, out: Path, tag: str, values: list[float]) -> list[Path]:
+    """What editing ``path`` writes: OUT/NAME_TAG+V.png per value, then OUT/NAME_strip.png."""
+    return [*(out / f"{path.stem}_{tag}{v:+g}.png" for v in values), out / f"{path.stem}_strip.png"]
+
+
+def check_no_input_overwritten(photos: list[Path], out: Path, tag: str, values: list[float]) -> None:
+    """Refuse, before anything is written, a call whose outputs would land on one of its input photos (e.g. --out
+    the photos' own folder holding face.jpg and face_smile+1.png): no input is ever written over."""
+    inputs = {p.resolve(): p for p in photos}
+    for path in photos:
+        for target in [*outputs(path, out, tag, values), out / "identity_strip.png", out / "identity.json"]:
+            if target.resolve() in inputs:
+                raise FacegenError(f"--out {out}: editing {path.name} would write {target.name} over the input photo "
+                                   f"{inputs[target.resolve()]}; pass another --out (e.g. a new folder)")
+
+
 def edit_one(path: Path, args, run, model, template, judge, values: list[float], others: dict[str, float],
              crops: list[tuple[str, FaceEdit]]) -> list[Path]:
     photo = read_photo(path)
@@ -74,18 +90,14 @@ def edit_one(path: Path, args, run, model, template, judge, values: list[float],
         crops.append((f"{path.stem[:12]} {k + 1}" if len(done.edits) > 1 else path.stem[:14], face_edit))
     args.out.mkdir(parents=True, exist_ok=True)
     tag = "smile" if args.smile is not None else "shift"
-    written = []
-    for value, image in zip(values, done.photos, strict=True):
-        out = args.out / f"{path.stem}_{tag}{value:+g}.png"
-        if out.resolve() == path.resolve():
-            raise FacegenError(f"{out} is the input photo: pass another --out")
+    written = outputs(path, args.out, tag, values)[:-1]
+    for out, image in zip(written, done.photos, strict=True):
         save_png(image, out)
-        written.append(out)
     strip = torch.stack([photo, *done.photos])
     h = min(STRIP_HEIGHT, photo.shape[1])
     strip = torch.nn.functional.interpolate(strip, size=(h, round(photo.shape[2] * h / photo.shape[1])),
                                             mode="bilinear", antialias=True, align_corners=False)
-    plots.save_labelled_rows(strip[None], [path.stem[:16]], args.out / f"{path.stem}_strip.png",
+    plots.save_labelled_rows(strip[None], [path.stem[:16]], outputs(path, args.out, tag, values)[-1],
                              col_labels=["photo", *(f"{tag} {v:+g}" for v in values)])
     print(f"{path.name}: {len(done.edits)} face(s) edited (aligned by {', '.join(sorted(set(done.aligned_by)))}) -> "
           f"{', '.join(p.name for p in written)}")
@@ -114,21 +126,21 @@ def identity_strip(judge: IdentityJudge, run, crops: list[tuple[str, FaceEdit]],
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    text, flag = (args.smile, "--smile") if args.smile is not None else (args.shift, "--shift")
+    text, flag, low, high = (args.smile, "--smile", -1.0, 1.0) if args.smile is not None else \
+        (args.shift, "--shift", -2.0, 2.0)
     try:
-        values = float_list(-2.0, 2.0)(text)
+        values = float_list(low, high)(text)
     except ArgumentTypeError as e:
         raise FacegenError(f"{flag}: {e}") from None
-    if args.smile is not None and not all(-1 <= v <= 1 for v in values):
-        raise FacegenError(f"--smile {args.smile}: degrees run from -1 to +1")
-    run, model = open_run(args, ("encode", "editing photos"), ("decode", "editing photos"))
+    run, model = open_run(args, ("encode", "editing photos"), ("decode", "editing photos"), writes=False)
     latent.require_conditional(run, "editing a photo's smile")
     others = condition_values(args)
     if not args.photos.exists():
         raise FacegenError(f"{args.photos} not found: give a photo or a folder of photos")
-    photos = list_images(args.photos) if args.photos.is_dir() else [args.photos]
+    photos = list_images(args.photos, "give a photo or a folder of photos") if args.photos.is_dir() else [args.photos]
     if not args.photos.is_dir() and args.photos.suffix.lower() not in IMAGE_SUFFIXES:
         raise FacegenError(f"{args.photos} is not a photo ({' '.join(IMAGE_SUFFIXES)})")
+    check_no_input_overwritten(photos, args.out, "smile" if args.smile is not None else "shift", values)
     if run.channels == 1:
         print("note: the run is greyscale; colour photos are edited through their grey version")
     template = face_template(run)

@@ -15,7 +15,7 @@ from PIL import Image
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
-from facegen.data.cache import decode_images, list_images
+from facegen.data.cache import IMAGE_SUFFIXES, decode_images, list_images
 from facegen.data.pairs import check_depth_map
 from facegen.data.photos import load_photos
 
@@ -24,7 +24,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = Parser(description=__doc__.splitlines()[0])
     add_common_args(p)
     add_run_arg(p)
-    p.add_argument("--images", type=Path, required=True, help="folder of depth maps (photos for a face2depth run)")
+    p.add_argument("--images", type=Path, required=True,
+                   help="a folder of depth maps (photos for a face2depth run), or one such image")
     p.add_argument("--out", type=Path, required=True, help="folder for the translations (one PNG per input)")
     return p.parse_args(argv)
 
@@ -54,15 +55,26 @@ def save_image(image: torch.Tensor, path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     run, model = open_run(args, ("translate", "translating images"))
-    paths = list_images(args.images)
     reverse = getattr(model, "reverse", False)
+    what = "photos" if reverse else "depth maps"
+    if args.images.is_file():
+        if args.images.suffix.lower() not in IMAGE_SUFFIXES:
+            raise FacegenError(f"--images {args.images} is not an image ({' '.join(IMAGE_SUFFIXES)}): give one of "
+                               f"your {what} or a folder of them")
+        paths = [args.images]
+    else:
+        paths = list_images(args.images, f"pass --images a folder of {what} (or one image)")
     inputs = load_photos(paths, run.size, run.channels) if reverse else load_depth_maps(paths, run.size)
     device = next(model.parameters()).device
-    made = batched(model.translate, inputs, device=device, batch_size=64)
-    args.out.mkdir(parents=True, exist_ok=True)
     names = [p.stem + ".png" for p in paths]
     if len(set(names)) != len(names):
         raise FacegenError(f"{args.images} holds two images of the same name with different extensions: rename one")
+    inputs_at = {p.resolve() for p in paths}
+    if any((args.out / name).resolve() in inputs_at for name in names):
+        raise FacegenError(f"--out {args.out}: the translations would be written over their inputs (same folder, "
+                           f"same names); pass another --out")
+    made = batched(model.translate, inputs, device=device, batch_size=64)
+    args.out.mkdir(parents=True, exist_ok=True)
     for image, name in zip(made, names, strict=True):
         save_image(image, args.out / name)
     print(f"translated {len(paths)} {'photos' if reverse else 'depth maps'} into {args.out}")

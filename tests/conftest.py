@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,15 @@ def tiny_args(tmp: Path, model: str = "cvae", *extra: str) -> list[str]:
     return ["--dataset", "toy", "--toy_dir", str(tmp / "toy"), "--toy_n", "160", "--resize", "32",
             "--cache_dir", str(tmp / "cache"), "--latent_size", "6", "--batch_size", "16",
             "--n_epochs", "3", "--eval_every", "1", "--out", str(tmp / model), *extra]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_cache(tmp_path_factory) -> Path:
+    """The user cache folder (templates, judges fitted for scripts that only read a run) of this session: never
+    the tester's own ~/.cache. Subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("user_cache")
+    os.environ["FACEGEN_CACHE"] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ evaluate_depth2face.py against closed forms and brute force, and one-line refusa
 from __future__ import annotations
 
 import csv
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -187,6 +188,28 @@ def test_translate_writes_one_face_per_depth_map(space, tmp_path):
     made = sorted((tmp_path / "faces").iterdir())
     assert [p.name for p in made] == ["d0.png", "d1.png", "d2.png"]
     assert all(Image.open(p).size == (32, 32) and Image.open(p).mode == "RGB" for p in made)
+
+
+def test_translate_takes_one_image_and_never_writes_over_its_inputs(space, tmp_path):
+    """--images FILE is one depth map; an empty folder names --images (not --data); --out the inputs' own folder
+    with the same names is refused before anything is written."""
+    if not (space / "sup" / LAST).is_file():
+        depth2face.main(["--mode", "supervised", *run_args(space, "sup", 1, *TINY_NET, toy_n=300)])
+    depth_dir = tmp_path / "depth"
+    depth_dir.mkdir()
+    shutil.copy(sorted((space / "toy300" / "depth").iterdir())[0], depth_dir / "d0.png")
+    translate.main(["--run", str(space / "sup"), "--images", str(depth_dir / "d0.png"), "--out", str(tmp_path / "o")])
+    assert [p.name for p in (tmp_path / "o").iterdir()] == ["d0.png"]
+    before = (depth_dir / "d0.png").read_bytes()
+    with pytest.raises(FacegenError, match="written over their inputs"):
+        translate.main(["--run", str(space / "sup"), "--images", str(depth_dir), "--out", str(depth_dir)])
+    assert (depth_dir / "d0.png").read_bytes() == before
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FacegenError, match="pass --images a folder of depth maps"):
+        translate.main(["--run", str(space / "sup"), "--images", str(tmp_path / "empty"), "--out", str(tmp_path)])
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(FacegenError, match="is not an image"):
+        translate.main(["--run", str(space / "sup"), "--images", str(tmp_path / "notes.txt"), "--out", str(tmp_path)])
 
 
 def one_line_exit(args: list[str]) -> str:

@@ -7,6 +7,8 @@ import argparse
 import importlib.util
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +17,23 @@ import torch
 
 from facegen.analysis import editing
 from facegen.analysis.identity import load_judge
-from facegen.analysis.photo_edit import TEMPLATE, Template, alignment, edit_face
+from facegen.analysis.photo_edit import Template, alignment, edit_face, template_file
 from facegen.data.align import apply, invert, paste_change, similarity_from_box, similarity_from_points, warp
 from facegen.data.landmarks import LEFT_EYE, RIGHT_EYE, Face
 from facegen.runs import Run
 
+ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 HAS_CV2 = importlib.util.find_spec("cv2") is not None
+
+
+def plant_template(run_dir: Path, template: dict | None = None) -> Path:
+    """A known template in the user cache, where edit_photo.py looks for the run's (so no detector runs on the
+    toy faces)."""
+    path = template_file(Run.load(run_dir))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(template or {"box": [0.15, 0.2, 0.7, 0.7], "eyes": None, "n_faces": 10, "n_eyes": 0}))
+    return path
 
 
 def test_similarity_from_two_points_is_exact_and_invertible():
@@ -110,10 +122,8 @@ def test_an_off_centre_small_face_gets_the_edit_of_its_aligned_crop(tiny_run, me
 def test_folder_mode_goes_on_past_a_bad_file(tiny_run, tmp_path, capsys):
     import edit_photo
 
-    run = Run.load(tiny_run)
-    (run.path / TEMPLATE).parent.mkdir(exist_ok=True)
-    (run.path / TEMPLATE).write_text(json.dumps({"box": [0.15, 0.2, 0.7, 0.7], "eyes": [[0.35, 0.42], [0.65, 0.42]],
-                                                 "n_faces": 10, "n_eyes": 10}))
+    plant_template(tiny_run, {"box": [0.15, 0.2, 0.7, 0.7], "eyes": [[0.35, 0.42], [0.65, 0.42]], "n_faces": 10,
+                              "n_eyes": 10})
     photos = tmp_path / "photos"
     photos.mkdir()
     for p in sorted((SHARED_DATA / "lfw" / "photos").glob("*.jpg"))[:2]:
@@ -156,10 +166,7 @@ def test_bad_photos_are_one_line_errors(tiny_run, tmp_path):
     import edit_photo
     from facegen.core.errors import FacegenError
 
-    run = Run.load(tiny_run)
-    (run.path / TEMPLATE).parent.mkdir(exist_ok=True)
-    (run.path / TEMPLATE).write_text(json.dumps({"box": [0.15, 0.2, 0.7, 0.7], "eyes": None, "n_faces": 10,
-                                                 "n_eyes": 0}))
+    plant_template(tiny_run)
     args = ["--run", str(tiny_run), "--smile", "1", "--out", str(tmp_path / "out")]
     with pytest.raises(FacegenError, match="not found"):
         edit_photo.main([str(tmp_path / "missing.jpg"), *args])
@@ -172,7 +179,7 @@ def test_bad_photos_are_one_line_errors(tiny_run, tmp_path):
         Image.new("RGB", (120, 100), (128, 128, 128)).save(flat)
         with pytest.raises(FacegenError, match="no face found"):
             edit_photo.main([str(flat), *args])
-    with pytest.raises(FacegenError, match="from -1 to \\+1"):
+    with pytest.raises(FacegenError, match="from -1 to 1"):
         edit_photo.main([str(broken), "--run", str(tiny_run), "--smile", "2", "--out", str(tmp_path / "out")])
 
 
@@ -200,3 +207,100 @@ def test_identity_strip_puts_each_edit_beside_its_crop_with_its_distance(tiny_ru
     again = judge.distances(x, torch.stack([c.edited_crops[1] for _, c in crops]), box)
     assert stored["distances"]["smile +1"] == pytest.approx(again.tolist(), abs=1e-6)
     assert (tmp_path / "identity_strip.png").stat().st_size > 1000
+
+
+# ---- adversarial cases of issue 23 -----------------------------------------------------------------------------
+def noise_photo(path: Path, size: int = 120, seed: int = 0) -> Path:
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_an_output_is_never_written_over_an_input_photo(tiny_run, tmp_path):
+    """DIR --out DIR with a user's photo named like an output (face_smile+1.png beside face.jpg): refused before
+    anything is written, both photos intact."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    noise_photo(folder / "face.jpg", seed=1)
+    noise_photo(folder / "face_smile+1.png", seed=2)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    proc = subprocess.run([sys.executable, str(ROOT / "edit_photo.py"), str(folder), "--run", str(tiny_run),
+                           "--smile", "1", "--out", str(folder)], capture_output=True, text=True)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert "face_smile+1.png over the input photo" in lines[0] and "another --out" in lines[0]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_editing_a_photo_writes_nothing_into_the_run(tiny_run, tmp_path, user_cache):
+    """The run is only read: the template and the smile judge live in the user cache."""
+    import edit_photo
+    from facegen.core.errors import FacegenError
+
+    run = tmp_path / "shared_run"
+    shutil.copytree(tiny_run, run)
+    plant_template(run)
+    before = sorted((p.relative_to(run), p.stat().st_mtime_ns) for p in run.rglob("*"))
+    with pytest.raises(FacegenError, match="no face found"):
+        edit_photo.main([str(noise_photo(tmp_path / "me.png")), "--run", str(run), "--smile", "1", "--out",
+                         str(tmp_path / "out")])
+    assert sorted((p.relative_to(run), p.stat().st_mtime_ns) for p in run.rglob("*")) == before
+    assert list(user_cache.glob("judges/*/evaluators/smile_regressor.*"))
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--smile", "nan", ["from -1 to 1", "-1,0,1"]),
+    ("--smile", "inf", ["from -1 to 1", "-1,0,1"]),
+    ("--smile", "2", ["from -1 to 1"]),
+    ("--shift", "nan", ["from -2 to 2", "-2,0,2"]),
+])
+def test_a_bad_value_suggests_a_value_that_is_accepted(tiny_run, tmp_path, flag, value, words):
+    import edit_photo
+    from facegen.core.errors import FacegenError
+
+    with pytest.raises(FacegenError) as e:
+        edit_photo.main([str(tmp_path), "--run", str(tiny_run), flag, value, "--out", str(tmp_path / "out")])
+    assert all(w in str(e.value) for w in words) and (flag == "--shift" or "-2" not in str(e.value)), e.value
+
+
+def test_an_empty_photo_folder_names_the_argument_it_has(tiny_run, tmp_path):
+    import edit_photo
+    from facegen.core.errors import FacegenError
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FacegenError, match="holds no images") as e:
+        edit_photo.main([str(tmp_path / "empty"), "--run", str(tiny_run), "--smile", "1", "--out", str(tmp_path)])
+    assert "--data" not in str(e.value) and "a folder of photos" in str(e.value)
+
+
+def test_photos_are_read_by_the_training_loader(tmp_path):
+    """EXIF orientation 6, 16-bit grey and transparency: read_photo shows what the training decoder sees."""
+    from PIL import Image
+
+    from facegen.data.cache import BACKGROUND, decode_images
+    from facegen.data.photos import read_photo
+
+    wide = np.zeros((80, 120, 3), dtype=np.uint8)
+    wide[:, :60] = 255  # left half white: upright (turned 90 degrees clockwise) it is the top half
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(wide).save(tmp_path / "turned.jpg", exif=exif, quality=95)
+    turned = read_photo(tmp_path / "turned.jpg")
+    assert turned.shape == (3, 120, 80)
+    assert turned[:, :50].mean() > 0.9 and turned[:, 70:].mean() < 0.1
+
+    grey16 = Image.fromarray(np.full((100, 100), 32896, dtype=np.uint16))
+    grey16.save(tmp_path / "grey16.png")
+    assert torch.allclose(read_photo(tmp_path / "grey16.png"), torch.full((3, 100, 100), 128 / 255))
+
+    rgba = np.zeros((100, 100, 4), dtype=np.uint8)
+    rgba[..., 0] = 255  # red hidden under fully transparent pixels
+    Image.fromarray(rgba).save(tmp_path / "clear.png")
+    assert torch.allclose(read_photo(tmp_path / "clear.png"), torch.full((3, 100, 100), BACKGROUND / 255))
+    for name in ("turned.jpg", "grey16.png", "clear.png"):
+        photo = read_photo(tmp_path / name)
+        side = min(photo.shape[1:])
+        trained = decode_images([tmp_path / name], size=side, channels=3, cache_dir=None)[0].float() / 255
+        top, left = (photo.shape[1] - side) // 2, (photo.shape[2] - side) // 2
+        assert (photo[:, top:top + side, left:left + side] - trained).abs().mean() < 0.02, name

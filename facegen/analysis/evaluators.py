@@ -8,6 +8,7 @@ training faces, scored on its validation faces, and cached in ``RUN/evaluators/`
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from facegen.core.errors import FacegenError
-from facegen.core.files import atomic_write
+from facegen.core.files import atomic_write, user_cache_dir
 from facegen.data.faceset import FaceSet
 
 if TYPE_CHECKING:  # scikit-learn and joblib are imported where a judge is fitted or read, not with the module
@@ -134,6 +135,16 @@ def _cached(path: Path) -> Judge | None:
     except Exception:  # noqa: BLE001 - an unreadable or outdated cache counts as absent
         pass
     return None
+
+
+def cache_home(train: FaceSet, val: FaceSet) -> Path:
+    """The folder in the user's cache that stands in for a run's own (``load_or_fit(cache_home(...), ...)``) when a
+    script reads a run and must not write into it; keyed on the faces' pixels, labels and genders."""
+    digest = hashlib.sha256(f"v{FORMAT_VERSION} features={FEATURE_SIZE}".encode())
+    for faces in (train, val):
+        for t in (faces.images, faces.cond, faces.meta.get("gender", torch.zeros(0))):
+            digest.update(t.contiguous().numpy().tobytes())
+    return user_cache_dir() / "judges" / digest.hexdigest()[:32]
 
 
 def load_from(run: Path, name: str) -> Judge:

@@ -34,6 +34,7 @@ from facegen import plots
 from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
 from facegen.core.files import atomic_write, write_json
+from facegen.data.cache import load_upright
 from facegen.data.faceset import FaceSet
 from facegen.data.framing import FULL, Box, crop_box, fit_box
 from facegen.models.base import Model
@@ -182,7 +183,7 @@ def load_judge(path: Path, device: torch.device | str = "cpu") -> IdentityJudge:
     if not file.exists() or not (run.path / MEAN_FACE).exists():
         raise FacegenError(f"{file} not found: run verify_identity.py --run {path} first (it picks the threshold)")
     verification = json.loads(file.read_text(encoding="utf-8"))["verification"]
-    template = torch.from_numpy(np.array(Image.open(run.path / MEAN_FACE).convert("RGB"))).permute(2, 0, 1)
+    template = torch.from_numpy(np.array(load_upright(run.path / MEAN_FACE))).permute(2, 0, 1)
     return IdentityJudge(run.load_model(device), float(verification["threshold"]), template.float() / 255, run.path,
                          verification.get("threshold_strict"))
 

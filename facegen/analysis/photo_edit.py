@@ -4,7 +4,8 @@ and paste the change back into the photo at its own resolution.
 - The template (where the run's crops put a face): the face and landmark detector of
   :mod:`facegen.data.landmarks` run on up to 300 of the run's training faces, decoded the way the run decoded
   them but at 256 px; the template is the mean face box and the mean eye centres (fractions of the crop),
-  cached in RUN/identity/photo_template.json. Measuring the template with the same detector cancels its
+  cached in the user's cache folder (:func:`template_file`; never in the run, which may be shared or read-only).
+  Measuring the template with the same detector cancels its
   own habits (where its box sits on a face).
 - Alignment: the similarity taking the photo's eye centres (from the landmarks) onto the template's (exact for
   two points), or, when the run's own faces showed too few eyes, the one taking the face box onto the template's.
@@ -19,8 +20,10 @@ and paste the change back into the photo at its own resolution.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,7 +31,7 @@ import torch
 from facegen.analysis import evaluators, inversion, latent, smile_head
 from facegen.analysis.residual import change_mask
 from facegen.core.errors import FacegenError
-from facegen.core.files import write_json
+from facegen.core.files import user_cache_dir, write_json
 from facegen.data import resolve_data
 from facegen.data.align import invert, paste_change, similarity_from_box, similarity_from_points, warp
 from facegen.data.cache import decode_images
@@ -36,7 +39,7 @@ from facegen.data.landmarks import Face, find_faces
 from facegen.models.base import Model
 from facegen.runs import Run
 
-TEMPLATE = "identity/photo_template.json"
+TEMPLATES = "photo_templates"  # the user cache's folder of run templates (template_file)
 TEMPLATE_SIZE = 256  # px at which the run's faces are searched for the template
 METHODS = ("residual", "replace", "pivotal residual", "pivotal replace")
 INVERSION_STEPS, PIVOTAL_STEPS = 200, 50  # the settings measured in docs/identity.md
@@ -74,22 +77,43 @@ def measure_template(images: torch.Tensor) -> Template:
     return Template(box, mean_eyes, len(boxes), len(eyes))
 
 
-def face_template(run: Run, n: int = 300, seed: int = 0) -> Template:
-    """The run's template, measured once on up to ``n`` of its training faces and cached in the run folder."""
-    path = run.path / TEMPLATE
-    if path.exists():
-        stored = json.loads(path.read_text(encoding="utf-8"))
-        eyes = stored["eyes"]
-        return Template(tuple(stored["box"]), None if eyes is None else (tuple(eyes[0]), tuple(eyes[1])),
-                        stored["n_faces"], stored["n_eyes"])
+def _template_faces(run: Run, n: int, seed: int) -> list[Path]:
+    """The files of up to ``n`` of the run's training faces the template is measured on."""
     train, _ = run.faces()
     d = run.data
     folder = resolve_data(d.data, d.labels, d.dataset, d.toy_dir, d.attrs, d.toy_n)[1]
     pick = np.sort(np.random.default_rng(seed).permutation(len(train))[:n])
-    paths = [folder / train.names[i] for i in pick]
-    template = measure_template(decode_images(paths, size=TEMPLATE_SIZE, channels=3, cache_dir=None,
-                                              desc="measuring the run's face template"))
-    write_json(path, asdict(template))
+    return [folder / train.names[i] for i in pick]
+
+
+def template_file(run: Run, n: int = 300, seed: int = 0) -> Path:
+    """Where the run's template is cached: the user's cache folder (a run folder that is read is never written,
+    so a shared or read-only run works), under a name keyed on the faces it is measured on."""
+    key = hashlib.sha256("\n".join([f"size={TEMPLATE_SIZE}", *(str(p.resolve()) for p in
+                                                                 _template_faces(run, n, seed))]).encode())
+    return user_cache_dir() / TEMPLATES / f"{key.hexdigest()[:32]}.json"
+
+
+def _read_template(path: Path) -> Template | None:
+    """A cached template, or None when the file is missing or not one (it is then measured again)."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        eyes = stored["eyes"]
+        return Template(tuple(float(v) for v in stored["box"]),
+                        None if eyes is None else (tuple(map(float, eyes[0])), tuple(map(float, eyes[1]))),
+                        int(stored["n_faces"]), int(stored["n_eyes"]))
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def face_template(run: Run, n: int = 300, seed: int = 0) -> Template:
+    """The run's template, measured once on up to ``n`` of its training faces and cached in :func:`template_file`."""
+    path = template_file(run, n, seed)
+    template = _read_template(path)
+    if template is None:
+        template = measure_template(decode_images(_template_faces(run, n, seed), size=TEMPLATE_SIZE, channels=3,
+                                                  cache_dir=None, desc="measuring the run's face template"))
+        write_json(path, asdict(template))
     return template
 
 
@@ -112,13 +136,13 @@ def crop_face(photo: torch.Tensor, photo_to_crop: torch.Tensor, size: int, chann
 
 def smile_judge(model: Model, run: Run) -> evaluators.Judge | None:
     """What tells a photo's own smile: None for semi-supervised runs (their q(y|x) does), else the run's smile
-    regressor (fitted and cached in the run on first use)."""
+    regressor (fitted on first use and cached in the user's cache folder: the run is only read)."""
     if model.can("predict_condition"):
         return None
     train, val = run.faces()
     if not evaluators.has_smiles(train):
         raise FacegenError("the run has too few smile labels to judge a photo's own smile")
-    return evaluators.load_or_fit(run.path, evaluators.SMILE, train, val)
+    return evaluators.load_or_fit(evaluators.cache_home(train, val), evaluators.SMILE, train, val)
 
 
 def own_degree(model: Model, judge: evaluators.Judge | None, crops: torch.Tensor) -> torch.Tensor:

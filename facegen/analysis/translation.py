@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -36,6 +35,7 @@ from facegen import plots
 from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
+from facegen.data.cache import load_upright
 from facegen.models.img2img.translator import SNAPSHOT_COLUMNS, Translator
 from facegen.nn.unet import UNet
 from facegen.runs import Run
@@ -116,7 +116,7 @@ def face_features(judge: Translator, faces: torch.Tensor, device: torch.device) 
 
 def snapshot_faces(grid: Path, size: int) -> torch.Tensor:
     """The generated faces of a snapshot grid (rows source | generated | target per block of 8), (N, 3, s, s)."""
-    image = torch.from_numpy(np.asarray(Image.open(grid).convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)
+    image = torch.from_numpy(np.asarray(load_upright(grid), dtype=np.float32) / 255).permute(2, 0, 1)
     pitch = size + GRID_PADDING
     rows, cols = (image.shape[1] - GRID_PADDING) // pitch, (image.shape[2] - GRID_PADDING) // pitch
     if rows % 3 or cols != SNAPSHOT_COLUMNS or rows * pitch + GRID_PADDING != image.shape[1]:

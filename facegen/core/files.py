@@ -110,6 +110,14 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
     return removed
 
 
+def user_cache_dir() -> Path:
+    """The per-user folder for what scripts derive from a run and keep (a run folder they read is never written):
+    ``$FACEGEN_CACHE``, else ``$XDG_CACHE_HOME/facegen``, else ``~/.cache/facegen``."""
+    if os.environ.get("FACEGEN_CACHE"):
+        return Path(os.environ["FACEGEN_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "facegen"
+
+
 def write_text(path: Path, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 

@@ -38,11 +38,12 @@ CHUNK = 32  # images per thread-pool task: fewer hand-offs between threads
 Crop = tuple[float, float, float, float]
 
 
-def list_images(folder: Path) -> list[Path]:
-    """The image files directly inside ``folder``, sorted by name (hidden files skipped)."""
+def list_images(folder: Path, fix: str = "pass --data DIR with a folder of face images") -> list[Path]:
+    """The image files directly inside ``folder``, sorted by name (hidden files skipped); ``fix`` ends the one-line
+    error for a missing or empty folder (the flag the calling script takes)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FacegenError(f"image folder {folder} not found: pass --data DIR with a folder of face images")
+        raise FacegenError(f"image folder {folder} not found: {fix}")
     paths = sorted(
         folder / entry.name
         for entry in os.scandir(folder)
@@ -50,8 +51,7 @@ def list_images(folder: Path) -> list[Path]:
     )
     if not paths:
         raise FacegenError(
-            f"image folder {folder} holds no images ({' '.join(IMAGE_SUFFIXES)}): "
-            "pass --data DIR with a folder of face images"
+            f"image folder {folder} holds no images ({' '.join(IMAGE_SUFFIXES)}): {fix}"
         )
     return paths
 
@@ -139,13 +139,15 @@ def _decode_one(path: Path, size: int, channels: int, crop: Crop | None) -> np.n
         raise FacegenError(f"cannot read image {path} ({e}): remove or replace the file") from None
 
 
-def load_upright(path: Path, mode: str = "RGB") -> Image.Image:
-    """The whole image at full size as 8-bit ``mode``, decoded as for training (for showing it to a person)."""
+def load_upright(path: Path, mode: str = "RGB", name: str | None = None) -> Image.Image:
+    """The whole image at full size as 8-bit ``mode``, decoded as for training: the one loader of every image
+    the project reads whole (photos to edit, the labelling slideshow). ``name`` names it in errors (default: the
+    path)."""
     try:
         with Image.open(path) as im:
             return _to_mode(ImageOps.exif_transpose(im), mode)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise FacegenError(f"cannot read image {path} ({e}): remove or replace the file") from None
+        raise FacegenError(f"cannot read image {name or path} ({e}): remove or replace the file") from None
 
 
 def _to_mode(im: Image.Image, mode: str) -> Image.Image:

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from facegen.core.errors import FacegenError
-from facegen.data.cache import MIN_SIDE, decode_images
+from facegen.data.cache import MIN_SIDE, decode_images, load_upright
 
 MIN_PHOTO_SIDE = MIN_SIDE  # the training faces' minimum too
 MAX_ASPECT = 2.0
@@ -34,14 +34,12 @@ def load_photos(paths: Sequence[Path], size: int, channels: int) -> torch.Tensor
 
 
 def read_photo(path: Path, name: str | None = None) -> torch.Tensor:
-    """A whole RGB photo (3, H, W) in [0, 1] at its own size; a one-line error naming it (``name``, default the
-    path) for a file that is not a readable image or is too small to hold a face."""
+    """A whole RGB photo (3, H, W) in [0, 1] at its own size, decoded as the training faces are (upright by its
+    EXIF orientation, 16-bit grey scaled, transparency on white: :func:`facegen.data.cache.load_upright`); a
+    one-line error naming it (``name``, default the path) for a file that is not a readable image or is too small
+    to hold a face."""
     name = name or str(path)
-    try:
-        with Image.open(path) as im:
-            rgb = np.asarray(im.convert("RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise FacegenError(f"cannot read {name} ({type(e).__name__}): give a photo (jpg, png)") from None
+    rgb = np.asarray(load_upright(path, "RGB", name))
     if min(rgb.shape[:2]) < MIN_PHOTO_SIDE:
         raise FacegenError(f"{name} is {rgb.shape[1]}x{rgb.shape[0]} px: too small to hold a face to edit")
     return torch.from_numpy(rgb.copy()).permute(2, 0, 1).float() / 255
