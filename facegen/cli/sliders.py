@@ -6,7 +6,8 @@ import torch
 
 from facegen.analysis import latent
 from facegen.analysis.judges import Judges
-from facegen.analysis.principal import available_methods, principal_directions
+from facegen.analysis.model_card import principal
+from facegen.analysis.principal import available_methods
 from facegen.analysis.steering import SAMPLING, Sampling, attribute_directions
 from facegen.apps.sliders import DirectionSlider, SliderState, condition_sliders
 from facegen.core.errors import FacegenError
@@ -43,7 +44,7 @@ def build_state(run: Run, model: Model, *, method: str = "auto", k: int = 8, att
     conditions."""
     model.require("decode", "the slider window")
     method = principal_method(model, method)
-    dirs = principal_directions(run, model, method, k, sampling.n_samples, sampling.seed)
+    dirs = principal(run, model, method, k, sampling.n_samples, sampling.seed)  # a model card's when it has them
     sliders = [DirectionSlider(name, dirs.vectors[i], float(dirs.scales[i]), True) for i, name in enumerate(dirs.names)]
     for attribute in attributes:
         d = attribute_directions(run, model, attribute_method, attribute, [], judges, sampling)
