@@ -13,7 +13,7 @@ from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_r
 def main(argv: list[str] | None = None) -> None:
     p = Parser(description=__doc__)
     add_common_args(p)
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     p.add_argument("--data", type=Path, default=None, help="CelebA image folder (default: the run's own faces)")
     p.add_argument("--attrs", type=Path, default=None, help="CelebA list_attr_celeba.txt (default: the run's)")
     p.add_argument("--by", default=None, help="also compute the vectors within each value of this attribute")

@@ -22,7 +22,7 @@ MAX_SHIFT = 2.0  # a shift of 2 takes any degree in [-1, +1] across the whole ra
 
 def parser() -> Parser:
     p = Parser(description="Change the smile of real faces with a trained CVAE; writes RUN/forcing/.")
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     add_common_args(p)
     how = p.add_mutually_exclusive_group()
     how.add_argument("--shifts", type=float_list(-MAX_SHIFT, MAX_SHIFT), default="-0.7,-0.5,0.5,0.7",

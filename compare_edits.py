@@ -18,7 +18,7 @@ from facegen.core.argtypes import nonnegative_int
 
 def parser() -> Parser:
     p = Parser(description="Plain decoding against residual editing: identity kept, smile flips, gender changes.")
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     add_common_args(p)
     p.add_argument("--identity", type=Path, required=True,
                    help="identity run (train_identity.py) that judges 'same person'")

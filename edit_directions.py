@@ -20,7 +20,7 @@ MAX_AMOUNT = 10.0  # lengths of the mean difference along the direction: beyond 
 def main(argv: list[str] | None = None) -> None:
     p = Parser(description=__doc__)
     add_common_args(p)
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     p.add_argument("--attribute", required=True,
                    help="attribute to edit: a CelebA attribute (Smiling, Eyeglasses, ...), smile or gender")
     add_method_arg(p, ATTRIBUTE_METHODS, "svm")

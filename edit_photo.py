@@ -22,7 +22,8 @@ from PIL import Image
 from facegen import plots
 from facegen.analysis import editing, latent
 from facegen.analysis.identity import IdentityJudge, load_judge
-from facegen.analysis.photo_edit import METHODS, FaceEdit, edit_photo, face_template, smile_judge
+from facegen.analysis.model_card import photo_template
+from facegen.analysis.photo_edit import METHODS, FaceEdit, edit_photo, smile_judge
 from facegen.cli.args import (
     Parser,
     add_common_args,
@@ -44,7 +45,7 @@ STRIP_HEIGHT = 256  # px: photos are shrunk to this height in the before / after
 def parser() -> Parser:
     p = Parser(description="Edit the smile of every face in a photo (or a folder of photos) with a trained run.")
     p.add_argument("photos", type=Path, help="a photo (jpg, png, ...) or a folder of photos")
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     add_common_args(p)
     add_condition_args(p)
     which = p.add_mutually_exclusive_group(required=True)
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     check_no_input_overwritten(photos, args.out, "smile" if args.smile is not None else "shift", values)
     if run.channels == 1:
         print("note: the run is greyscale; colour photos are edited through their grey version")
-    template = face_template(run)
+    template = photo_template(run)
     judge = smile_judge(model, run)
     judged = load_judge(args.identity) if args.identity is not None else None  # a bad run fails before any work
     crops: list[tuple[str, FaceEdit]] = []

@@ -13,7 +13,7 @@ from facegen.core.lock import check_unlocked
 def parser() -> Parser:
     p = Parser(description="Evaluate a trained run; writes RUN/metrics.json and RUN/plots/, and prints a table. "
                            "The smile regressor and gender classifier it trains are cached in RUN/evaluators/.")
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     add_common_args(p)
     p.add_argument("--judges", type=Path, default=None,
                    help="score with the smile regressor and gender classifier another evaluated run cached, so two "

@@ -18,7 +18,7 @@ MAX_AMOUNT = 10.0  # lengths of the mean difference: beyond this an edit only sa
 def main(argv: list[str] | None = None) -> None:
     p = Parser(description=__doc__)
     add_common_args(p)
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     p.add_argument("--classifier", type=Path, default=DEFAULT_FEATURE_NET, help="attribute net to judge with")
     p.add_argument("--attributes", default="Smiling,Eyeglasses,Bald,Male",
                    help="comma-separated attributes to edit, or all")

@@ -31,7 +31,7 @@ def shift_list(text: str) -> list[float]:
 def main(argv: list[str] | None = None) -> None:
     p = Parser(description=__doc__)
     add_common_args(p)
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     p.add_argument("--attributes", default="auto",
                    help="judged attributes to find directions for (comma-separated), or auto: smile, gender and "
                         "q(y|x)'s smile where judged, plus Smiling, Eyeglasses and Male with an attribute net")

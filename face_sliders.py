@@ -22,7 +22,7 @@ from facegen.core.errors import FacegenError
 def main(argv: list[str] | None = None) -> None:
     p = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_args(p)
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     p.add_argument("--method", default="auto", choices=("auto", *PRINCIPAL),
                    help="principal directions: pca (encoder runs), ganspace or sefa; auto picks the first the run "
                         "supports, in that order")

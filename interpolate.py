@@ -11,7 +11,7 @@ from facegen.core.argtypes import int_at_least, positive_int
 def main(argv: list[str] | None = None) -> None:
     p = Parser(description=__doc__)
     add_common_args(p)
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     which = p.add_mutually_exclusive_group()
     which.add_argument("--images", type=Path, nargs="+", default=None, help="two face photos: A B")
     which.add_argument("--ids", nargs="+", default=None, help="two face ids of the run's data, e.g. 000042 001234")

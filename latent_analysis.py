@@ -11,7 +11,7 @@ from facegen.core.argtypes import int_at_least, nonnegative_int, positive_int
 def parser() -> Parser:
     p = Parser(description="Latent histograms (before / after PCA), explained variance, and interpolations "
                            "between validation faces; writes RUN/plots/ and RUN/interp/.")
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     add_common_args(p)
     p.add_argument("--pair", type=nonnegative_int, nargs=2, metavar=("A", "B"), default=None,
                    help="interpolate between validation faces A and B (indices); default: random pairs")

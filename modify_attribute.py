@@ -21,7 +21,7 @@ N_DEFAULT = 6
 def main(argv: list[str] | None = None) -> None:
     p = Parser(description=__doc__)
     add_common_args(p)
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     p.add_argument("--attribute", required=True,
                    help="attribute: a CelebA attribute (Smiling, Eyeglasses, Bald, Male, ...), smile or gender")
     add_method_arg(p, ATTRIBUTE_METHODS, "mean_diff")

@@ -17,7 +17,7 @@ from facegen.runs import write_json
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = Parser(description=__doc__.splitlines()[0])
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     add_common_args(p)
     p.add_argument("--images", type=Path, help="folder of face images to predict")
     p.add_argument("--out", type=Path, help="label file to write (',stimulus_filename,avg_encode')")

@@ -24,7 +24,7 @@ MAX_RANGE = 10.0  # prior standard deviations: a walk beyond this only saturates
 
 def parser() -> Parser:
     p = Parser(description="Decode a walk along one latent dimension, other dimensions fixed; writes RUN/axis/.")
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     add_common_args(p)
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--axis", help="latent dimension K (0-based), or a condition to move instead: cond (the smile "

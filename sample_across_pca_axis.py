@@ -14,7 +14,7 @@ def parser() -> Parser:
                            "posterior means; ganspace: PCA of a generator activation, regressed back to the latent "
                            "code; sefa: eigenvectors of the first generator layer's A^T A) and decode a walk along "
                            "each; writes RUN/axis/<method>_axis_K.png and RUN/axis/<method>_overview.png.")
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     add_common_args(p)
     add_method_arg(p, PRINCIPAL, "pca")
     p.add_argument("--k", type=int_at_least(1), default=None, help="walk the top K directions (default: all)")

@@ -19,7 +19,7 @@ MAX_TEMPERATURE = 10.0  # prior standard deviations: beyond this every sample sa
 
 def parser() -> Parser:
     p = Parser(description="Sample faces from the prior of a trained run at a smile degree; writes RUN/sampled/.")
-    add_run_arg(p)
+    add_run_arg(p, default_model=True)
     add_common_args(p)
     p.add_argument("--degree", type=degree(), default=0.0, help="smile degree the samples are decoded with (-1 to +1)")
     add_condition_args(p)

@@ -34,6 +34,9 @@ RECORD_KEYS = ("model", "model_config", "train_config", "data", "dataset")
 MODEL_FORMAT = "facegen-model/1"  # the "format" entry of an exported model's metadata
 MODEL_SUFFIX = ".safetensors"
 WEIGHT, TRACK = "model/", "track/"  # prefixes of the weights' and the tracks' tensor names in an exported model
+# the shipped default model (scripts/train_default.sh; its card beside it, facegen/analysis/model_card.py): what
+# --run means when omitted; a better editor is swapped in by exporting it to this path
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "weights" / "smile_cvae.safetensors"
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Model cards (facegen/analysis/model_card.py): what an exported model needs beside it, read back without measuring."""
+"""Model cards (facegen/analysis/model_card.py) and the shipped default model: the committed file loads, its card
+matches it, and it edits a photo with no --run, no training and no measurement on first use."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import edit_photo
 import export_model
 from facegen.analysis import model_card
 from facegen.analysis.model_card import ModelCard, card_path, model_config, photo_template, principal, read_card
 from facegen.analysis.photo_edit import Template
 from facegen.analysis.principal import principal_directions
 from facegen.core.errors import FacegenError
-from facegen.runs import Run
+from facegen.runs import DEFAULT_MODEL, Run
+
+PHOTO = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw" / "photos" / "Aaron_Eckhart_0001.jpg"
+MAX_BYTES = 25 * 1024 * 1024
 
 
 @pytest.fixture
@@ -52,3 +57,39 @@ def test_a_card_of_another_model_or_unreadable_is_one_line(carded, tiny_run):
     with pytest.raises(FacegenError, match="not a readable model card"):
         read_card(Run.load(carded))
     assert read_card(Run.load(tiny_run)) is None  # a run folder has no card
+
+
+def test_the_shipped_default_loads_and_matches_its_card():
+    assert DEFAULT_MODEL.is_file(), "the default model is committed (sh scripts/train_default.sh makes it)"
+    assert DEFAULT_MODEL.stat().st_size <= MAX_BYTES
+    run = Run.load(DEFAULT_MODEL)
+    model = run.load_model()
+    card = read_card(run)
+    assert card is not None and card.config == model_config(run)
+    assert run.model_name == card.config["model"] and model.can("encode") and model.can("predict_condition")
+    p = card.provenance
+    assert p["command"].startswith("cvae.py") and p["date"] and p["measured"]["epochs"] >= 1
+    assert len(card.principal.names) >= 4 and card.template.eyes is not None
+
+
+@pytest.mark.skipif(not PHOTO.is_file(), reason="needs the shared LFW photos")
+def test_edit_photo_without_run_uses_the_default_and_measures_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(model_card, "face_template", lambda *a: pytest.fail("the template was measured"))
+    edit_photo.main([str(PHOTO), "--smile", "1", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert f"no --run given: using the shipped default model {DEFAULT_MODEL.relative_to(DEFAULT_MODEL.parents[1])}" \
+        in out.splitlines()[0]
+    edited = tmp_path / f"{PHOTO.stem}_smile+1.png"
+    assert edited.is_file() and (tmp_path / f"{PHOTO.stem}_strip.png").is_file()
+
+
+def test_run_may_be_omitted_only_where_a_script_offers_the_default():
+    from facegen.cli.args import Parser, add_run_arg
+
+    strict = Parser(prog="export_model.py")
+    add_run_arg(strict)
+    with pytest.raises(SystemExit):
+        strict.parse_args([])
+    offered = Parser(prog="sample_prior.py")
+    add_run_arg(offered, default_model=True)
+    assert offered.parse_args([]).run is None and offered.parse_args(["--run", "r"]).run == Path("r")

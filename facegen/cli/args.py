@@ -26,8 +26,9 @@ from facegen.core.lock import check_unlocked
 from facegen.core.seeding import seed_everything
 from facegen.data.utkface import GENDERS, age_condition
 from facegen.models.base import Model
-from facegen.runs import Run
+from facegen.runs import DEFAULT_MODEL, Run, outputs_folder
 
+ROOT = DEFAULT_MODEL.parents[1]  # the repository, for short paths in messages
 EXTRAPOLATE = 3.0  # how far past the training degrees [-1, +1] the flags meant for extrapolation may reach
 
 
@@ -143,19 +144,29 @@ def note_extrapolation(flag: str, values: list[float] | tuple[float, ...], low: 
               f"[{low:g}, {high:+g}]: the model extrapolates there", file=sys.stderr)
 
 
-def add_run_arg(p: argparse.ArgumentParser) -> None:
-    """--run: the folder of a trained run (made by ae.py, vae.py, cvae.py, ...) or a model exported from one."""
-    p.add_argument("--run", type=Path, required=True,
-                   help="run folder of a trained model (holds flags.json), or a model file made by export_model.py "
-                        "(FILE.safetensors; outputs then go to FILE_outputs/ beside it)")
+def add_run_arg(p: argparse.ArgumentParser, default_model: bool = False) -> None:
+    """--run: the folder of a trained run (made by ae.py, vae.py, cvae.py, ...) or a model exported from one;
+    with ``default_model`` it may be omitted, and :func:`open_run` then opens the shipped default model."""
+    where = ("run folder of a trained model (holds flags.json), or a model file made by export_model.py "
+             "(FILE.safetensors; outputs then go to FILE_outputs/ beside it)")
+    if default_model:
+        p.add_argument("--run", type=Path, default=None,
+                       help=f"{where}; default: the shipped model {DEFAULT_MODEL.relative_to(ROOT)}")
+    else:
+        p.add_argument("--run", type=Path, required=True, help=where)
 
 
 def open_run(args: argparse.Namespace, *needs: tuple[str, str], writes: bool = True) -> tuple[Run, Model]:
     """Seed everything from --seed, then the run in --run and its trained model on --device. Each of ``needs``
     is (capability, what the script does with it): a run whose model lacks one is refused in one line, as is a
     run another process is writing (training) and, when the script ``writes`` its figures into the run, a
-    read-only run folder. Temporaries left in the run by killed processes are removed."""
+    read-only run folder. Temporaries left in the run by killed processes are removed. No --run (a script that
+    offers :func:`add_run_arg`'s ``default_model``): the shipped default model, said in one line."""
     seed_everything(args.seed)
+    if args.run is None:
+        args.run = DEFAULT_MODEL
+        print(f"no --run given: using the shipped default model {DEFAULT_MODEL.relative_to(ROOT)} "
+              f"(outputs in {outputs_folder(DEFAULT_MODEL).relative_to(ROOT)}/)")
     check_unlocked(args.run)
     run = Run.load(args.run)
     for capability, what in needs:
