@@ -377,7 +377,7 @@ def test_overwrite_puts_the_new_run_in_place_after_its_first_checkpoint(toy_root
     # epoch 1 written beside the old run (still in place), epoch 2 in the swapped folder
     assert seen[0][1].startswith(".run.staging-") and seen[0][2] and seen[1] == (2, "run", False)
     flags = json.loads((run / "flags.json").read_text())
-    ckpt = torch.load(run / "checkpoints/last.pt", weights_only=False)
+    ckpt = torch.load(run / "checkpoints/last.pt", weights_only=True)
     assert ckpt["record"] == flags and ckpt["epoch"] == 2 and flags["train_config"]["n_epochs"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"] and not (run / ".lock").exists()
 
@@ -603,7 +603,7 @@ def test_two_trainings_racing_for_one_out_leave_one_whole_run(toy_root, tiny_run
             assert len(lines) == 1 and "Traceback" not in err, err
             assert "is being written by" in lines[0] or "already holds a run" in lines[0], lines[0]
     flags = json.loads((out / "flags.json").read_text())
-    ckpt = torch.load(out / "checkpoints/last.pt", weights_only=False)
+    ckpt = torch.load(out / "checkpoints/last.pt", weights_only=True)
     assert ckpt["record"] == flags and ckpt["epoch"] == 2  # the flags, checkpoint and log of one run
     assert [int(r.split(",")[0]) for r in (out / "training.csv").read_text().splitlines()[1:]] == [1, 2]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["race"] and not (out / ".lock").exists()

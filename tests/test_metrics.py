@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +18,9 @@ def test_trained_model_controls_the_smile(smile_run, capsys):
     evaluate.main(["--run", str(smile_run)])
     assert "smile control" in capsys.readouterr().out
     m = json.loads((smile_run / "metrics.json").read_text())
-    for name in ("plots/smile_response.png", "plots/bias_by_degree.png", "evaluators/smile_regressor.joblib",
-                 "evaluators/gender_classifier.joblib"):
+    for name in ("plots/smile_response.png", "plots/bias_by_degree.png", "evaluators/smile_regressor.npz",
+                 "evaluators/smile_regressor.json", "evaluators/gender_classifier.npz",
+                 "evaluators/gender_classifier.json"):
         assert (smile_run / name).is_file(), name
     assert 0 < m["reconstruction"]["val_mse_per_pixel"] < 0.05 and m["reconstruction"]["val_elbo"] < 0
     assert m["evaluators"]["smile_regressor"]["correlation"] > 0.5
@@ -47,7 +49,7 @@ def test_untrained_model_has_no_smile_control(smile_run, tmp_path):
 
 
 def test_judges_are_cached(smile_run, tmp_path):
-    path = smile_run / "evaluators" / "smile_regressor.joblib"
+    path = smile_run / "evaluators" / "smile_regressor.json"
     if not path.exists():
         evaluate.main(["--run", str(smile_run)])
     before = path.stat().st_mtime_ns
@@ -55,6 +57,61 @@ def test_judges_are_cached(smile_run, tmp_path):
     judge = evaluators.load_or_fit(smile_run, evaluators.SMILE, train, val)
     assert path.stat().st_mtime_ns == before
     assert evaluators.smile_degrees(judge, val.images).shape == (len(val),)
+
+
+@pytest.mark.parametrize("kind", ["ridge", "logistic"])
+def test_a_judge_stored_as_arrays_scores_as_its_fitted_pipeline(kind, tmp_path):
+    from sklearn.linear_model import LogisticRegression, RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(3, 2, (60, evaluators.FEATURE_SIZE ** 2))
+    y = (x[:, 0] + x[:, 5] > 6).astype(int) if kind == "logistic" else x[:, 0] - 0.5 * x[:, 7]
+    linear = LogisticRegression(C=0.01, max_iter=2000) if kind == "logistic" else RidgeCV(alphas=[1.0, 10.0])
+    pipe = make_pipeline(StandardScaler(), linear).fit(x, y)
+    judge = evaluators.Judge.from_pipeline(kind, pipe, {"n_train": 60})
+    want = pipe.predict_proba(x)[:, 1] if kind == "logistic" else pipe.predict(x)
+    got = 1 / (1 + np.exp(-judge.score(x))) if kind == "logistic" else judge.score(x)
+    assert np.allclose(got, want, rtol=0, atol=1e-10)
+    evaluators._store(tmp_path, "j", judge)
+    back = evaluators._cached(tmp_path, "j")
+    assert back is not None and back.kind == kind and back.heldout == {"n_train": 60}
+    assert np.array_equal(back.score(x), judge.score(x))
+
+
+def test_a_planted_pickle_among_the_judges_never_runs(smile_run, tmp_path, capsys):
+    """An old joblib file is never opened; an .npz whose arrays are pickled objects is not loaded (one line)
+    and the judge is fitted again."""
+    import pickle
+
+    run = tmp_path / "run"
+    shutil.copytree(smile_run, run, ignore=shutil.ignore_patterns("evaluators"))
+    marker = tmp_path / "payload_ran"
+    (run / "evaluators").mkdir()
+    (run / "evaluators" / "smile_regressor.joblib").write_bytes(pickle.dumps(Payload(marker)))
+    np.savez(run / "evaluators" / "smile_regressor.npz", mean=np.array([Payload(marker)], dtype=object),
+             scale=np.ones(3), coef=np.ones(3))
+    (run / "evaluators" / "smile_regressor.json").write_text(json.dumps(
+        {"version": evaluators.FORMAT_VERSION, "feature_size": evaluators.FEATURE_SIZE, "kind": "ridge",
+         "intercept": 0.0, "heldout": {}}))
+    train, val = Run.load(run).faces()
+    capsys.readouterr()
+    judge = evaluators.load_or_fit(run, evaluators.SMILE, train, val)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds pickled objects, which are never loaded" in err[0], err
+    assert not marker.exists() and judge.mean.shape == (evaluators.FEATURE_SIZE ** 2,)
+    assert evaluators._cached(run, evaluators.SMILE) is not None  # replaced by the fitted arrays
+
+
+class Payload:
+    """Unpickling this runs code: it creates ``marker``."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
 
 
 def test_pairwise_distance_and_mouth_mask():

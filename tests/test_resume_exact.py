@@ -65,7 +65,7 @@ def train(script: str, argv: list, capsys) -> None:
 
 
 def final(out: Path) -> dict:
-    return torch.load(out / "checkpoints/last.pt", weights_only=False)
+    return torch.load(out / "checkpoints/last.pt", weights_only=True)
 
 
 def same_state(a, b) -> bool:

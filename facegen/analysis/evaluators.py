@@ -3,12 +3,16 @@
 Both are linear models (scikit-learn) on downsampled grey pixels, fitted on the faces and their mirror
 images: fast (seconds, where a small CNN took minutes on two cores), deterministic, and blurred enough
 that the judgement transfers from real photos to a VAE's smoother samples. Each is fitted on the run's
-training faces, scored on its validation faces, and cached in ``RUN/evaluators/``.
+training faces, scored on its validation faces, and cached in ``RUN/evaluators/`` as what it is: arrays
+(``NAME.npz``: the scaler's means and scales, the coefficients) and JSON (``NAME.json``: kind, intercept,
+held-out scores), read without unpickling anything.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,25 +22,43 @@ import torch
 import torch.nn.functional as F
 
 from facegen.core.errors import FacegenError
-from facegen.core.files import atomic_write, user_cache_dir
+from facegen.core.files import atomic_write, user_cache_dir, write_json
 from facegen.data.faceset import FaceSet
 
-if TYPE_CHECKING:  # scikit-learn and joblib are imported where a judge is fitted or read, not with the module
+if TYPE_CHECKING:  # scikit-learn is imported where a judge is fitted, not with the module
     from sklearn.pipeline import Pipeline
 
 FEATURE_SIZE = 24  # pixels per side the judges see
 MIN_FACES = 8
 MAX_GENDER_FACES = 10_000  # enough for a linear model, and it keeps fitting to seconds
 SMILE, GENDER = "smile_regressor", "gender_classifier"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: arrays + JSON (2 was a joblib pickle, no longer read)
+KINDS = ("ridge", "logistic")
 
 
 @dataclass
 class Judge:
-    """A fitted scikit-learn pipeline plus what its held-out faces said about it."""
+    """A fitted linear judge as plain arrays, plus what its held-out faces said about it: the score of features x
+    is ((x - mean) / scale) @ coef + intercept, a smile degree ("ridge") or the log-odds of female ("logistic")."""
 
-    model: Pipeline
+    kind: str
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
     heldout: dict
+
+    @classmethod
+    def from_pipeline(cls, kind: str, model: Pipeline, heldout: dict) -> Judge:
+        """The arrays of a fitted StandardScaler + linear model pipeline."""
+        scaler, linear = model[0], model[-1]
+        return cls(kind, scaler.mean_.astype(np.float64), scaler.scale_.astype(np.float64),
+                   np.asarray(linear.coef_, dtype=np.float64).reshape(-1),
+                   float(np.asarray(linear.intercept_).reshape(-1)[0]), heldout)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """The linear score of features ``x`` (N, FEATURE_SIZE**2), as the fitted pipeline computes it."""
+        return ((x - self.mean) / self.scale) @ self.coef + self.intercept
 
 
 def features(images: torch.Tensor) -> np.ndarray:
@@ -54,12 +76,12 @@ def _mirrored(images: torch.Tensor, targets: np.ndarray) -> tuple[np.ndarray, np
 
 def smile_degrees(judge: Judge, images: torch.Tensor) -> np.ndarray:
     """Predicted smile degree of each image, clipped to [-1, 1]."""
-    return np.clip(judge.model.predict(features(images)), -1, 1)
+    return np.clip(judge.score(features(images)), -1, 1)
 
 
 def female_probability(judge: Judge, images: torch.Tensor) -> np.ndarray:
     """Probability the classifier gives each image of being female."""
-    return judge.model.predict_proba(features(images))[:, 1]
+    return np.exp(-np.logaddexp(0, -judge.score(features(images))))  # the logistic function, without overflow
 
 
 def _smile_data(faces: FaceSet) -> tuple[torch.Tensor, np.ndarray]:
@@ -100,11 +122,11 @@ def fit_smile_regressor(train: FaceSet, val: FaceSet) -> Judge:
 
     model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(0, 5, 11))).fit(*_mirrored(x, y))
     xv, yv = _smile_data(val)
-    heldout: dict = {"n_train": len(y), "n_heldout": len(yv)}
+    judge = Judge.from_pipeline("ridge", model, {"n_train": len(y), "n_heldout": len(yv)})
     if len(yv) >= 2:
-        pred = np.clip(model.predict(features(xv)), -1, 1)
-        heldout.update(mae=float(np.abs(pred - yv).mean()), correlation=float(np.corrcoef(pred, yv)[0, 1]))
-    return Judge(model, heldout)
+        pred = smile_degrees(judge, xv)
+        judge.heldout.update(mae=float(np.abs(pred - yv).mean()), correlation=float(np.corrcoef(pred, yv)[0, 1]))
+    return judge
 
 
 def fit_gender_classifier(train: FaceSet, val: FaceSet) -> Judge:
@@ -118,23 +140,48 @@ def fit_gender_classifier(train: FaceSet, val: FaceSet) -> Judge:
     from sklearn.preprocessing import StandardScaler
 
     model = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=2000)).fit(*_mirrored(x, y))
+    if list(model[-1].classes_) != [0, 1]:
+        raise FacegenError(f"the gender classifier saw classes {list(model[-1].classes_)}, not 0 (male) and 1")
     xv, yv = _gender_data(val)
-    heldout: dict = {"n_train": len(y), "n_heldout": len(yv)}
+    judge = Judge.from_pipeline("logistic", model, {"n_train": len(y), "n_heldout": len(yv)})
     if len(yv):
-        heldout["accuracy"] = float((model.predict(features(xv)) == yv).mean())
-    return Judge(model, heldout)
+        judge.heldout["accuracy"] = float(((female_probability(judge, xv) > 0.5) == yv).mean())
+    return judge
 
 
-def _cached(path: Path) -> Judge | None:
-    import joblib
+def _files(run: Path, name: str) -> tuple[Path, Path]:
+    """A cached judge's arrays and its JSON."""
+    return run / "evaluators" / f"{name}.npz", run / "evaluators" / f"{name}.json"
 
+
+def _cached(run: Path, name: str) -> Judge | None:
+    """The judge cached in ``run``, or None when it is absent, outdated or unreadable (it is then fitted again);
+    nothing in it is unpickled."""
+    arrays, info = _files(run, name)
+    n = FEATURE_SIZE ** 2
     try:
-        stored = joblib.load(path)
-        if stored.get("version") == FORMAT_VERSION and stored.get("feature_size") == FEATURE_SIZE:
-            return Judge(stored["model"], stored["heldout"])
-    except Exception:  # noqa: BLE001 - an unreadable or outdated cache counts as absent
+        meta = json.loads(info.read_text(encoding="utf-8"))
+        with np.load(arrays, allow_pickle=False) as stored:
+            mean, scale, coef = (np.asarray(stored[k], dtype=np.float64) for k in ("mean", "scale", "coef"))
+        if (meta["version"] == FORMAT_VERSION and meta["feature_size"] == FEATURE_SIZE and meta["kind"] in KINDS
+                and mean.shape == scale.shape == coef.shape == (n,) and isinstance(meta["heldout"], dict)):
+            return Judge(meta["kind"], mean, scale, coef, float(meta["intercept"]), meta["heldout"])
+    except ValueError as e:
+        if "allow_pickle" in str(e):  # object arrays: pickles, which are never loaded
+            print(f"warning: {arrays} holds pickled objects, which are never loaded; fitting the judge again",
+                  file=sys.stderr)
+    except (OSError, KeyError, TypeError):
         pass
     return None
+
+
+def _store(run: Path, name: str, judge: Judge) -> None:
+    """The arrays first, then the JSON that makes them count (a kill between the two leaves no judge)."""
+    arrays, info = _files(run, name)
+    atomic_write(arrays, lambda tmp: np.savez(tmp, mean=judge.mean, scale=judge.scale, coef=judge.coef),
+                 suffix=".npz")
+    write_json(info, {"version": FORMAT_VERSION, "feature_size": FEATURE_SIZE, "kind": judge.kind,
+                      "intercept": judge.intercept, "heldout": judge.heldout})
 
 
 def cache_home(train: FaceSet, val: FaceSet) -> Path:
@@ -149,7 +196,7 @@ def cache_home(train: FaceSet, val: FaceSet) -> Path:
 
 def load_from(run: Path, name: str) -> Judge:
     """The judge ``name`` another run cached (so two runs are scored by the same judges)."""
-    judge = _cached(run / "evaluators" / f"{name}.joblib")
+    judge = _cached(run, name)
     if judge is None:
         raise FacegenError(f"{run} has no cached {name.replace('_', ' ')}: run evaluate.py --run {run} first")
     return judge
@@ -157,12 +204,8 @@ def load_from(run: Path, name: str) -> Judge:
 
 def load_or_fit(run: Path, name: str, train: FaceSet, val: FaceSet) -> Judge:
     """The run's cached judge ``name`` (SMILE or GENDER), fitted and cached on first use."""
-    path = run / "evaluators" / f"{name}.joblib"
-    if path.exists() and (judge := _cached(path)) is not None:
-        return judge
-    judge = (fit_smile_regressor if name == SMILE else fit_gender_classifier)(train, val)
-    import joblib
-
-    atomic_write(path, lambda tmp: joblib.dump({"version": FORMAT_VERSION, "feature_size": FEATURE_SIZE,
-                                                "model": judge.model, "heldout": judge.heldout}, tmp))
+    judge = _cached(run, name)
+    if judge is None:
+        judge = (fit_smile_regressor if name == SMILE else fit_gender_classifier)(train, val)
+        _store(run, name, judge)
     return judge

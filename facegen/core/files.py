@@ -12,7 +12,9 @@ import csv
 import errno
 import json
 import os
+import pickle
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -146,16 +148,27 @@ def append_csv_row(path: Path, row: Sequence[object]) -> None:
 
 
 def save_checkpoint(path: Path, state: dict) -> Path:
-    """``torch.save`` through :func:`atomic_write`: a kill never leaves half a checkpoint."""
+    """``torch.save`` through :func:`atomic_write`: a kill never leaves half a checkpoint. ``state`` holds tensors
+    and plain values only (dicts, lists, tuples, str, numbers, None), so :func:`load_checkpoint` reads it without
+    unpickling objects."""
     return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: Path) -> dict:
-    """A checkpoint written by :func:`save_checkpoint`, with a one-line error if it is missing or broken."""
+    """A checkpoint written by :func:`save_checkpoint`, read with ``torch.load(weights_only=True)``: tensors and
+    plain values only, so a planted object's code never runs. A file that needs more (a pickled object: a run
+    written before checkpoints held plain values only, or a file made to run code) is refused in one line saying
+    how to convert a run one trusts; a missing or damaged file is one line too."""
     path = Path(path)
     if not path.exists():
         raise FacegenError(f"checkpoint {path} not found: train the run first (or pass the right --run)")
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure means the file is unusable
+        with warnings.catch_warnings():  # torch warns about a pickle protocol it then refuses anyway
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise FacegenError(f"checkpoint {path} holds pickled Python objects, not only tensors (a run from before "
+                           f"facegen stopped using pickle, or a file made to run code): it is not loaded. Convert "
+                           f"a run you trust once with: python upgrade_run.py --run RUN --trust") from None
+    except Exception as e:  # noqa: BLE001 - any other failure means the file is unusable
         raise FacegenError(f"cannot read checkpoint {path} ({type(e).__name__}); re-train or restore it") from None

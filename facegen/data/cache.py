@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import pickle
 import sys
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -193,9 +195,15 @@ def _load_cache(file: Path, shape: tuple[int, ...]) -> torch.Tensor | None:
     if not file.is_file():
         return None
     try:
-        stored = torch.load(file, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about a pickle protocol it then refuses anyway
+            warnings.simplefilter("ignore")
+            stored = torch.load(file, weights_only=True)  # tensors only: a planted object's code never runs
+    except pickle.UnpicklingError:
+        print(f"warning: image cache {file} holds pickled objects, which are never loaded; rebuilding it",
+              file=sys.stderr)
+        return None
     except Exception as e:  # any corruption: rebuild below
-        print(f"warning: ignoring unreadable image cache {file} ({e}); rebuilding it", file=sys.stderr)
+        print(f"warning: ignoring unreadable image cache {file} ({type(e).__name__}); rebuilding it", file=sys.stderr)
         return None
     images = stored.get("images") if isinstance(stored, dict) else None
     if not (isinstance(images, torch.Tensor) and images.dtype == torch.uint8 and tuple(images.shape) == shape):

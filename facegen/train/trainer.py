@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import math
 import shutil
 import sys
@@ -85,7 +86,8 @@ class Trainer:
                  on_checkpoint: Callable[[], Path] | None = None):
         """``on_checkpoint`` is called on rank 0 after every checkpoint and returns the folder to write into from
         then on (a run built beside the folder it replaces moves there after its first checkpoint)."""
-        self.cfg, self.out, self.device, self.record, self.world = cfg, out, device, record, world
+        self.cfg, self.out, self.device, self.world = cfg, out, device, world
+        self.record = json.loads(json.dumps(record, default=str))  # plain values: checkpoints load unpickled
         self.on_checkpoint = on_checkpoint
         fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
         if world.distributed:
