@@ -32,9 +32,10 @@ from facegen.data.faceset import FaceSet
 # encode: image (+ condition) -> latent code;  decode: latent code (+ condition) -> image;  sample: draw from
 # the prior;  log_likelihood: exact log p(x);  predict_condition: the condition from an image (q(y|x));
 # classify: logits for labels;  translate: image -> image (e.g. depth map -> face);  embed: image -> a unit
-# vector whose distances compare faces (an identity embedding)
+# vector whose distances compare faces (an identity embedding);  edit: image + target condition -> the same
+# image with only the expression changed (an expression editor)
 CAPABILITIES = ("encode", "decode", "sample", "log_likelihood", "predict_condition", "classify", "translate",
-                "embed")
+                "embed", "edit")
 
 
 def option(default: Any, help: str, *, choices: tuple | None = None, flag: str | None = None,

@@ -1,0 +1,1 @@
+"""Expression editors: image + target condition -> the same image with only the expression changed."""

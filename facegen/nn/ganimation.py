@@ -1,0 +1,73 @@
+"""GANimation's networks (Pumarola et al. 2018), for one continuous expression condition (the smile degree).
+
+- :class:`AttentionGenerator`: the image (in [-1, 1]) with the target condition broadcast as extra input
+  planes -> a 3x3 convolution, two stride-2 4x4 convolutions, ``n_res`` residual blocks, two nearest-neighbour
+  upsamplings each followed by a 3x3 convolution (instance normalisation and ReLU throughout), then two 3x3
+  heads: a colour image C (tanh) and an attention mask A (sigmoid). (GANimation's 7x7 convolutions and
+  transposed convolutions cost 3x as much on a CPU; upsampling + convolution also avoids their checkerboard.)
+  The edited image is ``A * C + (1 - A) * x``: where A is 0 the input passes
+  through untouched, so the network only paints what the expression needs.
+- :class:`CriticRegressor`: a PatchGAN-style stack of stride-2 4x4 convolutions with LeakyReLU 0.2 and no
+  normalisation; one head gives a real / fake score per patch, the other regresses the condition of the whole
+  image (the discriminator that "also regresses the expression").
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _block(cin: int, cout: int, k: int, s: int, p: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, k, s, p, bias=False), nn.InstanceNorm2d(cout, affine=True), nn.ReLU(inplace=True)]
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, ch: int):
+        super().__init__()
+        self.body = nn.Sequential(*_block(ch, ch, 3, 1, 1), nn.Conv2d(ch, ch, 3, 1, 1, bias=False),
+                                  nn.InstanceNorm2d(ch, affine=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class AttentionGenerator(nn.Module):
+    """(x (B, C, H, W) in [-1, 1], target (B, K)) -> (edited, colour C, attention A (B, 1, H, W))."""
+
+    def __init__(self, channels: int = 3, cond_dim: int = 1, width: int = 32, n_res: int = 4):
+        super().__init__()
+        layers = _block(channels + cond_dim, width, 3, 1, 1) + _block(width, 2 * width, 4, 2, 1) \
+            + _block(2 * width, 4 * width, 4, 2, 1)
+        layers += [ResidualBlock(4 * width) for _ in range(n_res)]
+        layers += [nn.Upsample(scale_factor=2), *_block(4 * width, 2 * width, 3, 1, 1)]
+        layers += [nn.Upsample(scale_factor=2), *_block(2 * width, width, 3, 1, 1)]
+        self.body = nn.Sequential(*layers)
+        self.colour = nn.Sequential(nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
+        self.attention = nn.Sequential(nn.Conv2d(width, 1, 3, 1, 1), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        planes = target[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+        h = self.body(torch.cat([x, planes.to(x.dtype)], 1))
+        colour, attention = self.colour(h), self.attention(h)
+        return attention * colour + (1 - attention) * x, colour, attention
+
+
+class CriticRegressor(nn.Module):
+    """x (B, C, S, S) -> (patch scores (B, 1, S/2^n, S/2^n), condition (B, K))."""
+
+    def __init__(self, size: int, channels: int = 3, cond_dim: int = 1, width: int = 32, n_layers: int = 4):
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin = channels
+        for i in range(n_layers):
+            cout = width * 2**i
+            layers += [nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            cin = cout
+        self.body = nn.Sequential(*layers)
+        self.score = nn.Conv2d(cin, 1, 3, 1, 1)
+        self.regress = nn.Conv2d(cin, cond_dim, size // 2**n_layers)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body(x)
+        return self.score(h), self.regress(h).flatten(1)
