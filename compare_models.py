@@ -24,6 +24,7 @@ from facegen.analysis import compare, latent
 from facegen.analysis.sample_quality import PIXELS, NetFeatures, PixelFeatures
 from facegen.cli.args import Parser, add_common_args, add_data_args, guard, resolve_resize
 from facegen.cli.training import train_main
+from facegen.core import argtypes
 from facegen.core.argtypes import int_at_least
 from facegen.core.devices import pick_device
 from facegen.core.errors import FacegenError
@@ -137,7 +138,12 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [n for n in names if n not in MODELS]
     if unknown:
         raise FacegenError(f"--models: unknown {', '.join(unknown)}; choose from {', '.join(MODELS)}")
-    seeds = [int(s) for s in split_list(args.seeds, "--seeds")]
+    try:
+        seeds = [argtypes.seed(s) for s in split_list(args.seeds, "--seeds")]
+    except argparse.ArgumentTypeError as e:
+        raise FacegenError(f"--seeds {args.seeds}: each seed is {e}") from None
+    if len(set(seeds)) != len(seeds):
+        raise FacegenError(f"--seeds {args.seeds} names a seed twice: list each once, e.g. 0,1,2")
     more = extras(args.extra, names)
     features = features_of(args.feature_net)  # before any training: a missing net is a one-line error now
     device = pick_device(args.device)

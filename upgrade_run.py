@@ -9,9 +9,9 @@ every later read loads without unpickling. For a run from someone you do not tru
 """
 
 from facegen.cli.args import Parser, add_run_arg, guard
+from facegen.cli.upgrade import upgrade_run
 from facegen.core.errors import FacegenError
 from facegen.core.lock import check_unlocked
-from facegen.cli.upgrade import upgrade_run
 
 
 def parser() -> Parser:

@@ -25,8 +25,6 @@ CASES = {
                        ["0", "-0.0", "-1", "-1e-12", *BAD_NUMBERS]),
     "nonnegative_float": (at.nonnegative_float, {"0": 0.0, "-0.0": 0.0, "2.5": 2.5, "1e9": 1e9},
                           ["-1", "-1e-12", *BAD_NUMBERS]),
-    "nonnegative_or_inf": (at.nonnegative_or_inf, {"0": 0.0, "0.35": 0.35, "inf": float("inf"), "Inf": float("inf")},
-                           ["-1", "-inf", "nan", "abc", ""]),
     "finite_float": (at.finite_float, {"-1e9": -1e9, "0": 0.0, "1e308": 1e308}, ["1e309", *BAD_NUMBERS]),
     "probability": (at.probability, {"0": 0.0, "1": 1.0, "0.25": 0.25, "1.0": 1.0},
                     ["-1", "1.0000001", "-1e-9", "1e9", *BAD_NUMBERS]),

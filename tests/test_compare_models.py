@@ -50,6 +50,9 @@ def test_compare_trains_under_one_budget_and_tables_mean_and_spread(toy_root, tm
     (["--models", "ae,gan"], ["unknown gan"]),
     (["--extra", "wgan=--x 1"], ["MODEL=FLAGS"]),
     (["--feature_net", "missing.pt"], ["missing.pt", "train_feature_net.py"]),
+    (["--seeds", "nan"], ["--seeds nan", "whole number"]),
+    (["--seeds", "0,-1"], ["--seeds 0,-1", "from 0 to"]),
+    (["--seeds", "1,1"], ["names a seed twice"]),
 ])
 def test_bad_input_is_one_line(toy_root, tmp_path, capsys, flags, words):
     with pytest.raises(SystemExit) as e:

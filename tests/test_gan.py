@@ -5,7 +5,6 @@ falling while a DC-GAN trains, and bad input as one line with exit status 2."""
 from __future__ import annotations
 
 import contextlib
-import math
 from pathlib import Path
 
 import pytest
@@ -178,7 +177,7 @@ def test_vaegan_gradients_follow_larsen_and_the_encoder_gets_no_gan_gradient(nam
     pixel weight w, recon also holds w/2 times the mean squared pixel error."""
     seed_everything(0)
     model = build_model(name, dict(size=32, channels=3, cond_dim=1, beta=0.7, gamma=3.0, disc_layer=2,
-                                   margin=math.inf, pixel_weight=pixel_weight, **SMALL_VAEGAN)).train()
+                                   margin=1000.0, pixel_weight=pixel_weight, **SMALL_VAEGAN)).train()
     batch = batch_of()
     step = RecordingStep(model, step=False)
     torch.manual_seed(1)
@@ -220,7 +219,7 @@ def test_the_balance_gate_skips_updates_and_logs_it(equilibrium, skip_disc, skip
     seed_everything(0)
     cfg = dict(size=32, channels=3, equilibrium=equilibrium, margin=0.0, **SMALL_VAEGAN)
     model = build_model("vaegan", cfg).train()
-    reference = build_model("vaegan", {**cfg, "equilibrium": 0.68, "margin": math.inf}).train()
+    reference = build_model("vaegan", {**cfg, "equilibrium": 0.68, "margin": 1000.0}).train()
     reference.load_state_dict(model.state_dict())
     batch = batch_of()
     d0 = [p.clone() for p in model.discriminator.parameters()]
@@ -312,6 +311,13 @@ def test_bad_input_is_one_line_and_exit_2(toy_root, capsys):
                     "wgan-gp", "BatchNorm")
     one_line_exit_2(capsys, vaegan.main, gan_args(toy_root, "x", 1, "--disc_layer", "4"), "--disc_layer 4", "1-3")
     one_line_exit_2(capsys, dcgan.main, gan_args(toy_root, "x", 1, "--diffaugment", "colour"), "colour")
+    one_line_exit_2(capsys, dcgan.main, gan_args(toy_root, "x", 1, "--loss", "wgan-gp", "--gp_weight", "-5"),
+                    "--gp_weight", "-5")
+    one_line_exit_2(capsys, vaegan.main, gan_args(toy_root, "x", 1, "--margin", "inf"), "--margin", "inf")
+    empty = toy_root / "no_faces_here"
+    empty.mkdir(exist_ok=True)
+    no_toy = ["--data", str(empty), "--out", str(toy_root / "x"), "--cache_dir", str(toy_root / "cache")]
+    one_line_exit_2(capsys, vaegan.main, no_toy, "holds no images", "--data DIR")  # not "pass --labels"
     assert not (toy_root / "x").exists()
     one_line_exit_2(capsys, changing_smiles.main, ["--run", str(gan_run(toy_root))], "encode", "cgan run")
     one_line_exit_2(capsys, evaluate.main, ["--run", str(gan_run(toy_root))], "encode", "compare_models.py")

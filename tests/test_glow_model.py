@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,28 @@ def test_sizes_not_divisible_by_two_to_the_levels_are_refused_in_one_line(toy_ro
     assert "--resize 36" in lines[0] and "divisible by 2**levels = 8" in lines[0] and "--resize 32" in lines[0]
     with pytest.raises(FacegenError, match="--resize 48 is not divisible by 2\\*\\*levels = 32"):
         GlowConfig(size=48, levels=5).check()
+
+
+def test_every_suggested_fix_of_a_size_is_one_that_is_accepted():
+    """No suggestion outside --resize's 32-128 (levels 9 at 64 px once suggested --resize 512)."""
+    for size in range(32, 129):
+        for levels in range(1, 10):
+            try:
+                GlowConfig(size=size, levels=levels).check()
+                continue
+            except FacegenError as e:
+                message = str(e)
+            sizes = [int(v) for v in re.findall(r"--resize (\d+) \(a multiple", message)]
+            fewer = [int(v) for v in re.findall(r"--levels (\d+) or fewer", message)]
+            both = [(int(a), int(b)) for a, b in re.findall(r"--resize (\d+) with --levels (\d+)", message)]
+            assert sizes or fewer or both, message
+            for s, k in both:
+                GlowConfig(size=s, levels=k).check()
+            for s in sizes:
+                GlowConfig(size=s, levels=levels).check()
+                assert 32 <= s <= 128
+            for k in fewer:
+                GlowConfig(size=size, levels=k).check()
 
 
 # ---- the model's maths ---------------------------------------------------------------------------------------------

@@ -95,13 +95,6 @@ def nonnegative_float(text: str) -> float:
     return value
 
 
-def nonnegative_or_inf(text: str) -> float:
-    """A number >= 0, or inf (e.g. a margin that turns a rule off)."""
-    if text.strip().lower() in ("inf", "+inf", "infinity"):
-        return math.inf
-    return nonnegative_float(text)
-
-
 def probability(text: str) -> float:
     """A number p with 0 <= p <= 1."""
     value = _float(text, "a number from 0 to 1", "0.5")

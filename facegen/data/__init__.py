@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from facegen.core.errors import FacegenError
+from facegen.data.cache import require_images
 from facegen.data.celeba import load_celeba
 from facegen.data.faceset import FaceSet
 from facegen.data.lfw import load_lfw
@@ -43,6 +44,7 @@ def resolve_data(
             if labels is not None or attrs is not None:
                 raise FacegenError("LFW has no labels: drop --labels / --attrs with --dataset lfw")
             return "lfw", data, data
+        require_images(data)  # the images first: an empty folder is not a missing label file
         if dataset == "celeba" or (dataset == "auto" and attrs is not None):
             return "celeba", data, Path(attrs or labels or _find_beside(data, ATTR_NAMES, "--attrs FILE"))
         return "utkface", data, Path(labels or _find_beside(data, LABEL_NAMES, "--labels FILE"))

@@ -18,6 +18,7 @@ import os
 import pickle
 import sys
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,19 +44,24 @@ Crop = tuple[float, float, float, float]
 def list_images(folder: Path, fix: str = "pass --data DIR with a folder of face images") -> list[Path]:
     """The image files directly inside ``folder``, sorted by name (hidden files skipped); ``fix`` ends the one-line
     error for a missing or empty folder (the flag the calling script takes)."""
+    paths = sorted(_images_in(folder, fix))
+    if not paths:
+        raise FacegenError(f"image folder {folder} holds no images ({' '.join(IMAGE_SUFFIXES)}): {fix}")
+    return paths
+
+
+def require_images(folder: Path, fix: str = "pass --data DIR with a folder of face images") -> None:
+    """:func:`list_images`'s one-line error for a missing or imageless ``folder``, without listing it all."""
+    if next(_images_in(folder, fix), None) is None:
+        raise FacegenError(f"image folder {folder} holds no images ({' '.join(IMAGE_SUFFIXES)}): {fix}")
+
+
+def _images_in(folder: Path, fix: str) -> Iterator[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise FacegenError(f"image folder {folder} not found: {fix}")
-    paths = sorted(
-        folder / entry.name
-        for entry in os.scandir(folder)
-        if entry.is_file() and not entry.name.startswith(".") and entry.name.lower().endswith(IMAGE_SUFFIXES)
-    )
-    if not paths:
-        raise FacegenError(
-            f"image folder {folder} holds no images ({' '.join(IMAGE_SUFFIXES)}): {fix}"
-        )
-    return paths
+    return (folder / entry.name for entry in os.scandir(folder)
+            if entry.is_file() and not entry.name.startswith(".") and entry.name.lower().endswith(IMAGE_SUFFIXES))
 
 
 def decode_images(

@@ -35,6 +35,8 @@ from facegen.models.base import Model, ModelConfig, OptimSettings, Step, option
 from facegen.models.registry import register
 from facegen.nn.glow import COUPLINGS, Glow
 
+RESIZE_RANGE = (32, 128)  # the sizes --resize takes
+
 
 @dataclass
 class GlowConfig(ModelConfig):
@@ -60,10 +62,16 @@ class GlowConfig(ModelConfig):
         if self.levels < 1 or self.steps < 1 or self.hidden < 1 or self.max_bad_steps < 1:
             raise FacegenError(f"--levels {self.levels}, --steps {self.steps}, --hidden {self.hidden}, "
                                f"--max_bad_steps {self.max_bad_steps}: each must be at least 1")
-        if self.size % 2**self.levels:
-            good = max(2**self.levels, round(self.size / 2**self.levels) * 2**self.levels)
-            raise FacegenError(f"--resize {self.size} is not divisible by 2**levels = {2**self.levels}: use --resize "
-                               f"{good} (a multiple of {2**self.levels}) or fewer --levels")
+        step = 2**self.levels
+        if self.size % step:
+            sizes = [s for s in range(RESIZE_RANGE[0], RESIZE_RANGE[1] + 1) if s % step == 0]
+            fewer = max(k for k in range(1, self.levels) if self.size % 2**k == 0) if self.size % 2 == 0 else None
+            fixes = [f"--resize {min(sizes, key=lambda s: abs(s - self.size))} (a multiple of {step})"] if sizes else []
+            fixes += [f"--levels {fewer} or fewer"] if fewer else []
+            if not fixes:  # an odd size and more levels than any size allows
+                most = RESIZE_RANGE[1].bit_length() - 1
+                fixes = [f"--resize {2**most} with --levels {most}"]
+            raise FacegenError(f"--resize {self.size} is not divisible by 2**levels = {step}: use {' or '.join(fixes)}")
         if not 1 <= self.n_bits <= 8 or self.temperature <= 0 or self.warmup_steps < 0:
             raise FacegenError(f"--n_bits {self.n_bits} must be 1 to 8, --temperature {self.temperature} above 0 "
                                f"and --warmup_steps {self.warmup_steps} at least 0")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from facegen.core.argtypes import nonnegative_float
 from facegen.core.errors import FacegenError
 from facegen.data.batches import Batch
 from facegen.losses.adversarial import (
@@ -62,7 +63,8 @@ class DCGANConfig(ModelConfig):
                        choices=LOSSES)
     n_critic: int = option(0, f"discriminator updates per generator update (0: {WGAN_CRITIC_STEPS} for wgan-gp, "
                               "else 1)")
-    gp_weight: float = option(10.0, "WGAN-GP gradient-penalty weight lambda")
+    gp_weight: float = option(10.0, "WGAN-GP gradient-penalty weight lambda (>= 0: a negative one rewards steep "
+                                    "critics)", parse=nonnegative_float)
     d_norm: str = option("auto", "discriminator normalisation (auto: batch, none for wgan-gp, whose per-sample "
                                  "penalty BatchNorm breaks)", choices=("auto", *NORMS))
     ema: float = option(0.0, "decay of the moving average of the generator's weights that samples and snapshots "

@@ -32,7 +32,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from facegen.core.argtypes import nonnegative_float, nonnegative_or_inf
+from facegen.core.argtypes import nonnegative_float
 from facegen.core.errors import FacegenError
 from facegen.data.batches import Batch
 from facegen.losses.adversarial import discriminator_terms, generator_loss
@@ -77,8 +77,8 @@ class VAEGANConfig(ModelConfig):
                                 "reconstruction is measured on; 1 to 4 at 64 px, 1 to 3 at 32 px")
     equilibrium: float = option(EQUILIBRIUM, "balance gate: the BCE the discriminator is kept near")
     margin: float = option(MARGIN, "balance gate: skip D's update when a BCE is below equilibrium - margin, the "
-                                   "decoder's GAN term when one is above equilibrium + margin (inf: never skip)",
-                                   parse=nonnegative_or_inf)
+                                   "decoder's GAN term when one is above equilibrium + margin; a finite number >= 0 "
+                                   "(one above any BCE, e.g. 1000, never skips)", parse=nonnegative_float)
     beta1: float = option(0.5, "Adam beta1 of the three optimizers")
     beta2: float = option(0.999, "Adam beta2 of the three optimizers")
     collapse_alarm: float = option(0.3, "warn when an epoch's prior samples, once more varied, fall below this share "
@@ -92,9 +92,9 @@ class VAEGANConfig(ModelConfig):
         if self.latent_size < 1 or min(self.beta, self.gamma, self.pixel_weight) < 0:
             raise FacegenError(f"--latent_size {self.latent_size}, --beta {self.beta}, --gamma {self.gamma}, "
                                f"--pixel_weight {self.pixel_weight}: need a latent size >= 1 and weights >= 0")
-        if not (self.margin >= 0 and math.isfinite(self.equilibrium)):
-            raise FacegenError(f"--margin {self.margin}, --equilibrium {self.equilibrium}: need a margin >= 0 (inf "
-                               "turns the gate off) and a finite equilibrium")
+        if not (0 <= self.margin < math.inf and math.isfinite(self.equilibrium)):
+            raise FacegenError(f"--margin {self.margin}, --equilibrium {self.equilibrium}: need a finite margin >= 0 "
+                               "(e.g. 1000 never skips an update) and a finite equilibrium")
         if min(self.e_channels, self.g_channels, self.d_channels, self.max_channels) < 1:
             raise FacegenError("--e_channels, --g_channels, --d_channels and --max_channels must be at least 1")
 
