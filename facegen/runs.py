@@ -23,6 +23,7 @@ from safetensors.torch import load_file, save_file
 from facegen.core.errors import FacegenError
 from facegen.core.files import atomic_write, load_checkpoint, write_json
 from facegen.core.lock import LOCK_NAME
+from facegen.core.typecheck import check_fields, fits, type_name
 from facegen.data.faceset import FaceSet
 from facegen.data.spec import DataSpec
 from facegen.models.base import Model
@@ -33,6 +34,7 @@ LAST = "checkpoints/last.pt"
 RECORD_KEYS = ("model", "model_config", "train_config", "data", "dataset")
 MODEL_FORMAT = "facegen-model/1"  # the "format" entry of an exported model's metadata
 MODEL_SUFFIX = ".safetensors"
+DATASET_FIELDS = {"size": int, "channels": int, "cond_names": list[str]}  # what scripts read of "dataset"
 WEIGHT, TRACK = "model/", "track/"  # prefixes of the weights' and the tracks' tensor names in an exported model
 # the shipped default model (scripts/train_default.sh; its card beside it, facegen/analysis/model_card.py): what
 # --run means when omitted; a better editor is swapped in by exporting it to this path
@@ -78,6 +80,7 @@ class Run:
         if not isinstance(record, dict) or any(k not in record for k in RECORD_KEYS):
             raise FacegenError(f"{source} is not a run's flags.json (it lacks {', '.join(RECORD_KEYS)}): pass the "
                                f"folder a training script wrote")
+        _check_record(record, source)
         return cls(path=path, model_name=record["model"], model_config=record["model_config"],
                    train_config=record["train_config"], data=DataSpec.from_dict(record["data"]),
                    dataset=record["dataset"], args=record.get("args", {}), command=record.get("command", ""),
@@ -175,6 +178,22 @@ class Run:
     def faces(self) -> tuple[FaceSet, FaceSet]:
         """The run's (train, validation) faces."""
         return self.data.split(self.all_faces())
+
+
+def _check_record(record: dict, source: Path) -> None:
+    """One line for a flags.json record whose values do not have their types (edited by hand or damaged), before
+    they reach the networks or the data code."""
+    damaged = "the file was edited or damaged; restore it or train the run again"
+    if not isinstance(record["model"], str) or not all(isinstance(record[k], dict) for k in RECORD_KEYS[1:]):
+        raise FacegenError(f"{source}: model is not a name, or {', '.join(RECORD_KEYS[1:])} are not objects: {damaged}")
+    check_fields(model_class(record["model"]).Config, record["model_config"], f"{source} model_config")
+    check_fields(DataSpec, record["data"], f"{source} data")
+    for key, hint in DATASET_FIELDS.items():
+        if not fits(record["dataset"].get(key), hint):
+            raise FacegenError(f"{source} dataset: {key} is {record['dataset'].get(key)!r:.30}, not "
+                               f"{type_name(hint)}: {damaged}")
+    if not isinstance(record.get("args", {}), dict) or not fits(record.get("world_size", 1), int):
+        raise FacegenError(f"{source}: args is not an object or world_size not a whole number: {damaged}")
 
 
 def load_trained(path: Path, device: torch.device | str = "cpu") -> tuple[Run, Model]:

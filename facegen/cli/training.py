@@ -159,9 +159,30 @@ def parse_training_args(cls: type[Model], argv: list[str], **parser_kwargs) -> a
         for action in parser._actions:
             if action.dest in given or action.dest not in saved or action.dest in NOT_FROM_RUN:
                 continue
-            value = saved[action.dest]
-            setattr(args, action.dest, Path(value) if action.type is Path and value is not None else value)
+            setattr(args, action.dest, saved_value(action, saved[action.dest], args.out / FLAGS))
     return args
+
+
+def saved_value(action: argparse.Action, value: object, file: Path) -> object:
+    """A flag's value as ``file`` (a run's flags.json) recorded it, checked the way the flag checks its text: a
+    list where a number belongs, or a number out of range, is one line naming the file and the flag."""
+    flag = action.option_strings[0] if action.option_strings else action.dest
+    bad = f"{file} records {flag} as {value!r:.40}"
+    if value is None or value == [] or (action.nargs == 0 and isinstance(value, bool)):  # None, [], a switch
+        return value
+    listed = isinstance(value, list) and isinstance(action.default, list)  # a comma-separated flag
+    if action.nargs == 0 or (isinstance(value, (list, dict, bool)) and not listed):
+        raise FacegenError(f"{bad}, which is not a value of that flag: the file was edited or damaged; restore it "
+                           f"or train the run again")
+    if action.choices is not None and value not in action.choices:
+        raise FacegenError(f"{bad}, not one of {', '.join(map(str, action.choices))}: restore the file or train "
+                           f"the run again")
+    if action.type is None:
+        return value
+    try:
+        return action.type(",".join(map(str, value)) if listed else str(value))
+    except (argparse.ArgumentTypeError, ValueError, TypeError) as e:
+        raise FacegenError(f"{bad}: {e}; restore the file or train the run again") from None
 
 
 def resumed_model(out: Path, family: set[str]) -> str | None:
