@@ -148,3 +148,18 @@ def test_the_translators_perceptual_term_uses_the_frozen_net_outside_its_weights
     terms["loss"].backward()
     assert fake.grad is not None and all(p.grad is None for p in model.features.on(fake.device).parameters())
     assert not any("features" in k or "attr" in k for k in model.state_dict())
+
+
+def test_the_default_feature_net_is_the_projects_wherever_a_script_starts(tmp_path, monkeypatch):
+    """The default path was relative to the working directory, so a script started elsewhere missed the net."""
+    from facegen.nn.features import DEFAULT_FEATURE_NET
+
+    root = Path(__file__).resolve().parents[1]
+    assert DEFAULT_FEATURE_NET == root / "results" / "feature_net" / "attribute_net.pt"
+    monkeypatch.chdir(tmp_path)
+    assert build_model("dfcvae", {"size": 32}).cfg.feature_net == str(DEFAULT_FEATURE_NET)
+    if not DEFAULT_FEATURE_NET.is_file():
+        with pytest.raises(FacegenError, match="not found"):
+            resolve_feature_net(str(DEFAULT_FEATURE_NET))
+    else:
+        assert resolve_feature_net(str(DEFAULT_FEATURE_NET)) == str(DEFAULT_FEATURE_NET)

@@ -118,7 +118,9 @@ def fails(capsys, *args: str) -> str:
 def test_bad_input_is_one_line_and_exit_status_2(smile_run, tmp_path, capsys, monkeypatch):
     import matplotlib.pyplot as plt
 
-    monkeypatch.chdir(tmp_path)  # no results/feature_net/attribute_net.pt of a real run here: Eyeglasses has no judge
+    monkeypatch.chdir(tmp_path)
+    # no trained attribute net, even where the project has one: Eyeglasses has no judge
+    monkeypatch.setattr("facegen.analysis.judges.DEFAULT_FEATURE_NET", tmp_path / "no_attribute_net.pt")
 
     plt.switch_backend("agg")  # no window may open, even on a desktop
     run, out = str(smile_run), str(tmp_path / "f.png")

@@ -225,7 +225,9 @@ def fails(capsys, main, *args: str) -> str:
 
 
 def test_bad_input_is_one_line_and_exit_status_2(tiny_run, tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no results/feature_net/attribute_net.pt of a real run here: Wearing_Hat has no judge
+    monkeypatch.chdir(tmp_path)
+    # no trained attribute net, even where the project has one: Wearing_Hat has no judge
+    monkeypatch.setattr("facegen.analysis.judges.DEFAULT_FEATURE_NET", tmp_path / "no_attribute_net.pt")
     not_a_decoder = tmp_path / "classifier"  # the run's flags, declared as a model that cannot decode
     not_a_decoder.mkdir()
     run = Run.load(tiny_run)

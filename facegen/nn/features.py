@@ -104,7 +104,9 @@ def resolve_feature_net(spec: str) -> str:
     return str(path)
 
 
-DEFAULT_FEATURE_NET = Path("results") / "feature_net" / "attribute_net.pt"  # written by train_feature_net.py
+# written by train_feature_net.py; resolved against the project, not the working directory, so a script started
+# from another folder finds the same net
+DEFAULT_FEATURE_NET = Path(__file__).resolve().parents[2] / "results" / "feature_net" / "attribute_net.pt"
 
 
 class LazyFeatureNet:
