@@ -39,7 +39,6 @@ def main(argv: list[str] | None = None) -> None:
     prior = PriorDemo(build_state(run, model, method="pca", k=PRINCIPAL_SLIDERS))
     examples = list_images(EXAMPLES) if EXAMPLES.is_dir() else []
     title = f"Model: `{run.source.name}` ({run.model_name}, {run.size} px, conditions {', '.join(run.cond_names)})."
-    print(f"serving on http://127.0.0.1:{args.port} (Ctrl-C stops)", flush=True)
     serve(build_page(photos, prior, examples, title, args.seed), args.port)
 
 

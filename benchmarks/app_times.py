@@ -42,7 +42,7 @@ def main(out: Path) -> None:
                                 stderr=subprocess.STDOUT)
     times: dict = {}
     try:
-        while "Running on local URL" not in log.read_text():
+        while "serving on http://127.0.0.1:" not in log.read_text():
             if proc.poll() is not None:
                 raise SystemExit(log.read_text())
             time.sleep(0.1)

@@ -64,7 +64,7 @@ def app_url(chromium, tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_SECONDS
     try:
-        while "Running on local URL" not in log.read_text():
+        while "serving on http://127.0.0.1:" not in log.read_text():
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"app.py did not start: {log.read_text()[-2000:]}")
             time.sleep(0.5)

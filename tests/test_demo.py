@@ -71,3 +71,20 @@ def test_prior_sliders_draw_repeatably_and_move_the_face(tiny_run):
     moved = list(first)
     moved[len(run.cond_names)] += 2.0
     assert np.abs(prior.image(moved).astype(int) - face).mean() > 1
+
+
+def test_a_port_in_use_is_one_line_naming_the_flag():
+    import socket
+
+    import gradio as gr
+
+    from facegen.apps.demo import serve
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(FacegenError, match=f"^--port {port}: 127.0.0.1:{port} is taken"):
+            with gr.Blocks(analytics_enabled=False) as page:
+                gr.Markdown("a page")
+            serve(page, port)

@@ -179,6 +179,13 @@ def build_page(photos: PhotoDemo, prior: PriorDemo, examples: list[Path], title:
 
 
 def serve(page, port: int) -> None:
-    """Serve ``page`` on 127.0.0.1:``port`` until Ctrl-C."""
-    page.launch(server_name=HOST, server_port=port, share=False, ssr_mode=False, show_error=False,
-                footer_links=[], quiet=False, inbrowser=False)
+    """Serve ``page`` on 127.0.0.1:``port``, say so in one line once it answers, and block until Ctrl-C; a port in
+    use is a one-line error."""
+    os.environ.update(OFFLINE_ENV)
+    try:
+        page.launch(server_name=HOST, server_port=port, share=False, ssr_mode=False, show_error=False,
+                    footer_links=[], quiet=True, inbrowser=False, prevent_thread_lock=True)
+    except OSError:
+        raise FacegenError(f"--port {port}: {HOST}:{port} is taken (another server?); pass another --port") from None
+    print(f"serving on http://{HOST}:{port} (Ctrl-C stops)", flush=True)
+    page.block_thread()
