@@ -65,6 +65,31 @@ def test_loads_labelled_faces_and_warns_once_about_missing_files(tmp_path, capsy
     assert faces.source.startswith("UTKFace: 4 labelled faces from")
 
 
+def test_a_skipped_file_warning_never_stands_beside_a_refusal(tmp_path, capsys):
+    """Under guard (every script) the warning is held: dropped when the call is refused, else printed once after
+    the work, however often the data was loaded."""
+    from facegen.cli.args import guard
+    from facegen.core.errors import FacegenError
+
+    folder = make_folder(tmp_path, NAMES)
+    labels = tmp_path / "labels.csv"
+    write_smile_labels(labels, {"me.png": -0.1, **dict(zip(NAMES, [0.5, -0.5, 1.0, 0.0], strict=True))})
+
+    def load_twice(then_refuse: bool) -> None:
+        for _ in range(2):
+            load_utkface(folder, labels, size=16, channels=1, cache_dir=None)
+        if then_refuse:
+            raise FacegenError("--flag X: refused")
+        print("done")
+
+    with pytest.raises(SystemExit):
+        guard(lambda: load_twice(True))
+    assert capsys.readouterr().err.strip().splitlines() == ["error: --flag X: refused"]
+    guard(lambda: load_twice(False))
+    out, err = capsys.readouterr()
+    assert out == "done\n" and len(err.strip().splitlines()) == 1 and "me.png" in err
+
+
 def test_gender_and_age_conditions_drop_faces_without_them(tmp_path, capsys):
     folder = make_folder(tmp_path, NAMES)
     labels = tmp_path / "labels.csv"

@@ -20,7 +20,7 @@ from facegen.core.argtypes import (
     seed,
 )
 from facegen.core.devices import pick_device
-from facegen.core.errors import FacegenError
+from facegen.core.errors import FacegenError, held_warnings
 from facegen.core.files import check_writable_folder, remove_stale_temporaries
 from facegen.core.lock import check_unlocked
 from facegen.core.seeding import seed_everything
@@ -50,9 +50,13 @@ class Parser(argparse.ArgumentParser):
 def guard(main: Callable[[], object]) -> None:
     """Run a script's main(): a FacegenError, or an OSError the environment caused, becomes one line on stderr and
     exit status 2; Ctrl-C one line (the trainer's, saying what the run folder holds, when it came during
-    training) and exit status 130."""
+    training) and exit status 130. Warnings (:func:`facegen.core.errors.warn`) are printed once each after the work,
+    and dropped when the script is refused, so a refusal is always one line."""
     try:
-        main()
+        with held_warnings() as held:
+            main()
+        for text in held:  # warnings come after the work, and never beside a refusal
+            print(f"warning: {text}", file=sys.stderr)
     except FacegenError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

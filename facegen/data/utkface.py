@@ -6,13 +6,12 @@ The same loader reads the toy faces, whose names follow the same pattern.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
-from facegen.core.errors import FacegenError
+from facegen.core.errors import FacegenError, warn
 from facegen.data.cache import decode_images, list_images
 from facegen.data.faceset import FaceSet
 from facegen.data.labels import read_smile_labels
@@ -147,4 +146,4 @@ def _lacks(info: dict, conditions: list[str]) -> bool:
 
 def _warn(what: str, names: list[str]) -> None:
     first = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-    print(f"warning: {what}; skipping them ({first})", file=sys.stderr)
+    warn(f"{what}; skipping them ({first})")
