@@ -24,7 +24,7 @@ from facegen.train.trainer import Trainer
 from tests.test_bad_input import call, message_lines
 from tests.test_celeba_scripts import write_celeba
 
-MODELS = ["ae", "vae", "cvae", "sscvae", "dfcvae", "attrnet"]
+MODELS = ["ae", "vae", "cvae", "sscvae", "dfcvae", "attrnet", "ganimation"]
 
 
 @pytest.fixture(autouse=True)
@@ -53,6 +53,8 @@ def data(tmp_path_factory) -> dict[str, list]:
         "ae": ["ae", toy], "vae": ["vae", [*toy, "--beta", "0.5"]], "cvae": ["cvae", toy],
         "sscvae": ["cvae", [*toy, "--unlabeled", unlabelled, "--label_weight", "5"]],
         "dfcvae": ["vae", [*toy, "--loss", "perceptual", "--feature_net", net]],
+        "ganimation": ["train_editor", [*toy[:10], "--batch_size", "16", "--g_width", "8", "--d_width", "8",
+                                        "--n_res", "1", "--d_layers", "3"]],
         "attrnet": ["train", ["--model", "attrnet", "--dataset", "celeba", "--data", celeba_images, "--attrs", attrs,
                               "--resize", "32", "--cache_dir", root / "cache", "--batch_size", "12",
                               "--val_fraction", "0.1"]],

@@ -116,3 +116,13 @@ def editor_split(images_dir: Path, labels_file: Path, val_fraction: float = 0.2,
         train += [part[i] for i in t.tolist()]
         held += [part[i] for i in v.tolist()]
     return train, held
+
+
+def read_split(out: Path) -> list[str]:
+    """The held-out face names written by prepare_mouths.py (no editor trains on them)."""
+    import json
+
+    path = Path(out) / "split.json"
+    if not path.is_file():
+        raise FacegenError(f"{path} not found: run prepare_mouths.py --out {out} first")
+    return list(json.loads(path.read_text(encoding="utf-8"))["held_out"])

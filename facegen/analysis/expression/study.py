@@ -88,8 +88,10 @@ def mouth_patch(photo: torch.Tensor, face: Face, size: int = TWO_SAMPLE_SIZE) ->
     return warp(photo.float(), invert(torch.from_numpy(mouth_frame(face, size))), (size, size))
 
 
-def run_set(paths: list[Path], methods: dict[str, Method], judges: Judges, targets=(-1.0, 1.0)) -> dict:
-    """Every measure of the module docstring for one photo set."""
+def run_set(paths: list[Path], methods: dict[str, Method], judges: Judges, targets=(-1.0, 1.0), keep: int = 8,
+            shown: list | None = None) -> dict:
+    """Every measure of the module docstring for one photo set. The first ``keep`` faces' photos and edits are
+    appended to ``shown`` as (name, face, [photo, each method's edit to each target])."""
     records, mouths = [], {"real": [], **{m: [] for m in methods}}
     n_ident = judges.identity.size
     crops: dict = {"before": [], **{(m, t): [] for m in methods for t in targets}}
@@ -105,10 +107,12 @@ def run_set(paths: list[Path], methods: dict[str, Method], judges: Judges, targe
         before = judges.framing.crop(photo, face, n_ident)
         crops["before"].append(before)
         mouths["real"].append((rec.smiling, mouth_patch(photo, face)))
+        row = [photo]
         for name, method in methods.items():
             rec.edits[name] = {}
             for t in targets:
                 edited = method(photo, face, t)
+                row.append(edited)
                 again = _nearest(find_faces((edited * 255).round().byte().permute(1, 2, 0).numpy()), face)
                 rec.edits[name][t] = {
                     "smiling": float(judges.smile.smiling(edited, [face])[0]),
@@ -117,6 +121,8 @@ def run_set(paths: list[Path], methods: dict[str, Method], judges: Judges, targe
                 crops[(name, t)].append(judges.framing.crop(edited, face, n_ident))
                 if t == max(targets) and rec.smiling <= 0.5:
                     mouths[name].append(mouth_patch(edited, face))
+        if shown is not None and len(records) < keep:
+            shown.append((path.name, face, row))
         records.append(rec)
     return summarise(records, crops, mouths, methods, judges, targets, len(paths), refused)
 
@@ -203,3 +209,40 @@ def table(results: dict[str, dict]) -> str:
                         f"{m['mouth_narrowing_share_of_gap']:.0%} | {ident} | {m['outside_max_grey_levels']:.1f} | "
                         f"{'-' if ts is None else format(ts['accuracy'], '.2f')} ({floor:.2f}) |")
     return head + "\n".join(rows) + "\n"
+
+
+def save_strips(shown: list, columns: list[str], out: Path, stem: str, size: int = 200) -> list[Path]:
+    """OUT/STEM_photos.png (each photo and its edits, resized to ``size`` px) and OUT/STEM_mouths.png (the
+    mouth-and-cheeks frame of each, at 96 px, where teeth and lip edges can be seen)."""
+    from facegen import plots
+
+    photos = torch.stack([torch.stack([torch.nn.functional.interpolate(
+        img[None], size=(size, round(img.shape[2] * size / img.shape[1])), mode="bilinear", antialias=True,
+        align_corners=False)[0][..., :size] for img in row]) for _, _, row in shown])
+    mouths = torch.stack([torch.stack([mouth_patch(img, face, 96) for img in row]) for _, face, row in shown])
+    names = [name[:14] for name, _, _ in shown]
+    paths = [out / f"{stem}_photos.png", out / f"{stem}_mouths.png"]
+    plots.save_labelled_rows(photos.clamp(0, 1), names, paths[0], col_labels=columns)
+    plots.save_labelled_rows(mouths.clamp(0, 1), names, paths[1], col_labels=columns)
+    return paths
+
+
+def editor_method(model) -> Method:
+    """The expression editor on one face (:func:`facegen.analysis.expression.mouth_editor.edit_mouths`)."""
+    from facegen.analysis.expression.mouth_editor import edit_mouths
+
+    return lambda photo, face, t: edit_mouths(model, photo, [face], t)[0]
+
+
+def residual_method(run, model) -> Method:
+    """Residual editing with a CVAE run (the whole-face change of :mod:`facegen.analysis.photo_edit`)."""
+    from facegen.analysis.photo_edit import alignment, edit_face, face_template, smile_judge
+
+    template = face_template(run)
+    judge = None if model.can("predict_condition") else smile_judge(model, run)
+
+    def method(photo: torch.Tensor, face: Face, t: float) -> torch.Tensor:
+        to_crop, _ = alignment(face, template, run.size)
+        return edit_face(model, run, photo, to_crop, [t], None, "residual", judge).photos[0]
+
+    return method
