@@ -10,9 +10,10 @@ import pytest
 from PIL import Image
 
 from facegen.analysis.photo_edit import Template, edit_photo, smile_judge
-from facegen.apps.demo import OUTLINE, PhotoDemo, PriorDemo, to_uint8
+from facegen.apps.demo import OUTLINE, VIEW_HEIGHT, PhotoDemo, PriorDemo, to_uint8
 from facegen.cli.sliders import build_state
 from facegen.core.errors import FacegenError
+from facegen.data.landmarks import find_faces
 from facegen.data.photos import read_photo
 from facegen.runs import Run
 
@@ -40,6 +41,17 @@ def test_the_demo_edit_is_edit_photos_and_outlines_the_face(demo):
     left_edge = done.before_after[round(y + bh / 2), round(x)]  # on the box's left side, in the "before" half
     assert tuple(left_edge) == OUTLINE
     assert "1 face(s)" in done.status and "set to smile +1.00" in done.status
+
+
+@pytest.mark.skipif(not PHOTO.is_file(), reason="needs the shared LFW photos")
+def test_a_large_photo_keeps_its_size_and_its_view_is_shrunk(demo, tmp_path):
+    big = tmp_path / "big.png"
+    Image.open(PHOTO).resize((1000, 1000), Image.Resampling.BICUBIC).save(big)
+    done = demo.edit(big, -1.0)
+    assert done.edited.shape == (1000, 1000, 3)
+    assert done.before_after.shape[0] == VIEW_HEIGHT and done.before_after.shape[1] > 2 * VIEW_HEIGHT
+    x, y, w, h = (v * VIEW_HEIGHT / 1000 for v in find_faces(np.asarray(Image.open(big).convert("RGB")))[0].box)
+    assert tuple(done.before_after[round(y + h / 2), round(x)]) == OUTLINE  # the box drawn at the view's scale
 
 
 def test_bad_files_are_one_line_naming_the_file(demo, tmp_path):

@@ -34,6 +34,8 @@ from facegen.models.base import Model
 from facegen.runs import Run
 
 HOST = "127.0.0.1"
+VIEW_HEIGHT = 512  # px: the before | after view is shrunk to this height (a 12-megapixel photo's would take a second
+# to encode at every slider move); the edited photo keeps the photo's size
 PRIOR_SIDE = 256  # px: a prior face is shown enlarged to this size (nearest neighbour, so its pixels stay visible)
 OUTLINE = (255, 214, 0)  # colour of the detected faces' boxes
 BUTTONS = ["download", "fullscreen"]  # an image's buttons (not "share", which posts to a hosting service)
@@ -45,6 +47,15 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
     """(C, H, W) in [0, 1] -> (H, W, 3) uint8."""
     pixels = (image.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
     return np.repeat(pixels, 3, 2) if pixels.shape[2] == 1 else pixels
+
+
+def shrunk(pixels: np.ndarray, scale: float) -> np.ndarray:
+    """An (H, W, 3) uint8 image resized by ``scale`` <= 1 (antialiased); itself when ``scale`` is 1."""
+    if scale >= 1:
+        return pixels
+    h, w = pixels.shape[:2]
+    return np.asarray(Image.fromarray(pixels).resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                                     Image.Resampling.LANCZOS))
 
 
 def outlined(pixels: np.ndarray, boxes: list[tuple[float, float, float, float]]) -> np.ndarray:
@@ -60,7 +71,7 @@ def outlined(pixels: np.ndarray, boxes: list[tuple[float, float, float, float]])
 @dataclass
 class DemoEdit:
     """One edit for the page: the edited photo (H, W, 3) uint8 at the photo's size, the photo and the edit side by
-    side with the faces outlined, and the status line."""
+    side with the faces outlined (at most VIEW_HEIGHT px high), and the status line."""
 
     edited: np.ndarray
     before_after: np.ndarray
@@ -83,9 +94,11 @@ class PhotoDemo:
         photo = read_photo(Path(path), name)
         done = edit_photo(self.model, self.run, photo, self.template, [smile], None, judge=self.judge, name=name)
         edited = to_uint8(done.photos[0])
-        boxes = [face.box for face in done.faces]
-        gap = np.full((edited.shape[0], max(4, edited.shape[1] // 50), 3), 255, np.uint8)
-        before_after = np.concatenate([outlined(to_uint8(photo), boxes), gap, outlined(edited, boxes)], 1)
+        scale = min(1.0, VIEW_HEIGHT / edited.shape[0])
+        boxes = [tuple(v * scale for v in face.box) for face in done.faces]
+        halves = [outlined(shrunk(pixels, scale), boxes) for pixels in (to_uint8(photo), edited)]
+        gap = np.full((halves[0].shape[0], max(4, halves[0].shape[1] // 50), 3), 255, np.uint8)
+        before_after = np.concatenate([halves[0], gap, halves[1]], 1)
         own = ", ".join(f"{e.own:+.2f}" for e in done.edits)
         status = (f"{name}: {len(done.faces)} face(s) (own smile {own}) set to smile {smile:+.2f} in "
                   f"{time.perf_counter() - start:.2f} s")
