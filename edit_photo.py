@@ -58,7 +58,8 @@ def parser() -> Parser:
     p.add_argument("--face", type=int, default=None, help="edit only face K (1 = the largest); default: every face")
     p.add_argument("--identity", type=Path, default=None,
                    help="identity run (train_identity.py): write the crops' identity strip and distances too")
-    p.add_argument("--out", type=Path, required=True, help="folder for the edited photos and strips")
+    p.add_argument("--out", type=Path, default=Path("results/photos"),
+                   help="folder for the edited photos and strips")
     return p
 
 
@@ -101,7 +102,7 @@ def edit_one(path: Path, args, run, model, template, judge, values: list[float],
     plots.save_labelled_rows(strip[None], [path.stem[:16]], outputs(path, args.out, tag, values)[-1],
                              col_labels=["photo", *(f"{tag} {v:+g}" for v in values)])
     print(f"{path.name}: {len(done.edits)} face(s) edited (aligned by {', '.join(sorted(set(done.aligned_by)))}) -> "
-          f"{', '.join(p.name for p in written)}")
+          f"{', '.join(p.name for p in written)} in {args.out}")
     return written
 
 

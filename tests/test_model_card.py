@@ -74,13 +74,16 @@ def test_the_shipped_default_loads_and_matches_its_card():
 
 @pytest.mark.skipif(not PHOTO.is_file(), reason="needs the shared LFW photos")
 def test_edit_photo_without_run_uses_the_default_and_measures_nothing(tmp_path, capsys, monkeypatch):
+    """The issue's command as it is: python edit_photo.py PHOTO --smile 1 (into results/photos/)."""
     monkeypatch.setattr(model_card, "face_template", lambda *a: pytest.fail("the template was measured"))
-    edit_photo.main([str(PHOTO), "--smile", "1", "--out", str(tmp_path)])
+    monkeypatch.chdir(tmp_path)
+    edit_photo.main([str(PHOTO), "--smile", "1"])
     out = capsys.readouterr().out
     assert f"no --run given: using the shipped default model {DEFAULT_MODEL.relative_to(DEFAULT_MODEL.parents[1])}" \
         in out.splitlines()[0]
-    edited = tmp_path / f"{PHOTO.stem}_smile+1.png"
-    assert edited.is_file() and (tmp_path / f"{PHOTO.stem}_strip.png").is_file()
+    edited = tmp_path / "results" / "photos" / f"{PHOTO.stem}_smile+1.png"
+    assert edited.is_file() and (edited.parent / f"{PHOTO.stem}_strip.png").is_file()
+    assert "in results/photos" in out
 
 
 def test_run_may_be_omitted_only_where_a_script_offers_the_default():
