@@ -358,6 +358,31 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_has_a_checkpoint(failure,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no staging folder left
 
 
+def test_ctrl_c_before_the_new_runs_first_checkpoint_says_the_old_run_is_intact(toy_root, tiny_run, tmp_path,
+                                                                                 monkeypatch, no_figures, capsys):
+    """Epoch 1 finished but not yet written (the cadence), Ctrl-C in epoch 2: the trainer's line pointed at
+    --resume on the staging folder, which is deleted; the line now says nothing was kept and the old run is there."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    before = tree(run)
+    real_epoch, calls = Trainer.train_epoch, []
+
+    def second_epoch_interrupted(self):
+        calls.append(self.epoch)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_epoch(self)
+
+    monkeypatch.setattr(Trainer, "train_epoch", second_epoch_interrupted)
+    code, _, err = call("cvae", [*toy(toy_root), "--out", run, "--overwrite", "--checkpoint_seconds", "3600",
+                                 "--n_epochs", "3"], capsys)
+    lines = message_lines(err)
+    assert code == 130 and len(lines) == 1, err
+    assert "nothing of it was kept" in lines[0] and f"{run} still holds the run" in lines[0]
+    assert "--resume" not in lines[0] and tree(run) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
 def test_overwrite_puts_the_new_run_in_place_after_its_first_checkpoint(toy_root, tiny_run, tmp_path, monkeypatch,
                                                                         no_figures, capsys):
     run = tmp_path / "run"

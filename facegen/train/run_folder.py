@@ -126,5 +126,9 @@ class RunFolder:
             staging.__exit__(None, None, None)
             shutil.rmtree(self.path, ignore_errors=True)
             self.path = self.out
+            if kind is not None and issubclass(kind, KeyboardInterrupt):
+                self._stack.close()  # the trainer's line points at --resume on the staging folder, now gone
+                raise KeyboardInterrupt(f"interrupted before the new run's first checkpoint: nothing of it was kept, "
+                                        f"and {self.out} still holds the run it was to replace, untouched") from None
         self._stack.close()
 
