@@ -32,11 +32,15 @@ def parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    run, model = open_run(args, ("encode", "editing photos"), ("decode", "editing photos"),
-                          ("sample", "drawing faces from the prior"), writes=False)
-    latent.require_conditional(run, "editing a photo's smile")
-    photos = PhotoDemo(run, model, photo_template(run), smile_judge(model, run))
-    prior = PriorDemo(build_state(run, model, method="pca", k=PRINCIPAL_SLIDERS))
+    run, model = open_run(args, writes=False)
+    editor = model.can("edit")  # an expression editor edits photos itself; a CVAE through its code (as edit_photo.py)
+    if not editor:
+        run.require("encode", "editing photos")
+        run.require("decode", "editing photos")
+        latent.require_conditional(run, "editing a photo's smile")
+    photos = PhotoDemo(run, model, None if editor else photo_template(run), None if editor else smile_judge(model, run))
+    draws = model.can("sample") and model.can("decode")
+    prior = PriorDemo(build_state(run, model, method="pca", k=PRINCIPAL_SLIDERS)) if draws else None
     examples = list_images(EXAMPLES) if EXAMPLES.is_dir() else []
     title = f"Model: `{run.source.name}` ({run.model_name}, {run.size} px, conditions {', '.join(run.cond_names)})."
     serve(build_page(photos, prior, examples, title, args.seed), args.port)

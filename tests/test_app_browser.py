@@ -129,3 +129,18 @@ def test_a_file_that_is_not_an_image_gets_one_error_line(page, tmp_path):
     status = page.locator("#status textarea").input_value()
     assert status.startswith("error: cannot read image notes.txt") and "\n" not in status and "Traceback" not in status
     assert page.locator("#edited img").count() == 0
+
+
+def test_the_prior_tab_redraws_the_face_when_its_smile_slider_moves(page):
+    page.get_by_role("tab", name="Faces from the prior").click()
+    face = page.locator("#prior_face img")
+    face.wait_for()
+    before = face.get_attribute("src")
+    smile = page.locator("#prior_smile input[type=range]")
+    smile.focus()
+    smile.press("End")
+    page.wait_for_function("s => document.querySelector('#prior_face img').src !== s", arg=before, timeout=EDIT_MS)
+    assert page.locator("#prior_smile input[type=number]").input_value() == "1"
+    old, new = (np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB")).astype(int)
+                for src in (before, face.get_attribute("src")))
+    assert old.shape == new.shape and np.abs(new - old).mean() > 1, "the face did not change with its smile"

@@ -79,9 +79,10 @@ class DemoEdit:
 
 
 class PhotoDemo:
-    """Smile edits of uploaded photos with one trained run (its face template and smile judge found once)."""
+    """Smile edits of uploaded photos with one trained run (its face template and smile judge found once; both None
+    for an expression editor, which finds its own)."""
 
-    def __init__(self, run: Run, model: Model, template: Template, judge: Judge | None):
+    def __init__(self, run: Run, model: Model, template: Template | None, judge: Judge | None):
         self.run, self.model, self.template, self.judge = run, model, template, judge
 
     def edit(self, path: str | Path, smile: float) -> DemoEdit:
@@ -135,9 +136,9 @@ class PriorDemo:
         return to_uint8(big)
 
 
-def build_page(photos: PhotoDemo, prior: PriorDemo, examples: list[Path], title: str, seed: int = 0):
-    """The Gradio page (a ``gr.Blocks``) over the two demos; ``examples``: photos offered for a click; ``seed``: the
-    prior tab's first face."""
+def build_page(photos: PhotoDemo, prior: PriorDemo | None, examples: list[Path], title: str, seed: int = 0):
+    """The Gradio page (a ``gr.Blocks``) over the two demos (no prior tab for a model that cannot draw faces);
+    ``examples``: photos offered for a click; ``seed``: the prior tab's first face."""
     os.environ.update(OFFLINE_ENV)
     import gradio as gr
 
@@ -171,24 +172,30 @@ def build_page(photos: PhotoDemo, prior: PriorDemo, examples: list[Path], title:
             for event in (photo.change, smile.change):
                 event(on_photo, [photo, smile], [edited, before_after, status], trigger_mode="always_last",
                       show_progress="minimal")
-        with gr.Tab("Faces from the prior"):
-            with gr.Row():
-                with gr.Column(scale=1):
-                    seed_box = gr.Number(value=seed, precision=0, label="Seed of the face (Enter draws it)",
-                                         elem_id="seed")
-                    new = gr.Button("Next face from the prior (seed + 1)", elem_id="new_face")
-                    start = prior.draw(seed)
-                    sliders = [gr.Slider(low, high, value=v, step=0.05, label=name, elem_id=f"prior_{name}")
-                               for name, (low, high), v in zip(prior.names, prior.ranges(), start, strict=True)]
-                with gr.Column(scale=1):
-                    face = gr.Image(value=prior.image(start), label="Face", format="png", interactive=False,
-                                    elem_id="prior_face", buttons=BUTTONS)
-            new.click(lambda s: [int(s or 0) + 1, *prior.draw(int(s or 0) + 1)], [seed_box], [seed_box, *sliders])
-            seed_box.submit(prior.draw, [seed_box], sliders)
-            for s in sliders:
-                s.change(lambda *v: prior.image(list(v)), sliders, face, trigger_mode="always_last",
-                         show_progress="hidden")
+        if prior is not None:
+            prior_tab(gr, prior, seed)
     return page
+
+
+def prior_tab(gr, prior: PriorDemo, seed: int) -> None:
+    """The "Faces from the prior" tab of the page being built: a seed, a next-face button, the model's sliders."""
+    with gr.Tab("Faces from the prior"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                seed_box = gr.Number(value=seed, precision=0, label="Seed of the face (Enter draws it)",
+                                     elem_id="seed")
+                new = gr.Button("Next face from the prior (seed + 1)", elem_id="new_face")
+                start = prior.draw(seed)
+                sliders = [gr.Slider(low, high, value=v, step=0.05, label=name, elem_id=f"prior_{name}")
+                           for name, (low, high), v in zip(prior.names, prior.ranges(), start, strict=True)]
+            with gr.Column(scale=1):
+                face = gr.Image(value=prior.image(start), label="Face", format="png", interactive=False,
+                                elem_id="prior_face", buttons=BUTTONS)
+        new.click(lambda s: [int(s or 0) + 1, *prior.draw(int(s or 0) + 1)], [seed_box], [seed_box, *sliders])
+        seed_box.submit(prior.draw, [seed_box], sliders)
+        for s in sliders:
+            s.change(lambda *v: prior.image(list(v)), sliders, face, trigger_mode="always_last",
+                     show_progress="hidden")
 
 
 def serve(page, port: int) -> None:
