@@ -31,7 +31,7 @@ def faces(tmp_path) -> Path:
     folder = tmp_path / "faces"
     folder.mkdir()
     for i in range(6):
-        Image.new("RGB", (20, 20), (40 * i, 100, 200)).save(folder / f"face_{i}.png")
+        Image.new("RGB", (40, 40), (40 * i, 100, 200)).save(folder / f"face_{i}.png")
     return folder
 
 
@@ -88,6 +88,14 @@ def test_raters_with_one_seed_see_the_same_faces_in_their_own_order(faces, tmp_p
     assert set(a.queue) == set(b.queue) and len(a.queue) == 4
     bigger = Slideshow(sorted(faces.iterdir()), tmp_path / "a.csv", "alice", n=5, seed=3)
     assert set(a.queue) < set(bigger.queue)
+
+
+def test_an_image_training_would_refuse_is_refused_before_anyone_labels_it(faces, tmp_path):
+    Image.new("RGB", (1, 1)).save(faces / "face_dot.png")
+    answers = tmp_path / "labels" / "alice.csv"
+    with pytest.raises(FacegenError, match="face_dot.png is 1x1 px, under the minimum of 32 px"):
+        Slideshow(sorted(faces.iterdir()), answers, "alice", n=10, seed=0)
+    assert not answers.exists()
 
 
 def test_merge_formula_on_a_hand_made_example(tmp_path):

@@ -112,6 +112,25 @@ def test_predicted_degrees_are_a_label_file_a_run_reads(semi_run, toy_root, tmp_
     assert len(degrees) == 160 and all(-1 <= d <= 1 for d in degrees.values())
 
 
+def test_a_1x1_image_is_refused_as_training_refuses_it(semi_run, tiny_run, tmp_path, capsys):
+    """predict_smiles.py --images and modify_attribute.py --images: one line naming the file, exit 2."""
+    import modify_attribute
+    from facegen.cli.args import guard
+
+    (tmp_path / "photos").mkdir()
+    Image.new("RGB", (1, 1)).save(tmp_path / "photos" / "dot.png")
+    for main, argv in ((predict_smiles.main, ["--run", str(semi_run), "--images", str(tmp_path / "photos"),
+                                               "--out", str(tmp_path / "pred.csv")]),
+                       (modify_attribute.main, ["--run", str(tiny_run), "--images", str(tmp_path / "photos/dot.png"),
+                                                "--attribute", "smile", "--method", "interfacegan"])):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as e:
+            guard(lambda main=main, argv=argv: main(argv))
+        err = capsys.readouterr().err.strip().splitlines()
+        assert e.value.code == 2 and len(err) == 1 and "dot.png is 1x1 px" in err[0] and "32 px" in err[0], err
+    assert not (tmp_path / "pred.csv").exists()
+
+
 def test_two_runs_scored_by_the_same_judges(semi_run, tiny_run, tmp_path):
     with pytest.raises(FacegenError, match="run evaluate.py --run"):
         evaluate.main(["--run", str(tiny_run), "--judges", str(tmp_path)])

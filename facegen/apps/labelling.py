@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_csv
 from facegen.core.textfile import read_text
+from facegen.data.cache import check_min_side
 
 if TYPE_CHECKING:
     from matplotlib.backend_bases import KeyEvent
@@ -131,6 +132,8 @@ class Slideshow:
         done = {a.image for a in read_answers(self.answers)}
         self.total = len(chosen)
         self.queue = [path for name, path in chosen if name not in done]
+        for path in self.queue:  # refused now, as training would refuse it, not after someone labelled it
+            check_min_side(path)
         self.quit = False
         self.shown_at: float | None = None
 

@@ -129,8 +129,7 @@ def _decode_one(path: Path, size: int, channels: int, crop: Crop | None) -> np.n
             turned = orientation in TRANSPOSED
             full_w, full_h = im.size[::-1] if turned else im.size  # as shown upright
             if min(full_w, full_h) < MIN_SIDE:
-                raise FacegenError(f"image {path} is {full_w}x{full_h} px, under the minimum of {MIN_SIDE} px on "
-                                   f"each side: remove or replace the file")
+                raise FacegenError(_too_small(path, full_w, full_h))
             box = _square_box(full_w, full_h, crop)
             scale = min(1.0, size / (box[2] - box[0]))
             want = (math.ceil(full_w * scale), math.ceil(full_h * scale))
@@ -145,6 +144,23 @@ def _decode_one(path: Path, size: int, channels: int, crop: Crop | None) -> np.n
             return np.asarray(small)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise FacegenError(f"cannot read image {path} ({e}): remove or replace the file") from None
+
+
+def check_min_side(path: Path) -> None:
+    """Training's one-line refusal of an image under MIN_SIDE pixels on a side, from its header alone (for a tool
+    that shows images to be labelled for training, before anyone labels them)."""
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise FacegenError(f"cannot read image {path} ({e}): remove or replace the file") from None
+    if min(width, height) < MIN_SIDE:
+        raise FacegenError(_too_small(path, width, height))
+
+
+def _too_small(path: Path, width: int, height: int) -> str:
+    return (f"image {path} is {width}x{height} px, under the minimum of {MIN_SIDE} px on each side: remove or replace "
+            f"the file")
 
 
 def load_upright(path: Path, mode: str = "RGB", name: str | None = None) -> Image.Image:
