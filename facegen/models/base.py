@@ -198,6 +198,10 @@ class Model(nn.Module, metaclass=abc.ABCMeta):
 def adam(params, lr: float, device: torch.device, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
     """Adam, fused on GPUs and multi-tensor elsewhere. (Fused on the CPU is 3x faster a step here, 0.45 against
     1.56 ms for 1.4 M parameters, but 2 torchrun processes then drift 100x further from 1 process at twice the
-    batch than multi-tensor Adam does, for a reason not yet found: kept off until it is.)"""
+    batch than multi-tensor Adam does. Its cause in the trainer is not found: parameters, gradients and Adam's
+    moments share their memory layout on every rank, and a 1e-6 gradient noise moves fused and multi-tensor
+    Adam alike. What is found: torch's fused CPU kernel updates the wrong elements when a gradient's layout
+    differs from its parameter's (a channels_last weight with a contiguous gradient), which multi-tensor Adam
+    handles; tests/test_distributed.py pins both. Kept off on the CPU.)"""
     fused = device.type == "cuda"
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused, foreach=None if fused else True)
