@@ -99,3 +99,15 @@ def test_export_refusals_are_one_line(tiny_run, tmp_path, extra, message):
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert (tmp_path / "exists.safetensors").read_bytes() == b"keep me"
+
+
+def test_judges_fitted_for_a_model_file_are_found_by_its_name(tiny_run, tmp_path):
+    """evaluate.py --run FILE caches its judges in FILE_outputs/; --judges FILE finds them there."""
+    from facegen.analysis import evaluators
+
+    out = tmp_path / "judged.safetensors"
+    export_model.main(["--run", str(tiny_run), "--out", str(out)])
+    run = Run.load(out)
+    fitted = evaluators.load_or_fit(run.path, evaluators.SMILE, *run.faces())
+    found = evaluators.load_from(out, evaluators.SMILE)
+    assert np.array_equal(found.coef, fitted.coef) and (tmp_path / "judged_outputs" / "evaluators").is_dir()

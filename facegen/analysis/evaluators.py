@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from facegen.core.errors import FacegenError
 from facegen.core.files import atomic_write, user_cache_dir, write_json
 from facegen.data.faceset import FaceSet
+from facegen.runs import MODEL_SUFFIX, outputs_folder
 
 if TYPE_CHECKING:  # scikit-learn is imported where a judge is fitted, not with the module
     from sklearn.pipeline import Pipeline
@@ -195,8 +196,9 @@ def cache_home(train: FaceSet, val: FaceSet) -> Path:
 
 
 def load_from(run: Path, name: str) -> Judge:
-    """The judge ``name`` another run cached (so two runs are scored by the same judges)."""
-    judge = _cached(run, name)
+    """The judge ``name`` another run cached (so two runs are scored by the same judges); ``run`` may be an exported
+    model file, whose judges live in its outputs folder."""
+    judge = _cached(outputs_folder(run) if Path(run).suffix == MODEL_SUFFIX else run, name)
     if judge is None:
         raise FacegenError(f"{run} has no cached {name.replace('_', ' ')}: run evaluate.py --run {run} first")
     return judge
