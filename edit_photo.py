@@ -134,8 +134,18 @@ def main(argv: list[str] | None = None) -> None:
         values = float_list(low, high)(text)
     except ArgumentTypeError as e:
         raise FacegenError(f"{flag}: {e}") from None
-    run, model = open_run(args, ("encode", "editing photos"), ("decode", "editing photos"), writes=False)
-    latent.require_conditional(run, "editing a photo's smile")
+    run, model = open_run(args, writes=False)
+    editor = model.can("edit")  # an expression editor (train_editor.py), else a CVAE edited through its latent code
+    if not editor:
+        run.require("encode", "editing photos")
+        run.require("decode", "editing photos")
+        latent.require_conditional(run, "editing a photo's smile")
+    elif args.identity is not None:
+        raise FacegenError("--identity measures a CVAE run's edits in its own crops; an expression editor's edits are "
+                           "measured by compare_smile_editors.py: drop --identity")
+    elif args.method != "residual":
+        raise FacegenError(f"--method {args.method} is a way of editing with a CVAE run; {run.path.name} is an "
+                           "expression editor: drop --method")
     others = condition_values(args)
     if not args.photos.exists():
         raise FacegenError(f"{args.photos} not found: give a photo or a folder of photos")
@@ -145,8 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     check_no_input_overwritten(photos, args.out, "smile" if args.smile is not None else "shift", values)
     if run.channels == 1:
         print("note: the run is greyscale; colour photos are edited through their grey version")
-    template = photo_template(run)
-    judge = smile_judge(model, run)
+    template = None if editor else photo_template(run)
+    judge = None if editor else smile_judge(model, run)
     judged = load_judge(args.identity) if args.identity is not None else None  # a bad run fails before any work
     crops: list[tuple[str, FaceEdit]] = []
     failed = 0

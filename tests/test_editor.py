@@ -3,13 +3,16 @@ the geometry labeller (ridge closed form) and the classifier two-sample test."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from facegen.analysis.expression.mouth_editor import edit_mouths
+from facegen.analysis.expression.mouth_editor import DEGREE_GAP, SMILE_SHAPE, edit_mouths, reshape_mouth
 from facegen.analysis.expression.two_sample import held_out_accuracy
-from facegen.data.landmarks import LEFT_EYE, MOUTH, RIGHT_EYE, Face
+from facegen.core.errors import FacegenError
+from facegen.data.landmarks import LEFT_CORNER, LEFT_EYE, MOUTH, RIGHT_CORNER, RIGHT_EYE, Face
 from facegen.data.mouths import SIDE, mouth_frame
 from facegen.data.smile_geometry import cross_validate, fit
 from facegen.models.editor.ganimation import GANimation, GANimationConfig, total_variation
@@ -80,7 +83,9 @@ def test_a_photo_edit_changes_only_the_mouth_frame_and_nothing_with_a_closed_mas
     with torch.no_grad():
         model.generator.attention[0].weight.zero_()
         model.generator.attention[0].bias.fill_(-60.0)
-    assert torch.allclose(edit_mouths(model, photo, [face], 1.0)[0], photo, atol=1e-6)
+    assert torch.allclose(edit_mouths(model, photo, [face], 1.0, reshape=False)[0], photo, atol=1e-6)
+    reshaped = edit_mouths(model, photo, [face], 1.0)[0]  # only the mouth's reshaping is left, inside the frame
+    assert torch.equal(reshaped[:, ~in_frame], photo[:, ~in_frame]) and not torch.allclose(reshaped, photo)
 
 
 def test_ridge_labeller_matches_the_normal_equations_and_recovers_a_linear_degree():
@@ -101,3 +106,64 @@ def test_two_sample_test_is_near_chance_for_one_distribution_and_sure_for_two():
     assert abs(held_out_accuracy(same_a, same_b, epochs=10)["accuracy"] - 0.5) < 0.15
     bright = torch.rand(40, 1, 8, 8, generator=g) * 0.5 + 0.5
     assert held_out_accuracy(same_a * 0.5, bright, epochs=10)["accuracy"] > 0.9
+
+
+def _dot_centre(img: torch.Tensor, near: np.ndarray, radius: int = 7) -> np.ndarray:
+    x0, y0 = (int(v) for v in near)
+    patch = img[0, y0 - radius:y0 + radius, x0 - radius:x0 + radius].double()
+    yy, xx = torch.meshgrid(torch.arange(y0 - radius, y0 + radius) + 0.5, torch.arange(x0 - radius, x0 + radius) + 0.5,
+                            indexing="ij")
+    return np.array([float((patch * xx).sum() / patch.sum()), float((patch * yy).sum() / patch.sum())])
+
+
+def test_reshaping_moves_the_corners_out_and_up_as_a_real_smile_does_and_nothing_at_zero():
+    face = _face(0.0, eye_distance=60.0, centre=(120.0, 70.0))
+    face.landmarks[LEFT_CORNER] = face.landmarks[MOUTH].mean(0) + (-24.0, 0.0)
+    face.landmarks[RIGHT_CORNER] = face.landmarks[MOUTH].mean(0) + (24.0, 0.0)
+    yy, xx = torch.meshgrid(torch.arange(200) + 0.5, torch.arange(240) + 0.5, indexing="ij")
+    dots = sum(torch.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 1.5**2)) for x, y in face.landmarks[[48, 54]])
+    photo = dots[None].expand(3, -1, -1).float()
+    assert torch.allclose(reshape_mouth(photo, face, 0.0), photo, atol=1e-6)
+    smiled = reshape_mouth(photo, face, DEGREE_GAP)  # a whole real smile's change
+    d = 60.0
+    for corner, side in ((LEFT_CORNER, -1), (RIGHT_CORNER, 1)):
+        moved = _dot_centre(smiled, face.landmarks[corner]) - face.landmarks[corner]
+        assert moved[0] * side == pytest.approx(SMILE_SHAPE["width"] / 2 * d, rel=0.35)
+        assert -moved[1] == pytest.approx(SMILE_SHAPE["lift"] * d, rel=0.5)
+
+
+SHARED_LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw" / "photos"
+
+
+@pytest.fixture(scope="module")
+def tiny_editor(tmp_path_factory) -> Path:
+    """An editor trained one epoch on 48 toy faces at 32 px (a complete run folder)."""
+    import train_editor
+
+    root = tmp_path_factory.mktemp("editor")
+    out = root / "editor"
+    train_editor.main(["--dataset", "toy", "--toy_dir", str(root / "toy"), "--toy_n", "48", "--resize", "32",
+                       "--cache_dir", str(root / "cache"), "--g_width", "8", "--d_width", "8", "--n_res", "1",
+                       "--d_layers", "3", "--n_epochs", "1", "--out", str(out)])
+    return out
+
+
+@pytest.mark.skipif(not SHARED_LFW.is_dir(), reason="needs the shared LFW photos")
+def test_edit_photo_with_an_editor_run_edits_the_mouth_and_keeps_the_rest(tiny_editor, tmp_path):
+    import edit_photo
+    from facegen.data.photos import read_photo
+
+    photo_path = sorted(SHARED_LFW.glob("*.jpg"))[0]
+    edit_photo.main([str(photo_path), "--run", str(tiny_editor), "--smile", "-1,1", "--out", str(tmp_path)])
+    photo = read_photo(photo_path)
+    for value in ("-1", "+1"):
+        edited = read_photo(tmp_path / f"{photo_path.stem}_smile{value}.png")
+        assert edited.shape == photo.shape
+        diff = (edited - photo).abs().amax(0)
+        assert diff.max() > 0.05  # the mouth changed
+        changed = torch.nonzero(diff > 1 / 255)
+        span = (changed.max(0).values - changed.min(0).values).tolist()
+        assert max(span) < 0.5 * photo.shape[-1]  # ... and only around it
+    with pytest.raises(FacegenError, match="--method"):
+        edit_photo.main([str(photo_path), "--run", str(tiny_editor), "--smile", "1", "--method", "replace",
+                         "--out", str(tmp_path / "m")])

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from facegen.analysis import evaluators, inversion, latent, smile_head
+from facegen.analysis.expression.mouth_editor import edit_mouths, frame_tensor
 from facegen.analysis.residual import change_mask
 from facegen.core.errors import FacegenError
 from facegen.core.files import user_cache_dir, write_json
@@ -214,13 +215,14 @@ class PhotoEdit:
     edits: list[FaceEdit]
 
 
-def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template, degrees: list[float] | None,
+def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template | None, degrees: list[float] | None,
                shifts: list[float] | None, method: str = "residual", judge: evaluators.Judge | None = None,
                face: int | None = None, name: str = "the photo", **others: float) -> PhotoEdit:
     """Every face in ``photo`` (3, H, W) in [0, 1] large and frontal enough (or only face number ``face``, 1 the
-    largest) given each of ``degrees`` (or moved by each of ``shifts``) by :func:`edit_face`; each face is edited
-    on the photo as it is and the changes are added up. A photo with no face to edit is a one-line error naming
-    it as ``name``."""
+    largest) given each of ``degrees`` (or moved by each of ``shifts``): by :func:`edit_face` with a CVAE run
+    (``template`` its face template; each face is edited on the photo as it is and the changes are added up), by
+    :func:`edit_face_with_editor` with an expression editor (``template`` None; the faces one after another). A
+    photo with no face to edit is a one-line error naming it as ``name``."""
     faces = find_faces((photo * 255).round().byte().permute(1, 2, 0).numpy())
     if not faces:
         raise FacegenError(f"no face found in {name}: give a photo of a face seen from the front, at least 48 px wide")
@@ -231,6 +233,12 @@ def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template, 
         if not 1 <= face <= len(large):
             raise FacegenError(f"--face {face}: {name} has {len(large)} face(s) large enough to edit")
         large = [large[face - 1]]
+    if model.can("edit"):
+        edits = []
+        for found in large:
+            edits.append(edit_face_with_editor(model, edits[-1].photos if edits else None, photo, found, degrees,
+                                               shifts))
+        return PhotoEdit(edits[-1].photos, large, ["landmarks"] * len(large), edits)
     edited = [photo] * len(degrees if degrees is not None else shifts or [])
     aligned_by, edits = [], []
     for found in large:
@@ -240,3 +248,21 @@ def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template, 
         aligned_by.append(how)
         edits.append(done)
     return PhotoEdit(edited, large, aligned_by, edits)
+
+
+@torch.no_grad()
+def edit_face_with_editor(model: Model, edited: list[torch.Tensor] | None, photo: torch.Tensor, face: Face,
+                          degrees: list[float] | None, shifts: list[float] | None) -> FaceEdit:
+    """One face of ``photo`` set to each of ``degrees`` (or moved by each of ``shifts`` from its own degree, the
+    editor's critic's reading of its mouth) by an expression editor, on top of ``edited`` (the photos with the
+    faces before it already edited; None for the first). The crop is the face's mouth patch, its
+    "reconstruction" the editor's output at the face's own degree."""
+    size = model.cfg.size
+    patch = warp(photo.float(), invert(frame_tensor(face, size)), (size, size))
+    own = float(model.degree(patch[None])[0, 0])
+    targets = degrees if degrees is not None else [max(-1.0, min(1.0, own + s)) for s in (shifts or [])]
+    photos = [edit_mouths(model, base, [face], t)[0] for base, t in zip(edited or [photo] * len(targets), targets,
+                                                                        strict=True)]
+    at_own = model.edit(patch[None], torch.full((1, model.cfg.cond_dim), own))[0][0]
+    return FaceEdit(photos, own, patch, at_own, [warp(p, invert(frame_tensor(face, size)), (size, size))
+                                                 for p in photos])

@@ -12,6 +12,14 @@ For a face with landmarks, F = :func:`facegen.data.mouths.mouth_frame` (photo pi
 4. photo' = photo + alpha (C - photo): where alpha is 0 the photo's own pixels are kept bit for bit; where it is
    1 the editor's colours replace them; in between they blend, so there is no seam.
 
+Before step 1, :func:`reshape_mouth` moves the mouth the way a real smile does (``warp`` on): the corners
+outward and up and the upper lip up, by the differences between the human-labelled smiling and non-smiling
+faces' mean mouth shapes (:data:`SMILE_SHAPE`, in eye distances), scaled by the change of degree asked for over
+the gap between those two groups' mean degrees (1.11). The displacement is a sum of Gaussian bumps around those
+landmarks, times the feather, so it is exactly zero outside the frame; the photo is resampled once through it at
+its own resolution (out(p) = photo(p - A^-1 D(F p)), A the frame's linear part). The editor then draws the
+teeth, lips and cheeks on the reshaped mouth.
+
 Several faces are edited one after another on the same photo (their frames do not overlap for faces apart).
 """
 
@@ -24,10 +32,15 @@ import torch
 from facegen.core.errors import FacegenError
 from facegen.data.align import feather, invert, warp
 from facegen.data.landmarks import Face
-from facegen.data.mouths import mouth_frame
+from facegen.data.mouths import SIDE, mouth_frame
 from facegen.models.base import Model
 
 FEATHER = 0.15  # of the patch side: the border over which the editor's mask fades to zero
+# smiling minus non-smiling mean of the 148 human-labelled training faces' mouths, in eye distances
+# (prepare_mouths.py's landmarks): corner-to-corner width, corner lift, upper lip towards the nose
+SMILE_SHAPE = {"width": 0.230, "lift": 0.115, "upper_lip": 0.095}
+DEGREE_GAP = 1.11  # mean degree of the smiling minus the non-smiling labelled faces
+BUMP = 0.25  # eye distances: width of the displacement around each moved landmark
 
 
 @dataclass
@@ -44,10 +57,44 @@ def frame_tensor(face: Face, size: int) -> torch.Tensor:
     return torch.from_numpy(mouth_frame(face, size))
 
 
+def reshape_mouth(photo: torch.Tensor, face: Face, change: float) -> torch.Tensor:
+    """The photo (3, H, W) with the face's mouth moved by ``change`` degrees' worth of a real smile (negative: back
+    towards a resting mouth); see the module docstring."""
+    from facegen.data.landmarks import LEFT_CORNER, RIGHT_CORNER, UPPER_LIP_TOP
+
+    size = 96
+    frame = frame_tensor(face, size)
+    s = max(-1.0, min(1.0, change / DEGREE_GAP))
+    d = size / SIDE  # one eye distance in patch pixels
+    points = face.landmarks @ frame[:, :2].numpy().T + frame[:, 2].numpy()
+    moves = [(points[LEFT_CORNER], (-SMILE_SHAPE["width"] / 2, -SMILE_SHAPE["lift"])),
+             (points[RIGHT_CORNER], (SMILE_SHAPE["width"] / 2, -SMILE_SHAPE["lift"])),
+             (points[UPPER_LIP_TOP], (0.0, -SMILE_SHAPE["upper_lip"]))]
+    h, w = photo.shape[-2:]
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float64) + 0.5, torch.arange(w, dtype=torch.float64) + 0.5,
+                            indexing="ij")
+    u = torch.stack([xx, yy], -1) @ frame[:, :2].T + frame[:, 2]  # every photo pixel in patch coordinates
+    shift = torch.zeros_like(u)
+    for (px, py), (dx, dy) in moves:
+        bump = torch.exp(-((u[..., 0] - px) ** 2 + (u[..., 1] - py) ** 2) / (2 * (BUMP * d) ** 2))
+        shift += bump[..., None] * torch.tensor([dx * d * s, dy * d * s], dtype=torch.float64)
+    inside = ((u >= 0) & (u < size)).all(-1)
+    ramp = feather(size, FEATHER).double()
+    iu = u.clamp(0, size - 1).long()
+    shift *= (ramp[iu[..., 1], iu[..., 0]] * inside)[..., None]
+    source = torch.stack([xx, yy], -1) - shift @ torch.linalg.inv(frame[:, :2]).T
+    grid = torch.stack([source[..., 0] / w * 2 - 1, source[..., 1] / h * 2 - 1], -1)[None].to(photo.dtype)
+    out = torch.nn.functional.grid_sample(photo[None].float(), grid.float(), mode="bilinear", padding_mode="border",
+                                          align_corners=False)[0]
+    return torch.where(inside[None], out, photo.float())
+
+
 @torch.no_grad()
-def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: float
+def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: float, reshape: bool = True
                 ) -> tuple[torch.Tensor, list[MouthEdit]]:
-    """(photo (3, H, W) in [0, 1] with every face's smile set to ``target``, each face's patch edit)."""
+    """(photo (3, H, W) in [0, 1] with every face's smile set to ``target``, each face's patch edit). With
+    ``reshape`` the mouth is first moved by the change from the face's own degree (the editor's critic's reading)
+    to ``target`` (:func:`reshape_mouth`)."""
     model.require("edit", "editing a smile with an expression editor")
     if not -1 <= target <= 1:
         raise FacegenError(f"smile {target:g} is outside -1..1: give a degree from -1 (no smile) to +1 (broad smile)")
@@ -57,6 +104,9 @@ def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: fl
     for face in faces:
         frame = frame_tensor(face, size)
         patch = warp(out, invert(frame), (size, size))
+        if reshape:
+            out = reshape_mouth(out, face, target - float(model.degree(patch[None])[0, 0]))
+            patch = warp(out, invert(frame), (size, size))
         y = torch.full((1, model.cfg.cond_dim), float(target))
         edited, colour, attention = model.edit(patch[None], y)
         alpha = warp((attention[0] * weight).float(), frame, tuple(photo.shape[-2:]), padding="zeros")

@@ -84,6 +84,10 @@ class GANimation(Model):
         out, colour, attention = self.generator(x * 2 - 1, target)
         return ((out + 1) / 2).clamp(0, 1), ((colour + 1) / 2).clamp(0, 1), attention
 
+    def degree(self, x: torch.Tensor) -> torch.Tensor:
+        """The critic's reading (B, K) of the expression of faces x in [0, 1]: what a face's own degree is."""
+        return self.critic(x * 2 - 1)[1]
+
     def train_step(self, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         cfg = self.cfg
         x, y = batch.x * 2 - 1, batch.y
