@@ -21,6 +21,7 @@ from PIL import Image
 
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
+from facegen.data.cache import load_upright
 from facegen.data.landmarks import MOUTH, Face, find_faces, mouth_features
 
 SIDE = 1.8  # eye distances: the frame's side
@@ -52,9 +53,8 @@ def cut_patch(rgb: np.ndarray, frame: np.ndarray, size: int = SIZE) -> np.ndarra
 def _one(args: tuple[Path, Path, int]) -> tuple[str, np.ndarray, np.ndarray] | None:
     path, out, size = args
     try:
-        with Image.open(path) as im:
-            rgb = np.asarray(im.convert("RGB"))
-    except OSError:
+        rgb = np.asarray(load_upright(path))  # decoded as the training faces are (EXIF, 16-bit grey, alpha)
+    except FacegenError:
         return None
     faces = find_faces(rgb)
     if not faces or faces[0].refusal() is not None:
