@@ -3,12 +3,12 @@
 - :class:`AttentionGenerator`: the image (in [-1, 1]) with the target condition broadcast as extra input
   planes -> a 3x3 convolution, two stride-2 4x4 convolutions, ``n_res`` residual blocks, two nearest-neighbour
   upsamplings each followed by a 3x3 convolution (instance normalisation and ReLU throughout), then two 3x3
-  heads: a colour image C (tanh) and an attention mask A (sigmoid). (GANimation's 7x7 convolutions and
-  transposed convolutions cost 3x as much on a CPU; upsampling + convolution also avoids their checkerboard.)
-  The edited image is ``A * C + (1 - A) * x``: where A is 0 the input passes
-  through untouched, so the network only paints what the expression needs.
-- :class:`CriticRegressor`: a PatchGAN-style stack of stride-2 4x4 convolutions with LeakyReLU 0.2 and no
-  normalisation; one head gives a real / fake score per patch, the other regresses the condition of the whole
+  heads: a colour image C (tanh) and an attention mask A (sigmoid); U-Net skips from the encoder by default.
+  (GANimation's 7x7 convolutions and transposed convolutions cost 3x as much on a CPU; upsampling +
+  convolution also avoids their checkerboard.) The edited image is ``A * C + (1 - A) * x``: where A is 0 the
+  input passes through untouched, so the network only paints what the expression needs.
+- :class:`CriticRegressor`: a PatchGAN-style stack of stride-2 4x4 convolutions with LeakyReLU 0.2 and
+  spectral normalisation; one head gives a real / fake score per patch, the other regresses the condition of the whole
   image (the discriminator that "also regresses the expression").
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 
 def _block(cin: int, cout: int, k: int, s: int, p: int) -> list[nn.Module]:
@@ -33,39 +34,51 @@ class ResidualBlock(nn.Module):
 
 
 class AttentionGenerator(nn.Module):
-    """(x (B, C, H, W) in [-1, 1], target (B, K)) -> (edited, colour C, attention A (B, 1, H, W))."""
+    """(x (B, C, H, W) in [-1, 1], target (B, K)) -> (edited, colour C, attention A (B, 1, H, W)). With ``skips``
+    each upsampling level also sees the encoder's features of its resolution (U-Net style), so the colour image can
+    keep the face's own skin and lip tones where it redraws."""
 
-    def __init__(self, channels: int = 3, cond_dim: int = 1, width: int = 32, n_res: int = 4):
+    def __init__(self, channels: int = 3, cond_dim: int = 1, width: int = 32, n_res: int = 4, skips: bool = True):
         super().__init__()
-        layers = _block(channels + cond_dim, width, 3, 1, 1) + _block(width, 2 * width, 4, 2, 1) \
-            + _block(2 * width, 4 * width, 4, 2, 1)
-        layers += [ResidualBlock(4 * width) for _ in range(n_res)]
-        layers += [nn.Upsample(scale_factor=2), *_block(4 * width, 2 * width, 3, 1, 1)]
-        layers += [nn.Upsample(scale_factor=2), *_block(2 * width, width, 3, 1, 1)]
-        self.body = nn.Sequential(*layers)
-        self.colour = nn.Sequential(nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh())
-        self.attention = nn.Sequential(nn.Conv2d(width, 1, 3, 1, 1), nn.Sigmoid())
+        self.skips = skips
+        extra = 2 if skips else 1  # a skip doubles the channels an upsampling level reads
+        self.inc = nn.Sequential(*_block(channels + cond_dim, width, 3, 1, 1))
+        self.down1 = nn.Sequential(*_block(width, 2 * width, 4, 2, 1))
+        self.down2 = nn.Sequential(*_block(2 * width, 4 * width, 4, 2, 1))
+        self.res = nn.Sequential(*[ResidualBlock(4 * width) for _ in range(n_res)])
+        self.up2 = nn.Sequential(nn.Upsample(scale_factor=2), *_block(4 * width, 2 * width, 3, 1, 1))
+        self.up1 = nn.Sequential(nn.Upsample(scale_factor=2), *_block(extra * 2 * width, width, 3, 1, 1))
+        self.colour = nn.Sequential(nn.Conv2d(extra * width, channels, 3, 1, 1), nn.Tanh())
+        self.attention = nn.Sequential(nn.Conv2d(extra * width, 1, 3, 1, 1), nn.Sigmoid())
 
     def forward(self, x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         planes = target[:, :, None, None].expand(-1, -1, *x.shape[-2:])
-        h = self.body(torch.cat([x, planes.to(x.dtype)], 1))
+        e0 = self.inc(torch.cat([x, planes.to(x.dtype)], 1))
+        e1 = self.down1(e0)
+        h = self.up2(self.res(self.down2(e1)))
+        h = self.up1(torch.cat([h, e1], 1) if self.skips else h)
+        h = torch.cat([h, e0], 1) if self.skips else h
         colour, attention = self.colour(h), self.attention(h)
         return attention * colour + (1 - attention) * x, colour, attention
 
 
 class CriticRegressor(nn.Module):
-    """x (B, C, S, S) -> (patch scores (B, 1, S/2^n, S/2^n), condition (B, K))."""
+    """x (B, C, S, S) -> (patch scores (B, 1, S/2^n, S/2^n), condition (B, K)). With ``spectral`` the body's and
+    the score's convolutions are spectrally normalised (Miyato et al. 2018: a 1-Lipschitz critic without
+    GANimation's gradient penalty, whose double backward a CPU step cannot afford)."""
 
-    def __init__(self, size: int, channels: int = 3, cond_dim: int = 1, width: int = 32, n_layers: int = 4):
+    def __init__(self, size: int, channels: int = 3, cond_dim: int = 1, width: int = 32, n_layers: int = 4,
+                 spectral: bool = True):
         super().__init__()
+        norm = spectral_norm if spectral else (lambda m: m)
         layers: list[nn.Module] = []
         cin = channels
         for i in range(n_layers):
             cout = width * 2**i
-            layers += [nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            layers += [norm(nn.Conv2d(cin, cout, 4, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]
             cin = cout
         self.body = nn.Sequential(*layers)
-        self.score = nn.Conv2d(cin, 1, 3, 1, 1)
+        self.score = norm(nn.Conv2d(cin, 1, 3, 1, 1))
         self.regress = nn.Conv2d(cin, cond_dim, size // 2**n_layers)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -35,7 +35,10 @@ class GANimationConfig(ModelConfig):
     d_width: int = option(32, "discriminator channels of its first layer (doubling per layer)")
     d_layers: int = option(4, "stride-2 layers of the discriminator")
     lambda_reg: float = option(1.0, "weight of the discriminator's degree regression on real faces")
-    lambda_cond: float = option(2.0, "weight of the edited face's regressed degree against its target")
+    skips: bool = option(True, "U-Net skips in the generator (the colour image keeps the face's own tones)")
+    spectral: bool = option(True, "spectral normalisation in the critic")
+    d_lr_mult: float = option(2.0, "the critic's learning rate over the generator's (two time-scale updates)")
+    lambda_cond: float = option(1.0, "weight of the edited face's regressed degree against its target")
     lambda_cyc: float = option(10.0, "weight of the cycle term |G(G(x, t), y) - x|_1")
     lambda_att: float = option(0.05, "weight of the attention masks' mean (how much may change)")
     lambda_tv: float = option(0.5, "weight of the attention masks' total variation (smooth masks)")
@@ -49,9 +52,9 @@ class GANimationConfig(ModelConfig):
         if self.size % 2**self.d_layers or self.size % 4:
             raise FacegenError(f"--resize {self.size} must be divisible by 4 and by 2^d_layers = {2**self.d_layers}: "
                                f"pass e.g. --resize 96 or 128")
-        weights = (self.lambda_reg, self.lambda_cond, self.lambda_cyc, self.lambda_att, self.lambda_tv)
+        weights = (self.lambda_reg, self.lambda_cond, self.lambda_cyc, self.lambda_att, self.lambda_tv, self.d_lr_mult)
         if not all(w >= 0 and w < float("inf") for w in weights):
-            raise FacegenError("the --lambda_* weights must be finite and 0 or more")
+            raise FacegenError("the --lambda_* weights and --d_lr_mult must be finite and 0 or more")
 
 
 def total_variation(mask: torch.Tensor) -> torch.Tensor:
@@ -70,13 +73,13 @@ class GANimation(Model):
 
     def __init__(self, cfg: GANimationConfig):
         super().__init__(cfg)
-        self.generator = AttentionGenerator(cfg.channels, cfg.cond_dim, cfg.g_width, cfg.n_res)
-        self.critic = CriticRegressor(cfg.size, cfg.channels, cfg.cond_dim, cfg.d_width, cfg.d_layers)
+        self.generator = AttentionGenerator(cfg.channels, cfg.cond_dim, cfg.g_width, cfg.n_res, cfg.skips)
+        self.critic = CriticRegressor(cfg.size, cfg.channels, cfg.cond_dim, cfg.d_width, cfg.d_layers, cfg.spectral)
 
     def optimizers(self, settings: OptimSettings, device: torch.device) -> dict[str, torch.optim.Optimizer]:
         betas = (self.cfg.beta1, 0.999)
         return {"gen": adam(self.generator.parameters(), settings.lr, device, betas),
-                "disc": adam(self.critic.parameters(), settings.lr, device, betas)}
+                "disc": adam(self.critic.parameters(), settings.lr * self.cfg.d_lr_mult, device, betas)}
 
     def edit(self, x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Faces x (B, C, S, S) in [0, 1] given degrees ``target`` (B, K): (edited, colour, attention), images in
