@@ -21,6 +21,7 @@ from facegen.analysis.expression.study import (
     editor_method,
     human_gap,
     lfw_crop_framing,
+    reshape_method,
     residual_method,
     run_set,
     save_strips,
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--utkface", type=Path, required=True, help="folder with UTKFace/ and smiles_dataset.txt")
     p.add_argument("--mouths", type=Path, default=Path("data/mouths"),
                    help="prepare_mouths.py output: its split.json names the held-out faces")
+    p.add_argument("--ablations", action="store_true",
+                   help="also the editor without its reshaping of the mouth, and the reshaping alone")
     p.add_argument("--lfw", type=Path, default=None, help="a folder of whole LFW photos")
     p.add_argument("--n", type=int_at_least(10), default=200, help="held-out UTKFace faces to edit")
     p.add_argument("--seed", type=int, default=0, help="which held-out faces")
@@ -62,7 +65,11 @@ def main(argv: list[str] | None = None) -> None:
     lfw = sorted(args.lfw.glob("*.jpg")) if args.lfw is not None else []
     framing = lfw_crop_framing(lfw or [faces_dir / n for n in labelled[:40]])
     judges = Judges(load_smile_judge(args.feature_net), load_identity_judge(args.identity), framing, gap["gap"])
-    methods = {"editor": editor_method(load_trained(args.editor)[1])}
+    editor = load_trained(args.editor)[1]
+    methods = {"editor": editor_method(editor)}
+    if args.ablations:
+        methods.update({"editor, no reshaping": editor_method(editor, reshape=False),
+                        "reshaping only": reshape_method(editor)})
     if args.cvae is not None:
         methods["residual"] = residual_method(*load_trained(args.cvae))
     held = [n for n in read_split(args.mouths) if (faces_dir / n).is_file()]
