@@ -9,7 +9,8 @@
   input passes through untouched, so the network only paints what the expression needs.
 - :class:`CriticRegressor`: a PatchGAN-style stack of stride-2 4x4 convolutions with LeakyReLU 0.2 and
   spectral normalisation; one head gives a real / fake score per patch, the other regresses the condition of the whole
-  image (the discriminator that "also regresses the expression").
+  image from the features averaged over every position (the discriminator that "also regresses the expression";
+  a head with a weight per position was fooled by a stroke painted at one place).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class CriticRegressor(nn.Module):
             cin = cout
         self.body = nn.Sequential(*layers)
         self.score = norm(nn.Conv2d(cin, 1, 3, 1, 1))
-        self.regress = nn.Conv2d(cin, cond_dim, size // 2**n_layers)
+        self.regress = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(cin, cond_dim, 1))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.body(x)

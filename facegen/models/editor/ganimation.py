@@ -5,7 +5,8 @@ Per training step, with x the real patches (in [-1, 1]), y their degrees and t =
 batch (each face is asked for another face's smile, as GANimation samples target expressions), G(x, t) =
 A C + (1 - A) x (:class:`facegen.nn.ganimation.AttentionGenerator`), D = (score, regressed degree):
 
-1. discriminator (least squares): mean (D_s(x) - 1)^2 + mean D_s(G(x, t))^2 + lambda_reg mean (D_r(x) - y)^2;
+1. discriminator (least squares): mean (D_s(x) - 1)^2 + mean D_s(G(x, t))^2 + lambda_reg mean (D_r(x) - y)^2, every
+   image it sees moved by one random offset of up to ``shift`` px;
 2. generator: mean (D_s(G(x, t)) - 1)^2 + lambda_cond mean (D_r(G(x, t)) - t)^2
    + lambda_cyc |G(G(x, t), y) - x|_1 (the edit undone gives the face back: it keeps the person)
    + lambda_att (mean A + mean A') + lambda_tv (TV(A) + TV(A')) over both passes' masks (small, smooth masks:
@@ -20,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from facegen.core.errors import FacegenError
 from facegen.data.batches import Batch
@@ -34,21 +36,22 @@ class GANimationConfig(ModelConfig):
     n_res: int = option(3, "residual blocks of the generator at a quarter of the resolution")
     d_width: int = option(32, "discriminator channels of its first layer (doubling per layer)")
     d_layers: int = option(4, "stride-2 layers of the discriminator")
+    shift: int = option(6, "px by which the critic's inputs are moved at random each step (0: never)")
     lambda_reg: float = option(1.0, "weight of the discriminator's degree regression on real faces")
     skips: bool = option(True, "U-Net skips in the generator (the colour image keeps the face's own tones)")
     spectral: bool = option(True, "spectral normalisation in the critic")
-    d_lr_mult: float = option(2.0, "the critic's learning rate over the generator's (two time-scale updates)")
-    lambda_cond: float = option(1.0, "weight of the edited face's regressed degree against its target")
+    d_lr_mult: float = option(1.0, "the critic's learning rate over the generator's (two time-scale updates)")
+    lambda_cond: float = option(2.0, "weight of the edited face's regressed degree against its target")
     lambda_cyc: float = option(10.0, "weight of the cycle term |G(G(x, t), y) - x|_1")
-    lambda_att: float = option(0.05, "weight of the attention masks' mean (how much may change)")
-    lambda_tv: float = option(0.5, "weight of the attention masks' total variation (smooth masks)")
+    lambda_att: float = option(0.02, "weight of the attention masks' mean (how much may change)")
+    lambda_tv: float = option(0.2, "weight of the attention masks' total variation (smooth masks)")
     beta1: float = option(0.5, "Adam beta1 of both players")
 
     def check(self) -> None:
         if self.cond_dim < 1:
             raise FacegenError("the smile editor needs faces with a smile degree: pass --labels with degrees")
-        if min(self.g_width, self.d_width, self.d_layers) < 1 or self.n_res < 0:
-            raise FacegenError("--g_width, --d_width and --d_layers must be at least 1, --n_res at least 0")
+        if min(self.g_width, self.d_width, self.d_layers) < 1 or self.n_res < 0 or self.shift < 0:
+            raise FacegenError("--g_width, --d_width and --d_layers must be at least 1, --n_res and --shift at least 0")
         if self.size % 2**self.d_layers or self.size % 4:
             raise FacegenError(f"--resize {self.size} must be divisible by 4 and by 2^d_layers = {2**self.d_layers}: "
                                f"pass e.g. --resize 96 or 128")
@@ -91,6 +94,16 @@ class GANimation(Model):
         """The critic's reading (B, K) of the expression of faces x in [0, 1]: what a face's own degree is."""
         return self.critic(x * 2 - 1)[1]
 
+    def shifted(self, *images: torch.Tensor) -> list[torch.Tensor]:
+        """The images all moved by one random offset of up to ``shift`` px (edges repeated): what the critic sees,
+        so that no pattern painted at one place of the patch can fool it."""
+        k = self.cfg.shift
+        if k == 0:
+            return list(images)
+        dy, dx = (int(v) for v in torch.randint(0, 2 * k + 1, (2,)))
+        size = images[0].shape[-1]
+        return [F.pad(x, (k, k, k, k), mode="replicate")[..., dy:dy + size, dx:dx + size] for x in images]
+
     def train_step(self, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         cfg = self.cfg
         x, y = batch.x * 2 - 1, batch.y
@@ -98,8 +111,9 @@ class GANimation(Model):
         with step.autocast():
             with torch.no_grad():
                 fake = self.generator(x, t)[0]
-            s_real, r_real = self.critic(x)
-            s_fake, _ = self.critic(fake)
+            seen_real, seen_fake = self.shifted(x, fake)
+            s_real, r_real = self.critic(seen_real)
+            s_fake, _ = self.critic(seen_fake)
             reg = (r_real.float() - y).pow(2).mean()
             d_loss = (s_real.float() - 1).pow(2).mean() + s_fake.float().pow(2).mean()
         step.update(d_loss + cfg.lambda_reg * reg, "disc")
@@ -107,7 +121,7 @@ class GANimation(Model):
         try:
             with step.autocast():
                 fake, _, attention = self.generator(x, t)
-                s, r = self.critic(fake)
+                s, r = self.critic(self.shifted(fake)[0])
                 back, _, attention_back = self.generator(fake, y)
                 adv = (s.float() - 1).pow(2).mean()
                 cond = (r.float() - t).pow(2).mean()
