@@ -4,7 +4,8 @@
 # folder in $LFW_STUDY; docs/gan.md) and its 64 px run (results/lfw64), of the Glow runs of docs/glow.md
 # (results/glow_celeba32), of `sh scripts/depth2face_compare.sh` (results/d2f), of docs/steering.md's commands
 # (results/cvae/steering) and of `sh scripts/identity_study.sh` (docs/identity.md), each set when its runs are
-# there; `sh scripts/copy_figures.sh steering` (or lfw64, or identity) copies only that set.
+# there; `sh scripts/copy_figures.sh steering` (or lfw64, identity, editor: scripts/editor_study.sh, docs/editor.md)
+# copies only that set.
 set -e
 cd "$(dirname "$0")/.."
 mkdir -p docs/figures
@@ -46,6 +47,12 @@ lfw64() {  # made by docs/gan.md's 64 px compare_models.py command (results/lfw6
     done
     copy lfw64/seed0/vaegan/plots/training.png lfw64_vaegan_training.png
 }
+editor() {  # made by sh scripts/editor_study.sh (docs/editor.md)
+    for f in table.md study.json utkface_photos.png utkface_mouths.png lfw_photos.png lfw_mouths.png; do
+        copy "editor_study/$f" "editor_$f"
+    done
+    copy "editor/iterations/iter_$(last_iter editor).png" editor_training_snapshot.png
+}
 identity() {  # made by sh scripts/identity_study.sh (docs/identity.md)
     copy identity/plots/verification.png identity_verification.png
     copy cvae64/identity/editing.json identity_cvae64_editing.json
@@ -62,7 +69,7 @@ identity() {  # made by sh scripts/identity_study.sh (docs/identity.md)
 }
 STUDY="${LFW_STUDY:-results/lfw_study}"
 case "$1" in  # sh scripts/copy_figures.sh steering|lfw64|identity: only that set
-    steering|lfw64|identity)
+    steering|lfw64|identity|editor)
         "$1"
         echo "copy_figures: docs/figures/ updated with the $1 figures"
         exit 0 ;;
