@@ -66,10 +66,11 @@ class AttentionGenerator(nn.Module):
 class CriticRegressor(nn.Module):
     """x (B, C, S, S) -> (patch scores (B, 1, S/2^n, S/2^n), condition (B, K)). With ``spectral`` the body's and
     the score's convolutions are spectrally normalised (Miyato et al. 2018: a 1-Lipschitz critic without
-    GANimation's gradient penalty, whose double backward a CPU step cannot afford)."""
+    GANimation's gradient penalty, whose double backward a CPU step cannot afford). ``pooled``: the degree is
+    regressed from the features averaged over every position, else by one weight per position (GANimation's)."""
 
     def __init__(self, size: int, channels: int = 3, cond_dim: int = 1, width: int = 32, n_layers: int = 4,
-                 spectral: bool = True):
+                 spectral: bool = True, pooled: bool = True):
         super().__init__()
         norm = spectral_norm if spectral else (lambda m: m)
         layers: list[nn.Module] = []
@@ -80,7 +81,9 @@ class CriticRegressor(nn.Module):
             cin = cout
         self.body = nn.Sequential(*layers)
         self.score = norm(nn.Conv2d(cin, 1, 3, 1, 1))
-        self.regress = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(cin, cond_dim, 1))
+        side = size // 2**n_layers
+        self.regress = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(cin, cond_dim, 1)) if pooled \
+            else nn.Conv2d(cin, cond_dim, side)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.body(x)

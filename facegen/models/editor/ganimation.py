@@ -34,18 +34,19 @@ from facegen.nn.ganimation import AttentionGenerator, CriticRegressor
 class GANimationConfig(ModelConfig):
     g_width: int = option(32, "generator channels at full resolution (x2, x4 after its two downsamplings)")
     n_res: int = option(3, "residual blocks of the generator at a quarter of the resolution")
+    skips: bool = option(True, "U-Net skips in the generator (the colour image keeps the face's own tones)")
     d_width: int = option(32, "discriminator channels of its first layer (doubling per layer)")
     d_layers: int = option(4, "stride-2 layers of the discriminator")
-    shift: int = option(6, "px by which the critic's inputs are moved at random each step (0: never)")
-    lambda_reg: float = option(1.0, "weight of the discriminator's degree regression on real faces")
-    skips: bool = option(True, "U-Net skips in the generator (the colour image keeps the face's own tones)")
     spectral: bool = option(True, "spectral normalisation in the critic")
+    pooled: bool = option(True, "the critic regresses the degree from features averaged over every position")
+    shift: int = option(6, "px by which the critic's inputs are moved at random each step (0: never)")
     d_lr_mult: float = option(1.0, "the critic's learning rate over the generator's (two time-scale updates)")
+    beta1: float = option(0.5, "Adam beta1 of both players")
+    lambda_reg: float = option(1.0, "weight of the discriminator's degree regression on real faces")
     lambda_cond: float = option(2.0, "weight of the edited face's regressed degree against its target")
     lambda_cyc: float = option(10.0, "weight of the cycle term |G(G(x, t), y) - x|_1")
     lambda_att: float = option(0.02, "weight of the attention masks' mean (how much may change)")
     lambda_tv: float = option(0.2, "weight of the attention masks' total variation (smooth masks)")
-    beta1: float = option(0.5, "Adam beta1 of both players")
 
     def check(self) -> None:
         if self.cond_dim < 1:
@@ -77,7 +78,8 @@ class GANimation(Model):
     def __init__(self, cfg: GANimationConfig):
         super().__init__(cfg)
         self.generator = AttentionGenerator(cfg.channels, cfg.cond_dim, cfg.g_width, cfg.n_res, cfg.skips)
-        self.critic = CriticRegressor(cfg.size, cfg.channels, cfg.cond_dim, cfg.d_width, cfg.d_layers, cfg.spectral)
+        self.critic = CriticRegressor(cfg.size, cfg.channels, cfg.cond_dim, cfg.d_width, cfg.d_layers, cfg.spectral,
+                                     cfg.pooled)
 
     def optimizers(self, settings: OptimSettings, device: torch.device) -> dict[str, torch.optim.Optimizer]:
         betas = (self.cfg.beta1, 0.999)
