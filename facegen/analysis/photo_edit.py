@@ -34,9 +34,9 @@ from facegen.analysis.residual import change_mask
 from facegen.core.errors import FacegenError
 from facegen.core.files import user_cache_dir, write_json
 from facegen.data import resolve_data
-from facegen.data.align import invert, paste_change, similarity_from_box, similarity_from_points, warp
+from facegen.data.align import invert, paste_change, similarity_from_box, to_template_eyes, warp
 from facegen.data.cache import decode_images
-from facegen.data.landmarks import Face, find_faces
+from facegen.data.landmarks import Face, faces_in_photo, find_faces
 from facegen.models.base import Model
 from facegen.runs import Run
 
@@ -121,8 +121,7 @@ def face_template(run: Run, n: int = 300, seed: int = 0) -> Template:
 def alignment(face: Face, template: Template, size: int) -> tuple[torch.Tensor, str]:
     """(T mapping photo pixels to the run's crop of ``size`` px, "eyes" or "box": what it was fitted on)."""
     if template.eyes is not None:
-        (l1, r1), (l2, r2) = face.eyes, template.eyes
-        return similarity_from_points(l1, r1, (l2[0] * size, l2[1] * size), (r2[0] * size, r2[1] * size)), "eyes"
+        return to_template_eyes(face.eyes, template.eyes, size), "eyes"
     return similarity_from_box(face.box, tuple(v * size for v in template.box)), "box"
 
 
@@ -223,7 +222,7 @@ def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template |
     (``template`` its face template; each face is edited on the photo as it is and the changes are added up), by
     :func:`edit_face_with_editor` with an expression editor (``template`` None; the faces one after another). A
     photo with no face to edit is a one-line error naming it as ``name``."""
-    faces = find_faces((photo * 255).round().byte().permute(1, 2, 0).numpy())
+    faces = faces_in_photo(photo)
     if not faces:
         raise FacegenError(f"no face found in {name}: give a photo of a face seen from the front, at least 48 px wide")
     large = [f for f in faces if f.refusal() is None]

@@ -28,6 +28,20 @@ def similarity_from_points(p1: tuple[float, float], p2: tuple[float, float], q1:
     return torch.tensor([[a.real, -a.imag, b.real], [a.imag, a.real, b.imag]], dtype=torch.float64)
 
 
+Eyes = tuple[tuple[float, float], tuple[float, float]]
+
+
+def to_template_eyes(eyes: Eyes, template: Eyes, size: int) -> torch.Tensor:
+    """T (2, 3) taking a face's eye centres (photo pixels) onto ``template``'s (fractions of a ``size`` px crop)."""
+    (l2, r2) = [(x * size, y * size) for x, y in template]
+    return similarity_from_points(*eyes, l2, r2)
+
+
+def crop_to_eyes(photo: torch.Tensor, eyes: Eyes, template: Eyes, size: int) -> torch.Tensor:
+    """The (C, size, size) crop of a photo (C, H, W) that puts its eyes where ``template`` has them."""
+    return warp(photo.float(), invert(to_template_eyes(eyes, template, size)), (size, size))
+
+
 def similarity_from_box(box: tuple[float, float, float, float], target: tuple[float, float, float, float]
                         ) -> torch.Tensor:
     """T (2, 3) that maps the square box (x, y, width, height; its centre and mean side) onto ``target``:

@@ -153,6 +153,11 @@ def find_faces(rgb: np.ndarray) -> list[Face]:
     return sorted(faces, key=lambda f: -f.eye_distance)
 
 
+def faces_in_photo(photo) -> list[Face]:
+    """:func:`find_faces` of a photo tensor (3, H, W) in [0, 1]."""
+    return find_faces((photo * 255).round().byte().permute(1, 2, 0).numpy())
+
+
 def mouth_width_ratio(landmarks: np.ndarray) -> float:
     """Mouth width over jaw width (corner to corner over jaw point 0 to 16): 0.36 for the labelled non-smiling
     UTKFace faces and 0.47 for the smiling ones (docs/editor.md)."""

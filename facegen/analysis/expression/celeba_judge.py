@@ -22,8 +22,8 @@ import torch
 
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
-from facegen.data.align import invert, similarity_from_points, warp
-from facegen.data.landmarks import Face, find_faces
+from facegen.data.align import crop_to_eyes
+from facegen.data.landmarks import Face, faces_in_photo, find_faces
 from facegen.nn.attrnet import AttributeNet, load_attribute_net, predict_probs
 
 TEMPLATE_FILE = "smile_judge_template.json"
@@ -40,13 +40,7 @@ class CelebASmileJudge:
 
     def crops(self, photo: torch.Tensor, faces: list[Face]) -> torch.Tensor:
         """The net's view (N, C, S, S) of each face in a photo (3, H, W) in [0, 1]."""
-        size = self.net.size
-        (l2, r2) = [(x * size, y * size) for x, y in self.eyes]
-        out = []
-        for face in faces:
-            t = similarity_from_points(*face.eyes, l2, r2)
-            out.append(warp(photo.float(), invert(t), (size, size)))
-        return torch.stack(out)
+        return torch.stack([crop_to_eyes(photo, face.eyes, self.eyes, self.net.size) for face in faces])
 
     def smiling(self, photo: torch.Tensor, faces: list[Face]) -> torch.Tensor:
         """P(Smiling) (N,) of each face of a photo."""
@@ -104,7 +98,7 @@ def load_judge(feature_run: Path) -> CelebASmileJudge:
 
 def judge_photo_faces(judge: CelebASmileJudge, photo: torch.Tensor) -> tuple[list[Face], torch.Tensor]:
     """(faces found in a photo (3, H, W) in [0, 1], their P(Smiling))."""
-    faces = find_faces((photo * 255).round().byte().permute(1, 2, 0).numpy())
+    faces = faces_in_photo(photo)
     return faces, judge.smiling(photo, faces) if faces else torch.zeros(0)
 
 

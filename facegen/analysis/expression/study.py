@@ -30,8 +30,8 @@ import torch
 from facegen.analysis.expression.celeba_judge import CelebASmileJudge
 from facegen.analysis.expression.two_sample import held_out_accuracy
 from facegen.analysis.identity import IdentityJudge
-from facegen.data.align import invert, similarity_from_points, warp
-from facegen.data.landmarks import Face, find_faces, mouth_width_ratio
+from facegen.data.align import crop_to_eyes, invert, warp
+from facegen.data.landmarks import Face, faces_in_photo, mouth_width_ratio
 from facegen.data.mouths import mouth_frame
 from facegen.data.photos import read_photo
 
@@ -46,8 +46,7 @@ class Framing:
     eyes: tuple[tuple[float, float], tuple[float, float]]
 
     def crop(self, photo: torch.Tensor, face: Face, size: int) -> torch.Tensor:
-        (l2, r2) = [(x * size, y * size) for x, y in self.eyes]
-        return warp(photo.float(), invert(similarity_from_points(*face.eyes, l2, r2)), (size, size))
+        return crop_to_eyes(photo, face.eyes, self.eyes, size)
 
 
 @dataclass
@@ -98,7 +97,7 @@ def run_set(paths: list[Path], methods: dict[str, Method], judges: Judges, targe
     refused = []
     for path in paths:
         photo = read_photo(path)
-        faces = find_faces((photo * 255).round().byte().permute(1, 2, 0).numpy())
+        faces = faces_in_photo(photo)
         if not faces or faces[0].refusal() is not None:
             refused.append(path.name)
             continue
@@ -113,7 +112,7 @@ def run_set(paths: list[Path], methods: dict[str, Method], judges: Judges, targe
             for t in targets:
                 edited = method(photo, face, t)
                 row.append(edited)
-                again = _nearest(find_faces((edited * 255).round().byte().permute(1, 2, 0).numpy()), face)
+                again = _nearest(faces_in_photo(edited), face)
                 rec.edits[name][t] = {
                     "smiling": float(judges.smile.smiling(edited, [face])[0]),
                     "ratio": None if again is None else mouth_width_ratio(again.landmarks),
@@ -171,7 +170,7 @@ def lfw_crop_framing(photos: list[Path]) -> Framing:
     x0, y0, side = LFW_CROP
     eyes = []
     for path in photos:
-        faces = find_faces((read_photo(path) * 255).round().byte().permute(1, 2, 0).numpy())
+        faces = faces_in_photo(read_photo(path))
         if faces:
             eyes.append(faces[0].eyes)
     e = (np.mean(np.asarray(eyes, np.float64), 0) - (x0, y0)) / side
@@ -182,7 +181,7 @@ def human_gap(photos: list[Path], degrees: list[float]) -> dict:
     """Mean mouth-width ratio of the human-labelled smiling (degree > 0) and other faces, and their gap."""
     ratios, kept = [], []
     for path, d in zip(photos, degrees, strict=True):
-        faces = find_faces((read_photo(path) * 255).round().byte().permute(1, 2, 0).numpy())
+        faces = faces_in_photo(read_photo(path))
         if faces:
             ratios.append(mouth_width_ratio(faces[0].landmarks))
             kept.append(d)
