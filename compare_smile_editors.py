@@ -21,7 +21,6 @@ from facegen.analysis.expression.study import (
     editor_method,
     human_gap,
     lfw_crop_framing,
-    reshape_method,
     residual_method,
     run_set,
     save_strips,
@@ -69,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     methods = {"editor": editor_method(editor)}
     if args.ablations:
         methods.update({"editor, no reshaping": editor_method(editor, reshape=False),
-                        "reshaping only": reshape_method(editor)})
+                        "reshaping only": editor_method(editor, draw=False)})
     if args.cvae is not None:
         methods["residual"] = residual_method(*load_trained(args.cvae))
     held = [n for n in read_split(args.mouths) if (faces_dir / n).is_file()]

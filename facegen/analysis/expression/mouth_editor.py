@@ -90,11 +90,12 @@ def reshape_mouth(photo: torch.Tensor, face: Face, change: float) -> torch.Tenso
 
 
 @torch.no_grad()
-def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: float, reshape: bool = True
-                ) -> tuple[torch.Tensor, list[MouthEdit]]:
+def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: float, reshape: bool = True,
+                draw: bool = True) -> tuple[torch.Tensor, list[MouthEdit]]:
     """(photo (3, H, W) in [0, 1] with every face's smile set to ``target``, each face's patch edit). With
     ``reshape`` the mouth is first moved by the change from the face's own degree (the editor's critic's reading)
-    to ``target`` (:func:`reshape_mouth`)."""
+    to ``target`` (:func:`reshape_mouth`); without ``draw`` the generator is not applied (the reshaping alone, an
+    ablation)."""
     model.require("edit", "editing a smile with an expression editor")
     if not -1 <= target <= 1:
         raise FacegenError(f"smile {target:g} is outside -1..1: give a degree from -1 (no smile) to +1 (broad smile)")
@@ -107,6 +108,8 @@ def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: fl
         if reshape:
             out = reshape_mouth(out, face, target - float(model.degree(patch[None])[0, 0]))
             patch = warp(out, invert(frame), (size, size))
+        if not draw:
+            continue
         y = torch.full((1, model.cfg.cond_dim), float(target))
         edited, colour, attention = model.edit(patch[None], y)
         alpha = warp((attention[0] * weight).float(), frame, tuple(photo.shape[-2:]), padding="zeros")

@@ -226,25 +226,12 @@ def save_strips(shown: list, columns: list[str], out: Path, stem: str, size: int
     return paths
 
 
-def editor_method(model, reshape: bool = True) -> Method:
+def editor_method(model, reshape: bool = True, draw: bool = True) -> Method:
     """The expression editor on one face (:func:`facegen.analysis.expression.mouth_editor.edit_mouths`), with or
-    without its reshaping of the mouth."""
+    without its reshaping of the mouth, or the reshaping alone (``draw`` off: no pixel from its generator)."""
     from facegen.analysis.expression.mouth_editor import edit_mouths
 
-    return lambda photo, face, t: edit_mouths(model, photo, [face], t, reshape)[0]
-
-
-def reshape_method(model) -> Method:
-    """Only the reshaping of the mouth (no pixel drawn by the editor's generator): what the geometry alone does."""
-    from facegen.analysis.expression.mouth_editor import frame_tensor, reshape_mouth
-
-    @torch.no_grad()
-    def method(photo: torch.Tensor, face: Face, t: float) -> torch.Tensor:
-        size = model.cfg.size
-        patch = warp(photo.float(), invert(frame_tensor(face, size)), (size, size))
-        return reshape_mouth(photo, face, t - float(model.degree(patch[None])[0, 0]))
-
-    return method
+    return lambda photo, face, t: edit_mouths(model, photo, [face], t, reshape, draw)[0]
 
 
 def residual_method(run, model) -> Method:
