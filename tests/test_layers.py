@@ -1,5 +1,6 @@
 """The package's layers (pyproject.toml's import-linter contracts): arrows run one way, no cycles between
-layers, model families independent; checked on the real tree, and shown to catch a violation."""
+layers, model families independent; checked on the real tree, and shown to catch a violation. A missing
+import-linter fails rather than skips."""
 
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
     exe = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
     if not Path(exe).exists():
-        pytest.skip("import-linter is not installed (it is in requirements.txt)")
+        pytest.fail("import-linter is not installed: it is in requirements.txt (sh scripts/test.sh installs it)")
     return subprocess.run([exe, "--no-cache"], cwd=cwd, capture_output=True, text=True,
                           env={"PYTHONPATH": str(cwd), "PATH": str(Path(exe).parent)})
 
