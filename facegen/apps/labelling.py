@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facegen.core.errors import FacegenError
-from facegen.core.files import write_csv
+from facegen.core.files import check_writable_file, check_writable_folder, write_csv
 from facegen.core.textfile import read_text
-from facegen.data.cache import check_min_side
+from facegen.data.cache import check_min_side, list_images
+from facegen.data.labels import write_smile_labels
 
 if TYPE_CHECKING:
     from matplotlib.backend_bases import KeyEvent
@@ -278,3 +279,34 @@ def write_agreement(path: Path, merged: dict[str, MergedFace]) -> None:
     write_csv(path, ["image", "degree", "n_raters", "n_smiling", "agreement"],
               ([image, f"{m.degree:.6f}", m.n_raters, m.n_smiling, f"{m.agreement:.4f}"]
                for image, m in merged.items()))
+
+
+def label_session(images: Path, rater: str, labels_dir: Path, n: int, seed: int) -> None:
+    """The rater's slideshow of ``n`` faces of the folder ``images`` (drawn with ``seed``) in a window, each answer
+    appended to LABELS_DIR/<rater>.csv; a session whose faces are all answered is a one-line error."""
+    check_writable_folder(labels_dir, "--labels_dir")
+    path = answers_file(labels_dir, rater)
+    show = Slideshow(list_images(images), path, rater, n=n, seed=seed)
+    if show.finished:
+        raise FacegenError(f"all {show.total} faces of this session are already answered in {path}: "
+                           f"pass another --seed or a larger --n for new faces")
+    print(f"{show.answered}/{show.total} answered so far; s: smiling, n: not smiling, q: quit (answers -> {path})")
+    open_window(show)
+    print(f"{show.answered}/{show.total} answered; saved in {path}")
+
+
+def merge_labels(files: list[Path], out: Path) -> None:
+    """The raters' answers ``files`` merged into smile degrees in the label file ``out`` (what training reads),
+    with each face's agreement beside it in OUT_agreement.csv."""
+    check_writable_file(out, "--out")
+    merged = merge_answers(files)
+    write_smile_labels(out, {image: m.degree for image, m in merged.items()})
+    agreement = out.with_name(f"{out.stem}_agreement.csv")
+    write_agreement(agreement, merged)
+    multi = [m for m in merged.values() if m.n_raters > 1]
+    print(f"{len(merged)} faces from {len(files)} raters -> {out}")
+    if multi:
+        mean = sum(m.agreement for m in multi) / len(multi)
+        unanimous = sum(m.agreement == 1 for m in multi)
+        print(f"{len(multi)} faces seen by 2+ raters: mean agreement {mean:.3f}, unanimous {unanimous}/{len(multi)}; "
+              f"per face: {agreement}")
