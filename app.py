@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facegen.analysis import latent
-from facegen.analysis.model_card import photo_template
-from facegen.analysis.photo_edit import smile_judge
+from facegen.analysis.editing.model_card import photo_template
+from facegen.analysis.editing.photo import smile_judge
+from facegen.analysis.latent import space
 from facegen.apps.demo import PhotoDemo, PriorDemo, build_page, serve
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.cli.sliders import build_state
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     if not editor:
         run.require("encode", "editing photos")
         run.require("decode", "editing photos")
-        latent.require_conditional(run, "editing a photo's smile")
+        space.require_conditional(run, "editing a photo's smile")
     photos = PhotoDemo(run, model, None if editor else photo_template(run), None if editor else smile_judge(model, run))
     draws = model.can("sample") and model.can("decode")
     prior = PriorDemo(build_state(run, model, method="pca", k=PRINCIPAL_SLIDERS)) if draws else None

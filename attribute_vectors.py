@@ -6,7 +6,7 @@ the vectors separately among men and among women.
 
 from pathlib import Path
 
-from facegen.analysis.attribute_study import write_attribute_vectors
+from facegen.analysis.directions.attribute_figures import write_attribute_vectors
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facegen.analysis.expression.celeba_judge import build_template, check_against_humans, load_judge
+from facegen.analysis.judges.celeba_judge import build_template, check_against_humans, load_judge
 from facegen.cli.args import Parser, guard
 from facegen.core.files import write_json
 from facegen.data.labels import read_smile_labels

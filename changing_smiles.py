@@ -5,7 +5,7 @@ Figures go to RUN/forcing.
 
 from pathlib import Path
 
-from facegen.analysis import explore
+from facegen.analysis.latent import explore
 from facegen.cli.args import (
     Parser,
     add_common_args,

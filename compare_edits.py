@@ -10,8 +10,8 @@ Writes RUN/identity/editing.json and RUN/identity/editing_*.png, and prints the 
 
 from pathlib import Path
 
-from facegen.analysis import editing
-from facegen.analysis.identity import load_judge
+from facegen.analysis.evaluation import edit_identity
+from facegen.analysis.judges.identity import load_judge
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.argtypes import nonnegative_int
 
@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     run, model = open_run(args, ("encode", "editing faces"), ("decode", "editing faces"))
     judge = load_judge(args.identity, next(model.parameters()).device)
-    result = editing.study(run, model, judge, args.unseen, args.seed, args.inversion_steps, args.pivotal_steps)
-    print("\n".join(editing.study_table(result)))
+    result = edit_identity.study(run, model, judge, args.unseen, args.seed, args.inversion_steps, args.pivotal_steps)
+    print("\n".join(edit_identity.study_table(result)))
     print(f"wrote {args.run / 'identity' / 'editing.json'}")
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import torch
 
-from facegen.analysis import compare, latent
-from facegen.analysis.sample_quality import PIXELS, NetFeatures, PixelFeatures
+from facegen.analysis.evaluation import compare
+from facegen.analysis.evaluation.sample_quality import PIXELS, NetFeatures, PixelFeatures
+from facegen.analysis.latent import space
 from facegen.cli.args import Parser, add_common_args, add_data_args, guard, resolve_resize
 from facegen.cli.training import train_main
 from facegen.core import argtypes
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
                     val = run.faces()[1].subset(torch.arange(args.n_show))
                     x = val.images.float() / 255
                     shown["recon"].setdefault("held-out faces", x)
-                    shown["recon"][name] = latent.decode(model, latent.encode_images(model, x, val.cond), val.cond)
+                    shown["recon"][name] = space.decode(model, space.encode_images(model, x, val.cond), val.cond)
             print(f"measured {path}")
         first = Run.load(next(iter(by_name.values())))
         results["real faces (held-out halves)"].append(compare.baseline(first, features, seed=seed, device=device))

@@ -1,5 +1,5 @@
 """Compare smile editors on photos none of them trained on, judged by networks that did not make the edits
-(facegen.analysis.expression.study): the GANimation editor (train_editor.py) beside residual editing with the
+(facegen.analysis.evaluation.smile_study): the GANimation editor (train_editor.py) beside residual editing with the
 semi-supervised CVAE, on held-out UTKFace faces and whole LFW photos.
 
 Writes OUT/study.json, OUT/table.md and, per photo set, OUT/SET_photos.png and OUT/SET_mouths.png.
@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facegen.analysis.expression.celeba_judge import load_judge as load_smile_judge
-from facegen.analysis.expression.study import (
+from facegen.analysis.evaluation.smile_study import (
     Judges,
     editor_method,
     human_gap,
@@ -26,7 +25,8 @@ from facegen.analysis.expression.study import (
     save_strips,
     table,
 )
-from facegen.analysis.identity import load_judge as load_identity_judge
+from facegen.analysis.judges.celeba_judge import load_judge as load_smile_judge
+from facegen.analysis.judges.identity import load_judge as load_identity_judge
 from facegen.cli.args import Parser, guard
 from facegen.core.argtypes import int_at_least
 from facegen.core.files import write_json

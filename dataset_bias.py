@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from facegen.analysis import metrics
+from facegen.analysis.evaluation import metrics
 from facegen.cli.args import Parser, guard
 from facegen.core.files import check_writable_folder
 

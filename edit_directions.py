@@ -8,8 +8,8 @@ held-out faces that lack the attribute (prior samples the judge calls without it
 Everything goes to RUN/attributes/directions/ (file names end in _<method> unless svm).
 """
 
-from facegen.analysis.attribute_study import write_directions
-from facegen.analysis.steering import ATTRIBUTE_METHODS
+from facegen.analysis.directions.attribute_figures import write_directions
+from facegen.analysis.directions.steering import ATTRIBUTE_METHODS
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.cli.steering import add_judge_args, add_method_arg, judges_from, sampling_from
 from facegen.core.argtypes import positive_int, span

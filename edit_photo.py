@@ -1,5 +1,5 @@
 """Give the people in a photo a new smile: find each face, align it to the run's training crop, edit it by residual
-editing and paste the change back into the photo at its own resolution (see facegen.analysis.photo_edit).
+editing and paste the change back into the photo at its own resolution (see facegen.analysis.editing.photo).
 
 Writes OUT/NAME_smile+0.8.png (one per value) and OUT/NAME_strip.png (before | after); the input is never
 overwritten. With --identity RUN (train_identity.py), also OUT/identity_strip.png and OUT/identity.json: each face's
@@ -20,10 +20,11 @@ import torch
 from PIL import Image
 
 from facegen import plots
-from facegen.analysis import editing, latent
-from facegen.analysis.identity import IdentityJudge, load_judge
-from facegen.analysis.model_card import photo_template
-from facegen.analysis.photo_edit import METHODS, FaceEdit, edit_photo, smile_judge
+from facegen.analysis.editing.model_card import photo_template
+from facegen.analysis.editing.photo import METHODS, FaceEdit, edit_photo, smile_judge
+from facegen.analysis.evaluation import edit_identity
+from facegen.analysis.judges.identity import IdentityJudge, load_judge
+from facegen.analysis.latent import space
 from facegen.cli.args import (
     Parser,
     add_common_args,
@@ -110,12 +111,12 @@ def identity_strip(judge: IdentityJudge, run, crops: list[tuple[str, FaceEdit]],
                    args) -> None:
     """OUT/identity.json: every face's crop, reconstruction and edits, with the identity distance of each to the
     crop (the judge's framing box fitted on the run's faces); OUT/identity_strip.png shows the first 8 faces."""
-    box, _ = editing.framing(judge, run)
+    box, _ = edit_identity.framing(judge, run)
     x = torch.stack([e.crop for _, e in crops])
     out = {"reconstruction": torch.stack([e.reconstruction for _, e in crops]),
            **{f"{tag} {v:+g}": torch.stack([e.edited_crops[i] for _, e in crops]) for i, v in enumerate(values)}}
     distances = {name: judge.distances(x, images, box).tolist() for name, images in out.items()}
-    editing.plot_strip(x, out, distances, judge.threshold, args.out / "identity_strip.png",
+    edit_identity.plot_strip(x, out, distances, judge.threshold, args.out / "identity_strip.png",
                        f"{args.method} edits, identity distance to the aligned photo crop under each (same person: "
                        f"<= {judge.threshold:.2f}; first 8 faces)")
     write_json(args.out / "identity.json", {"identity_run": str(judge.path), "threshold": judge.threshold,
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     if not editor:
         run.require("encode", "editing photos")
         run.require("decode", "editing photos")
-        latent.require_conditional(run, "editing a photo's smile")
+        space.require_conditional(run, "editing a photo's smile")
     elif args.identity is not None:
         raise FacegenError("--identity measures a CVAE run's edits in its own crops; an expression editor's edits are "
                            "measured by compare_smile_editors.py: drop --identity")

@@ -5,7 +5,7 @@ Writes RUN/metrics.json, RUN/plots/smile_response.png and RUN/plots/bias_by_degr
 
 from pathlib import Path
 
-from facegen.analysis import metrics
+from facegen.analysis.evaluation import metrics
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.lock import check_unlocked
 

@@ -7,7 +7,7 @@ SVM directions and SVM directions conditioned on --fixed, in one table (RUN/attr
 
 from pathlib import Path
 
-from facegen.analysis.attribute_eval import evaluate_attributes
+from facegen.analysis.evaluation.attribute_edits import evaluate_attributes
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.argtypes import float_list, positive_int
 from facegen.nn.features import DEFAULT_FEATURE_NET

@@ -3,12 +3,12 @@
 ``python evaluate_depth2face.py --run results/d2f_supervised [--run ...] --face2depth results/face2depth``
 writes RUN/depth2face_metrics.json and RUN/plots/depth2face_heldout.png for each run and prints a table (also
 written to --table). The face2depth run (depth2face.py --mode face2depth, on the same pairs and split) is the
-judge of correspondence and the feature space of realism and diversity; see facegen/analysis/translation.py.
+judge of correspondence and the feature space of realism and diversity; see facegen/analysis/evaluation/translation.py.
 """
 
 from pathlib import Path
 
-from facegen.analysis.translation import evaluate_translator, table
+from facegen.analysis.evaluation.translation import evaluate_translator, table
 from facegen.cli.args import Parser, add_common_args, guard
 from facegen.core.devices import pick_device
 from facegen.core.files import write_text

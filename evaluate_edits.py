@@ -5,9 +5,9 @@ face moves in the judges' feature space, and the cosines between directions. One
 edits.csv (docs/steering.md explains every number).
 """
 
-from facegen.analysis.edit_eval import default_attributes, default_methods, evaluate_edits
-from facegen.analysis.principal import PRINCIPAL, available_methods
-from facegen.analysis.steering import ATTRIBUTE_METHODS
+from facegen.analysis.directions.principal import PRINCIPAL, available_methods
+from facegen.analysis.directions.steering import ATTRIBUTE_METHODS
+from facegen.analysis.evaluation.direction_edits import default_attributes, default_methods, evaluate_edits
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.cli.steering import add_judge_args, judges_from, sampling_from
 from facegen.core.argtypes import float_list, int_at_least

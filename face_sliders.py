@@ -9,8 +9,8 @@ reset, loading a photo (runs with an encoder) and saving the face as PNG with a 
 import argparse
 from pathlib import Path
 
-from facegen.analysis.principal import PRINCIPAL
-from facegen.analysis.steering import ATTRIBUTE_METHODS
+from facegen.analysis.directions.principal import PRINCIPAL
+from facegen.analysis.directions.steering import ATTRIBUTE_METHODS
 from facegen.apps.sliders import parse_settings
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.cli.sliders import build_state

@@ -3,7 +3,7 @@
 
 from pathlib import Path
 
-from facegen.analysis.interpolation import MODES, write_interpolations
+from facegen.analysis.latent.interpolation import MODES, write_interpolations
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.argtypes import int_at_least, positive_int
 

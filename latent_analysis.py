@@ -3,7 +3,7 @@
 Figures go to RUN/plots and RUN/interp.
 """
 
-from facegen.analysis import explore
+from facegen.analysis.latent import explore
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.argtypes import int_at_least, nonnegative_int, positive_int
 

@@ -8,8 +8,8 @@ your photos (--images). Writes RUN/attributes/add_<attribute>[_<method>].png (re
 
 from pathlib import Path
 
-from facegen.analysis.attribute_study import modify_attribute
-from facegen.analysis.steering import ATTRIBUTE_METHODS
+from facegen.analysis.directions.attribute_figures import modify_attribute
+from facegen.analysis.directions.steering import ATTRIBUTE_METHODS
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.cli.steering import add_judge_args, add_method_arg, judges_from, sampling_from
 from facegen.core.argtypes import positive_int, span

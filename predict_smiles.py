@@ -8,7 +8,7 @@
 import argparse
 from pathlib import Path
 
-from facegen.analysis import smile_head
+from facegen.analysis.latent import smile_head
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.files import check_writable_file
 from facegen.data.labels import write_smile_labels

@@ -3,7 +3,7 @@ into RUN/axis."""
 
 from pathlib import Path
 
-from facegen.analysis import explore
+from facegen.analysis.latent import explore
 from facegen.cli.args import (
     EXTRAPOLATE,
     Parser,

@@ -1,7 +1,7 @@
 """Walk the principal directions of a trained run, in standard deviations (see --help); into RUN/axis."""
 
-from facegen.analysis import explore
-from facegen.analysis.principal import PRINCIPAL
+from facegen.analysis.directions import walks
+from facegen.analysis.directions.principal import PRINCIPAL
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.cli.steering import add_method_arg
 from facegen.core.argtypes import bounds, degree, int_at_least
@@ -23,7 +23,7 @@ def parser() -> Parser:
     p.add_argument("--steps", type=int_at_least(2), default=10, help="images along each walk (>= 2)")
     p.add_argument("--degree", type=degree(), default=0.0, help="smile degree the images are decoded with (-1 to +1)")
     p.add_argument("--samples", type=int_at_least(20), default=2000, help="prior samples GANSpace analyses")
-    p.add_argument("--start", choices=explore.WALK_STARTS, default="auto",
+    p.add_argument("--start", choices=walks.WALK_STARTS, default="auto",
                    help="where the walks start: the directions' centre (mean: the mean code for pca, z = 0 for "
                         "ganspace and sefa), one prior sample drawn with --seed (sample), or auto: sample for a "
                         "model without an encoder (a GAN, whose z = 0 decodes to a grey average face), else mean")
@@ -33,7 +33,7 @@ def parser() -> Parser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     run, model = open_run(args, ("decode", "principal walks"))
-    for path in explore.sample_across_pca_axis(run, model, bounds=args.bounds, steps=args.steps, degree=args.degree,
+    for path in walks.sample_across_pca_axis(run, model, bounds=args.bounds, steps=args.steps, degree=args.degree,
                                                method=args.method, k=args.k, n_samples=args.samples, seed=args.seed,
                                                start=args.start):
         print(f"wrote {path}")

@@ -1,6 +1,6 @@
 """Decode codes drawn from a trained run's prior at a chosen smile degree (see --help); figures go to RUN/sampled."""
 
-from facegen.analysis import explore
+from facegen.analysis.latent import explore
 from facegen.cli.args import (
     EXTRAPOLATE,
     Parser,

@@ -7,7 +7,7 @@ edits in evaluate_attributes.py; both read RUN/attribute_net.pt, written at the 
 
 import sys
 
-from facegen.analysis.attribute_accuracy import report
+from facegen.analysis.judges.attribute_accuracy import report
 from facegen.cli.args import guard
 from facegen.cli.training import train_main
 from facegen.core.distributed import world_from_env

@@ -7,7 +7,7 @@ Example: python train_identity.py --data ../shared/data/lfw --n_epochs 30 --devi
 
 import sys
 
-from facegen.analysis import identity
+from facegen.analysis.judges import identity
 from facegen.cli.args import guard
 from facegen.cli.training import train_main
 from facegen.core.devices import pick_device

@@ -1,11 +1,11 @@
-"""Verify an identity run on its held-out people and calibrate it (see facegen.analysis.identity).
+"""Verify an identity run on its held-out people and calibrate it (see facegen.analysis.judges.identity).
 
 Writes RUN/verification.json (10-fold accuracy, the "same person" threshold, the calibration table),
 RUN/mean_face.png (the framing template) and RUN/plots/verification.png, and prints a table. train_identity.py
 runs this at the end of training; evaluate.py --identity RUN reads what it wrote.
 """
 
-from facegen.analysis import identity
+from facegen.analysis.judges import identity
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard
 from facegen.core.devices import pick_device
 from facegen.core.seeding import seed_everything

@@ -1,5 +1,5 @@
-"""Write the card of an exported model (facegen/analysis/model_card.py): MODEL.json beside MODEL.safetensors with
-the provenance (the training command, the data, the date, the measured numbers), the model's config, and what its
+"""Write the card of an exported model (facegen/analysis/editing/model_card.py): MODEL.json beside MODEL.safetensors
+with the provenance (the training command, the data, the date, the measured numbers), the model's config, and what its
 first use would otherwise measure on the training faces (the photo template, the top principal directions).
 
     python export_model.py --run results/default_cvae --out weights/smile_cvae.safetensors
@@ -12,8 +12,8 @@ import csv
 import datetime
 from pathlib import Path
 
-from facegen.analysis import smile_head
-from facegen.analysis.model_card import make_card, model_config, write_card
+from facegen.analysis.editing.model_card import make_card, model_config, write_card
+from facegen.analysis.latent import smile_head
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.errors import FacegenError
 from facegen.runs import Run

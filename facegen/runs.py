@@ -36,7 +36,7 @@ MODEL_FORMAT = "facegen-model/1"  # the "format" entry of an exported model's me
 MODEL_SUFFIX = ".safetensors"
 DATASET_FIELDS = {"size": int, "channels": int, "cond_names": list[str]}  # what scripts read of "dataset"
 WEIGHT, TRACK = "model/", "track/"  # prefixes of the weights' and the tracks' tensor names in an exported model
-# the shipped default model (scripts/train_default.sh; its card beside it, facegen/analysis/model_card.py): what
+# the shipped default model (scripts/train_default.sh; its card beside it, facegen/analysis/editing/model_card.py): what
 # --run means when omitted; a better editor is swapped in by exporting it to this path
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "weights" / "smile_cvae.safetensors"
 

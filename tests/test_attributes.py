@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from facegen.analysis.attributes import (
+from facegen.analysis.directions.attribute import (
     AttributeVectors,
     edit_codes,
     load_vectors,
@@ -105,7 +105,7 @@ def test_edit_codes_adds_multiples_of_the_direction():
 
 def test_faces_whose_edit_decodes_to_nan_are_left_out_and_counted():
     """A flow's inverse can diverge far from the data: such faces must not count as 'attribute removed'."""
-    from facegen.analysis.attribute_eval import _judge
+    from facegen.analysis.evaluation.attribute_edits import _judge
 
     before = torch.tensor([[0.2, 0.9], [0.3, 0.1], [0.1, 0.5], [0.4, 0.6]])
     after = torch.tensor([[0.8, 0.9], [float("nan"), float("nan")], [0.6, 0.5], [0.3, 0.6]])

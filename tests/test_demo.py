@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facegen.analysis.photo_edit import Template, edit_photo, smile_judge
+from facegen.analysis.editing.photo import Template, edit_photo, smile_judge
 from facegen.apps.demo import OUTLINE, VIEW_HEIGHT, PhotoDemo, PriorDemo, to_uint8
 from facegen.cli.sliders import build_state
 from facegen.core.errors import FacegenError

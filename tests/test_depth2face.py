@@ -18,7 +18,7 @@ from PIL import Image
 import depth2face
 import translate
 from facegen import plots
-from facegen.analysis.translation import (
+from facegen.analysis.evaluation.translation import (
     cycling,
     frechet_distance,
     gaussian_window,

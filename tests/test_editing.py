@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from facegen.analysis.editing import identity_kept, outputs, unseen_faces
-from facegen.analysis.identity import load_judge
-from facegen.analysis.residual import change_mask, masked_replace, residual_edit
+from facegen.analysis.editing.residual import change_mask, masked_replace, residual_edit
+from facegen.analysis.evaluation.edit_identity import identity_kept, outputs, unseen_faces
+from facegen.analysis.judges.identity import load_judge
 from facegen.core.errors import FacegenError
 from facegen.runs import Run
 

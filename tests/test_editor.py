@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from facegen.analysis.expression.mouth_editor import DEGREE_GAP, SMILE_SHAPE, edit_mouths, reshape_mouth
-from facegen.analysis.expression.two_sample import held_out_accuracy
+from facegen.analysis.editing.mouth_editor import DEGREE_GAP, SMILE_SHAPE, edit_mouths, reshape_mouth
+from facegen.analysis.evaluation.two_sample import held_out_accuracy
 from facegen.core.errors import FacegenError
 from facegen.data.landmarks import LEFT_CORNER, LEFT_EYE, MOUTH, RIGHT_CORNER, RIGHT_EYE, Face
 from facegen.data.mouths import SIDE, mouth_frame

@@ -17,7 +17,7 @@ import latent_analysis
 import sample_across_axis
 import sample_across_pca_axis
 import sample_prior
-from facegen.analysis import explore
+from facegen.analysis.latent import explore
 from facegen.core.errors import FacegenError
 from facegen.models.registry import build_model
 from facegen.runs import Run

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import record_run
 from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import save_file
@@ -19,6 +18,7 @@ from facegen.core.errors import FacegenError
 from facegen.core.files import save_checkpoint
 from facegen.models.registry import build_model
 from facegen.runs import LAST, Run, load_trained, outputs_folder
+from tests.fakes import record_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -103,11 +103,11 @@ def test_export_refusals_are_one_line(tiny_run, tmp_path, extra, message):
 
 def test_judges_fitted_for_a_model_file_are_found_by_its_name(tiny_run, tmp_path):
     """evaluate.py --run FILE caches its judges in FILE_outputs/; --judges FILE finds them there."""
-    from facegen.analysis import evaluators
+    from facegen.analysis.judges import pixel
 
     out = tmp_path / "judged.safetensors"
     export_model.main(["--run", str(tiny_run), "--out", str(out)])
     run = Run.load(out)
-    fitted = evaluators.load_or_fit(run.path, evaluators.SMILE, *run.faces())
-    found = evaluators.load_from(out, evaluators.SMILE)
+    fitted = pixel.load_or_fit(run.path, pixel.SMILE, *run.faces())
+    found = pixel.load_from(out, pixel.SMILE)
     assert np.array_equal(found.coef, fitted.coef) and (tmp_path / "judged_outputs" / "evaluators").is_dir()

@@ -16,7 +16,7 @@ import evaluate
 import sample_across_axis
 import sample_prior
 import vaegan
-from facegen.analysis.sample_quality import NetFeatures, PixelFeatures, feature_vectors, frechet_distance
+from facegen.analysis.evaluation.sample_quality import NetFeatures, PixelFeatures, feature_vectors, frechet_distance
 from facegen.cli.args import guard
 from facegen.core.errors import FacegenError
 from facegen.core.files import load_checkpoint

@@ -16,7 +16,7 @@ from torch import nn
 import dcgan
 import edit_directions
 import evaluate_edits
-from facegen.analysis.principal import available_methods, sefa
+from facegen.analysis.directions.principal import available_methods, sefa
 from facegen.cli.args import guard
 from facegen.core.files import save_checkpoint
 from facegen.models.flow.glow import GlowConfig, GlowModel
@@ -167,24 +167,25 @@ def test_principal_walks_of_a_gan_start_at_a_prior_sample_and_an_encoders_at_the
                                                                                         monkeypatch):
     """A GAN's z = 0 is no typical code (prior codes lie near |z| = sqrt(L)), so its walks start at the --seed prior
     sample; a run with an encoder walks from the directions' centre unless asked otherwise."""
-    from facegen.analysis import explore, latent
+    from facegen.analysis.directions import walks
+    from facegen.analysis.latent import space
     from facegen.core.errors import FacegenError
 
     walked = []
-    real_decode = latent.decode
-    monkeypatch.setattr(latent, "decode", lambda model, z, y=None: walked.append(z.clone()) or real_decode(model, z, y))
+    real_decode = space.decode
+    monkeypatch.setattr(space, "decode", lambda model, z, y=None: walked.append(z.clone()) or real_decode(model, z, y))
     for run, start, want in [(gan_run, "auto", "sample"), (tiny_run, "auto", "mean"), (tiny_run, "sample", "sample")]:
         run_obj = Run.load(run)
         model = run_obj.load_model()
-        assert explore.walk_start(model, start) == want
+        assert walks.walk_start(model, start) == want
         walked.clear()
-        explore.sample_across_pca_axis(run_obj, model, method="sefa", k=2, steps=3, bounds=(-1.0, 1.0), seed=7,
+        walks.sample_across_pca_axis(run_obj, model, method="sefa", k=2, steps=3, bounds=(-1.0, 1.0), seed=7,
                                        start=start)
         middle = walked[0][1]  # the walk's value 0
-        prior = latent.prior_noise(1, model.latent_size, 7)[0]
+        prior = space.prior_noise(1, model.latent_size, 7)[0]
         if want == "sample":
             torch.testing.assert_close(middle, prior)
         else:
             assert middle.abs().max() < 1e-6  # sefa's centre is z = 0
     with pytest.raises(FacegenError, match="--start"):
-        explore.walk_start(model, "median")
+        walks.walk_start(model, "median")

@@ -17,8 +17,8 @@ import changing_smiles
 import glow
 import latent_analysis
 import sample_prior
-from facegen.analysis import metrics
-from facegen.analysis.attribute_data import attribute_faces
+from facegen.analysis.evaluation import metrics
+from facegen.analysis.latent.attribute_faces import attribute_faces
 from facegen.cli.args import guard
 from facegen.core.errors import FacegenError
 from facegen.core.files import load_checkpoint

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from facegen.analysis.identity import (
+from facegen.analysis.judges.identity import (
     IdentityJudge,
     accuracy_at,
     best_threshold,

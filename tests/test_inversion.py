@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from facegen.analysis.inversion import invert_codes, tuned_models
+from facegen.analysis.editing.inversion import invert_codes, tuned_models
 
 
 class LinearDecoder(nn.Module):

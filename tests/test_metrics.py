@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import evaluate
-from facegen.analysis import evaluators, metrics
+from facegen.analysis.evaluation import metrics
+from facegen.analysis.judges import pixel
 from facegen.models.registry import build_model
 from facegen.runs import Run
 
@@ -54,9 +55,9 @@ def test_judges_are_cached(smile_run, tmp_path):
         evaluate.main(["--run", str(smile_run)])
     before = path.stat().st_mtime_ns
     train, val = Run.load(smile_run).faces()
-    judge = evaluators.load_or_fit(smile_run, evaluators.SMILE, train, val)
+    judge = pixel.load_or_fit(smile_run, pixel.SMILE, train, val)
     assert path.stat().st_mtime_ns == before
-    assert evaluators.smile_degrees(judge, val.images).shape == (len(val),)
+    assert pixel.smile_degrees(judge, val.images).shape == (len(val),)
 
 
 @pytest.mark.parametrize("kind", ["ridge", "logistic"])
@@ -66,16 +67,16 @@ def test_a_judge_stored_as_arrays_scores_as_its_fitted_pipeline(kind, tmp_path):
     from sklearn.preprocessing import StandardScaler
 
     rng = np.random.default_rng(0)
-    x = rng.normal(3, 2, (60, evaluators.FEATURE_SIZE ** 2))
+    x = rng.normal(3, 2, (60, pixel.FEATURE_SIZE ** 2))
     y = (x[:, 0] + x[:, 5] > 6).astype(int) if kind == "logistic" else x[:, 0] - 0.5 * x[:, 7]
     linear = LogisticRegression(C=0.01, max_iter=2000) if kind == "logistic" else RidgeCV(alphas=[1.0, 10.0])
     pipe = make_pipeline(StandardScaler(), linear).fit(x, y)
-    judge = evaluators.Judge.from_pipeline(kind, pipe, {"n_train": 60})
+    judge = pixel.Judge.from_pipeline(kind, pipe, {"n_train": 60})
     want = pipe.predict_proba(x)[:, 1] if kind == "logistic" else pipe.predict(x)
     got = 1 / (1 + np.exp(-judge.score(x))) if kind == "logistic" else judge.score(x)
     assert np.allclose(got, want, rtol=0, atol=1e-10)
-    evaluators._store(tmp_path, "j", judge)
-    back = evaluators._cached(tmp_path, "j")
+    pixel._store(tmp_path, "j", judge)
+    back = pixel._cached(tmp_path, "j")
     assert back is not None and back.kind == kind and back.heldout == {"n_train": 60}
     assert np.array_equal(back.score(x), judge.score(x))
 
@@ -93,15 +94,15 @@ def test_a_planted_pickle_among_the_judges_never_runs(smile_run, tmp_path, capsy
     np.savez(run / "evaluators" / "smile_regressor.npz", mean=np.array([Payload(marker)], dtype=object),
              scale=np.ones(3), coef=np.ones(3))
     (run / "evaluators" / "smile_regressor.json").write_text(json.dumps(
-        {"version": evaluators.FORMAT_VERSION, "feature_size": evaluators.FEATURE_SIZE, "kind": "ridge",
+        {"version": pixel.FORMAT_VERSION, "feature_size": pixel.FEATURE_SIZE, "kind": "ridge",
          "intercept": 0.0, "heldout": {}}))
     train, val = Run.load(run).faces()
     capsys.readouterr()
-    judge = evaluators.load_or_fit(run, evaluators.SMILE, train, val)
+    judge = pixel.load_or_fit(run, pixel.SMILE, train, val)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "holds pickled objects, which are never loaded" in err[0], err
-    assert not marker.exists() and judge.mean.shape == (evaluators.FEATURE_SIZE ** 2,)
-    assert evaluators._cached(run, evaluators.SMILE) is not None  # replaced by the fitted arrays
+    assert not marker.exists() and judge.mean.shape == (pixel.FEATURE_SIZE ** 2,)
+    assert pixel._cached(run, pixel.SMILE) is not None  # replaced by the fitted arrays
 
 
 class Payload:
@@ -135,12 +136,12 @@ def test_the_smile_sweep_changes_the_mouth_and_little_else(smile_run):
     """Down a column of sample_prior.py --sweep only the degree changes: on a CVAE trained briefly on toy faces
     the pixels change most in the mouth box (measured: about 1.4 times the change elsewhere, which is the
     short-trained model's blur moving with the condition)."""
-    from facegen.analysis import latent
+    from facegen.analysis.latent import space
 
     run = Run.load(smile_run)
     model = run.load_model()
-    z = latent.prior_noise(16, model.latent_size, seed=0)
-    rows = latent.degree_sweep(model, run, z, [-1.0, 1.0])
+    z = space.prior_noise(16, model.latent_size, seed=0)
+    rows = space.degree_sweep(model, run, z, [-1.0, 1.0])
     change = (rows[1] - rows[0]).abs().mean(dim=(0, 1))  # (H, W)
     mouth = metrics.mouth_mask(run.size)
     assert change[mouth].mean() > 1.2 * change[~mouth].mean()

@@ -1,5 +1,5 @@
-"""Model cards (facegen/analysis/model_card.py) and the shipped default model: the committed file loads, its card
-matches it, and it edits a photo with no --run, no training and no measurement on first use."""
+"""Model cards (facegen/analysis/editing/model_card.py) and the shipped default model: the committed file loads, its
+card matches it, and it edits a photo with no --run, no training and no measurement on first use."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 
 import edit_photo
 import export_model
-from facegen.analysis import model_card
-from facegen.analysis.model_card import ModelCard, card_path, model_config, photo_template, principal, read_card
-from facegen.analysis.photo_edit import Template
-from facegen.analysis.principal import principal_directions
+from facegen.analysis.directions.principal import principal_directions
+from facegen.analysis.editing import model_card
+from facegen.analysis.editing.model_card import ModelCard, card_path, model_config, photo_template, principal, read_card
+from facegen.analysis.editing.photo import Template
 from facegen.core.errors import FacegenError
 from facegen.runs import DEFAULT_MODEL, Run
 

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from facegen.analysis import editing
-from facegen.analysis.identity import load_judge
-from facegen.analysis.photo_edit import Template, alignment, edit_face, template_file
+from facegen.analysis.editing.photo import Template, alignment, edit_face, template_file
+from facegen.analysis.evaluation import edit_identity
+from facegen.analysis.judges.identity import load_judge
 from facegen.data.align import apply, invert, paste_change, similarity_from_box, similarity_from_points, warp
 from facegen.data.landmarks import LEFT_EYE, RIGHT_EYE, Face
 from facegen.runs import Run
@@ -142,7 +142,7 @@ def test_folder_mode_goes_on_past_a_bad_file(tiny_run, tmp_path, capsys):
 @pytest.mark.skipif(not HAS_CV2 or not (SHARED_DATA / "utkface" / "UTKFace").is_dir(),
                     reason="needs OpenCV and the shared UTKFace faces")
 def test_template_of_real_faces_is_plausible():
-    from facegen.analysis.photo_edit import measure_template
+    from facegen.analysis.editing.photo import measure_template
     from facegen.data.cache import decode_images
 
     paths = sorted((SHARED_DATA / "utkface" / "UTKFace").glob("*.jpg"))[5000:5030]
@@ -202,7 +202,7 @@ def test_identity_strip_puts_each_edit_beside_its_crop_with_its_distance(tiny_ru
     stored = json.loads((tmp_path / "identity.json").read_text())
     assert stored["faces"] == ["face 0", "face 1"] and set(stored["distances"]) == {"reconstruction", "smile -1",
                                                                                        "smile +1"}
-    box, _ = editing.framing(judge, run)
+    box, _ = edit_identity.framing(judge, run)
     x = torch.stack([c.crop for _, c in crops])
     again = judge.distances(x, torch.stack([c.edited_crops[1] for _, c in crops]), box)
     assert stored["distances"]["smile +1"] == pytest.approx(again.tolist(), abs=1e-6)

@@ -10,7 +10,7 @@ import scipy.linalg
 import torch
 import torchvision
 
-from facegen.analysis.sample_quality import (
+from facegen.analysis.evaluation.sample_quality import (
     NetFeatures,
     PixelFeatures,
     compare,

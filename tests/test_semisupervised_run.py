@@ -14,7 +14,7 @@ import evaluate
 import predict_smiles
 import sample_across_axis
 import sample_prior
-from facegen.analysis.explore import faces_to_edit
+from facegen.analysis.latent.explore import faces_to_edit
 from facegen.cli.training import train_main
 from facegen.core.errors import FacegenError
 from facegen.data.labels import read_smile_labels, write_smile_labels

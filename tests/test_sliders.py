@@ -18,7 +18,8 @@ import torch
 from PIL import Image
 
 import face_sliders
-from facegen.analysis import evaluators, latent
+from facegen.analysis.judges import pixel
+from facegen.analysis.latent import space
 from facegen.apps.sliders import parse_settings
 from facegen.cli.args import guard
 from facegen.cli.sliders import build_state
@@ -41,7 +42,7 @@ def test_a_slider_moves_the_face_along_its_direction_and_back(state_of):
     original = state.image()
     state.set("pc1", 2.0)
     d = state.directions[1]
-    expected = latent.decode(model, torch.from_numpy(state.center + 2.0 * d.step * d.vector).float()[None],
+    expected = space.decode(model, torch.from_numpy(state.center + 2.0 * d.step * d.vector).float()[None],
                              state.condition())[0]
     moved = state.image()
     assert torch.allclose(moved, expected, atol=1e-5) and (moved - original).abs().mean() > 0.005
@@ -52,7 +53,7 @@ def test_a_slider_moves_the_face_along_its_direction_and_back(state_of):
 def test_a_random_face_starts_at_its_coordinates_and_reset_returns_to_it(state_of):
     _, _, state = state_of
     state.random_face(3)
-    z = latent.prior_noise(1, 8, 3)[0]
+    z = space.prior_noise(1, 8, 3)[0]
     assert torch.allclose(state.code(), z, atol=1e-5)  # the sliders start where the face is
     coords = np.array([state.values[f"pc{i}"] for i in range(4)])
     fitted = np.array([(z.double().numpy() - state.center) @ d.vector / d.step for d in state.directions])
@@ -69,15 +70,15 @@ def test_a_random_face_starts_at_its_coordinates_and_reset_returns_to_it(state_o
 def test_the_smile_slider_moves_the_smile_judge(state_of, smile_run):
     run, _, state = state_of
     train, val = run.faces()
-    judge = evaluators.load_or_fit(smile_run, evaluators.SMILE, train, val)
+    judge = pixel.load_or_fit(smile_run, pixel.SMILE, train, val)
     frowns, smiles = [], []
     for seed in range(12):
         state.random_face(seed)
         for degree, into in ((-1.0, frowns), (1.0, smiles)):
             state.set("smile", degree)
             into.append(state.image())
-    low = evaluators.smile_degrees(judge, torch.stack(frowns))
-    high = evaluators.smile_degrees(judge, torch.stack(smiles))
+    low = pixel.smile_degrees(judge, torch.stack(frowns))
+    high = pixel.smile_degrees(judge, torch.stack(smiles))
     assert (high > low).mean() >= 0.75 and (high - low).mean() > 0.3
 
 
@@ -120,7 +121,7 @@ def test_bad_input_is_one_line_and_exit_status_2(smile_run, tmp_path, capsys, mo
 
     monkeypatch.chdir(tmp_path)
     # no trained attribute net, even where the project has one: Eyeglasses has no judge
-    monkeypatch.setattr("facegen.analysis.judges.DEFAULT_FEATURE_NET", tmp_path / "no_attribute_net.pt")
+    monkeypatch.setattr("facegen.analysis.judges.by_attribute.DEFAULT_FEATURE_NET", tmp_path / "no_attribute_net.pt")
 
     plt.switch_backend("agg")  # no window may open, even on a desktop
     run, out = str(smile_run), str(tmp_path / "f.png")

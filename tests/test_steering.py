@@ -16,11 +16,11 @@ from torch import nn
 import edit_directions
 import evaluate_edits
 import sample_across_pca_axis
-from facegen.analysis import latent
-from facegen.analysis.boundaries import interfacegan_boundary
-from facegen.analysis.judges import Judges
-from facegen.analysis.principal import ganspace_directions, principal_directions, sefa_directions
-from facegen.analysis.steering import Sampling, attribute_directions, find_directions
+from facegen.analysis.directions.boundaries import interfacegan_boundary
+from facegen.analysis.directions.principal import ganspace_directions, principal_directions, sefa_directions
+from facegen.analysis.directions.steering import Sampling, attribute_directions, find_directions
+from facegen.analysis.judges.by_attribute import Judges
+from facegen.analysis.latent import space
 from facegen.cli.args import guard
 from facegen.core.errors import FacegenError
 from facegen.core.files import save_checkpoint
@@ -158,11 +158,11 @@ def test_interfacegan_on_a_model_without_an_encoder_moves_the_smile_judge(genera
     dirs = attribute_directions(run, model, "interfacegan", "smile", ["gender"], judges, Sampling(n_samples=1000))
     assert dirs.names == ["smile", "smile given gender"] and dirs.info["accuracy"] > 0.8
     assert abs(dirs.vectors[1] @ np.array(dirs.info["conditioned"]["condition_normals"][0])) < 1e-9
-    z = latent.prior_noise(200, 6, 5)
+    z = space.prior_noise(200, 6, 5)
     smile = judges.get("smile")
     none = torch.zeros(200, 0)
-    before = smile.score(latent.decode(model, z, none))
-    after = smile.score(latent.decode(model, z + 2 * torch.from_numpy(dirs.vectors[0]).float(), none))
+    before = smile.score(space.decode(model, z, none))
+    after = smile.score(space.decode(model, z + 2 * torch.from_numpy(dirs.vectors[0]).float(), none))
     assert (after - before).mean() > 0.2
     edit_directions.main(["--run", str(generator_run), "--attribute", "smile", "--method", "interfacegan",
                           "--n", "2", "--samples", "400", "--amounts", "0:2:1"])
@@ -205,8 +205,8 @@ def test_pca_walk_follows_the_fitted_components(tiny_run):
     run = Run.load(tiny_run)
     model = run.load_model()
     dirs = principal_directions(run, model, "pca", 3)
-    mu = latent.encode_faces(model, run.faces()[0])[0]
-    pca = latent.fit_pca(mu)
+    mu = space.encode_faces(model, run.faces()[0])[0]
+    pca = space.fit_pca(mu)
     scores = pca.transform(dirs.walk(1, [-2.0, 0.0, 2.0]).double().numpy())
     std = np.sqrt(pca.explained_variance_[1])
     assert np.allclose(scores[:, 1], [-2 * std, 0, 2 * std], atol=1e-4)
@@ -227,7 +227,7 @@ def fails(capsys, main, *args: str) -> str:
 def test_bad_input_is_one_line_and_exit_status_2(tiny_run, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     # no trained attribute net, even where the project has one: Wearing_Hat has no judge
-    monkeypatch.setattr("facegen.analysis.judges.DEFAULT_FEATURE_NET", tmp_path / "no_attribute_net.pt")
+    monkeypatch.setattr("facegen.analysis.judges.by_attribute.DEFAULT_FEATURE_NET", tmp_path / "no_attribute_net.pt")
     not_a_decoder = tmp_path / "classifier"  # the run's flags, declared as a model that cannot decode
     not_a_decoder.mkdir()
     run = Run.load(tiny_run)

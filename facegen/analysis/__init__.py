@@ -1,1 +1,1 @@
-"""What you do with a trained model: encode, sample, sweeps, directions, attribute vectors, metrics, judges."""
+"""What you do with a trained model, one sub-package per job: latent, judges, directions, editing, evaluation."""

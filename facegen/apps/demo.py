@@ -1,7 +1,7 @@
 """The browser demo (``python app.py``): a page served on 127.0.0.1 with two tabs.
 
 - **Edit a photo**: upload a photo (or pick one of the LFW examples), move the smile slider (-1 … +1): every face
-  large and frontal enough gets that smile degree by :func:`facegen.analysis.photo_edit.edit_photo`, the very
+  large and frontal enough gets that smile degree by :func:`facegen.analysis.editing.photo.edit_photo`, the very
   function ``edit_photo.py`` uses. The page shows the edited photo at its own size, the photo and the edit side by
   side with the faces found outlined, and one status line (or one error line: no face, not an image).
 - **Faces from the prior**: the model's own sliders (:class:`facegen.apps.sliders.SliderState`: its conditions,
@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from facegen.analysis.evaluators import Judge
-from facegen.analysis.photo_edit import Template, edit_photo
+from facegen.analysis.editing.photo import Template, edit_photo
+from facegen.analysis.judges.pixel import Judge
 from facegen.apps.sliders import SliderState
 from facegen.core.errors import FacegenError
 from facegen.data.photos import read_photo

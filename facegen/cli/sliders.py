@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from facegen.analysis import latent
-from facegen.analysis.judges import Judges
-from facegen.analysis.model_card import principal
-from facegen.analysis.principal import available_methods
-from facegen.analysis.steering import SAMPLING, Sampling, attribute_directions
+from facegen.analysis.directions.principal import available_methods
+from facegen.analysis.directions.steering import SAMPLING, Sampling, attribute_directions
+from facegen.analysis.editing.model_card import principal
+from facegen.analysis.judges.by_attribute import Judges
+from facegen.analysis.latent import space
 from facegen.apps.sliders import DirectionSlider, SliderState, condition_sliders
 from facegen.core.errors import FacegenError
 from facegen.models.base import Model
@@ -31,8 +31,8 @@ def principal_method(model: Model, method: str) -> str:
 def random_codes(run: Run, model: Model):
     """draw(seed) -> a code: a prior sample, or (models without a prior) a random training face's code."""
     if model.can("sample"):
-        return lambda seed: latent.prior_noise(1, model.latent_size, seed)[0]
-    codes = latent.encode_faces(model, run.faces()[0])[0]
+        return lambda seed: space.prior_noise(1, model.latent_size, seed)[0]
+    codes = space.encode_faces(model, run.faces()[0])[0]
     return lambda seed: codes[torch.randint(len(codes), (1,), generator=torch.Generator().manual_seed(seed))[0]]
 
 

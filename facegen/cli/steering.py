@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from facegen.analysis.judges import Judges
-from facegen.analysis.steering import Sampling
+from facegen.analysis.directions.steering import Sampling
+from facegen.analysis.judges.by_attribute import Judges
 from facegen.core.argtypes import int_at_least, open_unit
 from facegen.models.base import Model
 from facegen.runs import Run

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facegen.analysis import evaluators
+from facegen.analysis.judges import pixel
 from facegen.core.errors import FacegenError
 from facegen.core.files import load_checkpoint, save_checkpoint
 from facegen.nn.attrnet import NET_FILE
 
-KINDS = {evaluators.SMILE: "ridge", evaluators.GENDER: "logistic"}
+KINDS = {pixel.SMILE: "ridge", pixel.GENDER: "logistic"}
 
 
 def plain(obj: object) -> object:
@@ -93,8 +93,8 @@ def upgrade_judge(path: Path) -> Path:
     import joblib
 
     stored = joblib.load(path)  # trusted opt-in: the one unpickling read of a judge
-    judge = evaluators.Judge.from_pipeline(KINDS[name], stored["model"], plain(stored.get("heldout", {})))
-    evaluators._store(path.parents[1], name, judge)
+    judge = pixel.Judge.from_pipeline(KINDS[name], stored["model"], plain(stored.get("heldout", {})))
+    pixel._store(path.parents[1], name, judge)
     path.unlink()
     return path.with_suffix(".npz")
 

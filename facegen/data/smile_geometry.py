@@ -4,7 +4,7 @@ jaw), each standardised.
 
 It labels the editor's training faces (docs/editor.md): fitted on the study's 185 human degrees it predicts the
 sign of a held-out degree 95 % of the time (10-fold, r = 0.85). It sees landmarks only, never pixels, and it
-is not a judge of edits: the edits are judged by a CelebA-trained network (:mod:`facegen.analysis.smile_judge`).
+is not a judge of edits: the edits are judged by a CelebA-trained network (:mod:`facegen.analysis.judges.celeba_judge`).
 
 Ridge closed form: w = (X^T X + alpha I)^-1 X^T (y - mean y) on standardised X, intercept mean y.
 """

@@ -183,7 +183,7 @@ class Model(nn.Module, metaclass=abc.ABCMeta):
         trainer plots each as a heat map over epochs."""
         return {}
 
-    # ---- optional hooks of decoder-capable models, for steering (facegen.analysis.principal) -----------------
+    # ---- optional hooks of decoder-capable models, for steering (facegen.analysis.directions.principal) ------------
     def first_layer_weight(self) -> torch.Tensor | None:
         """SeFa's hook: the matrix A (out_features, latent_size) by which the generator's first layer multiplies
         the latent code z (only z's columns, not a condition's); None when the model has no such layer."""

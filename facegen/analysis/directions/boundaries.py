@@ -9,7 +9,7 @@
   of them and report its accuracy on the other 20 %. The boundary's unit normal n points towards the attribute;
   the judge's score rises along z + t n.
 - conditional edits (all three): the direction with the span of other attributes' directions projected out
-  (:func:`facegen.analysis.attributes.project_out`), so an edit leaves their linear scores unchanged.
+  (:func:`facegen.analysis.directions.attribute.project_out`), so an edit leaves their linear scores unchanged.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from sklearn.svm import LinearSVC
 
-from facegen.analysis.attributes import check_both_classes, svm_direction
+from facegen.analysis.directions.attribute import check_both_classes, svm_direction
 from facegen.core.errors import FacegenError
 
 

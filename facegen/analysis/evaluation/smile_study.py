@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facegen.analysis.expression.celeba_judge import CelebASmileJudge
-from facegen.analysis.expression.two_sample import held_out_accuracy
-from facegen.analysis.identity import IdentityJudge
+from facegen.analysis.evaluation.two_sample import held_out_accuracy
+from facegen.analysis.judges.celeba_judge import CelebASmileJudge
+from facegen.analysis.judges.identity import IdentityJudge
 from facegen.data.align import crop_to_eyes, invert, warp
 from facegen.data.landmarks import Face, faces_in_photo, mouth_width_ratio
 from facegen.data.mouths import mouth_frame
@@ -227,16 +227,16 @@ def save_strips(shown: list, columns: list[str], out: Path, stem: str, size: int
 
 
 def editor_method(model, reshape: bool = True, draw: bool = True) -> Method:
-    """The expression editor on one face (:func:`facegen.analysis.expression.mouth_editor.edit_mouths`), with or
+    """The expression editor on one face (:func:`facegen.analysis.editing.mouth_editor.edit_mouths`), with or
     without its reshaping of the mouth, or the reshaping alone (``draw`` off: no pixel from its generator)."""
-    from facegen.analysis.expression.mouth_editor import edit_mouths
+    from facegen.analysis.editing.mouth_editor import edit_mouths
 
     return lambda photo, face, t: edit_mouths(model, photo, [face], t, reshape, draw)[0]
 
 
 def residual_method(run, model) -> Method:
-    """Residual editing with a CVAE run (the whole-face change of :mod:`facegen.analysis.photo_edit`)."""
-    from facegen.analysis.photo_edit import alignment, edit_face, face_template, smile_judge
+    """Residual editing with a CVAE run (the whole-face change of :mod:`facegen.analysis.editing.photo`)."""
+    from facegen.analysis.editing.photo import alignment, edit_face, face_template, smile_judge
 
     template = face_template(run)
     judge = None if model.can("predict_condition") else smile_judge(model, run)

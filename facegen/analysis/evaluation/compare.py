@@ -4,7 +4,7 @@ memorisation, diversity and training speed, as one table (mean ± sd over seeds)
 Per run (``evaluate``): reconstruction MSE per pixel (images in [0, 1], the posterior mean decoded) on training
 faces and on the held-out ones (held-out people for LFW), and the reconstructions' sharpness against the faces
 themselves (Laplacian energy ratio); ``n_samples`` prior samples at standard deviation 1 compared with the
-held-out faces in the feature space of ``features`` (:mod:`facegen.analysis.sample_quality`), and their
+held-out faces in the feature space of ``features`` (:mod:`facegen.analysis.evaluation.sample_quality`), and their
 sharpness; images seen and images per second of training from the run's log. ``baseline`` measures half of the
 held-out faces against the other half the same way: what real faces score (with fewer faces on each side).
 """
@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from facegen import plots
-from facegen.analysis import latent, sample_quality
+from facegen.analysis.evaluation import sample_quality
+from facegen.analysis.latent import space
 from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
 from facegen.data.faceset import FaceSet
@@ -92,9 +93,9 @@ def evaluate(run: Run, model: Model, features: nn.Module, *, n_samples: int, see
         recon = reconstructions(model, val, device)
         result["mse_heldout"] = reconstruction_mse(recon, val)
         result["sharp_recon"] = sample_quality.sharpness_ratio(recon, val.images)
-    z = latent.prior_noise(n_samples, model.latent_size, seed)
+    z = space.prior_noise(n_samples, model.latent_size, seed)
     y = _conditions(run, val, n_samples, seed)
-    samples = latent.decode(model, z, y)
+    samples = space.decode(model, z, y)
     result["sharp_samples"] = sample_quality.sharpness_ratio(samples, val.images)
     real_val, real_train = feature_sets(features, val, device), feature_sets(features, train, device)
     result.update(sample_quality.compare(sample_quality.feature_vectors(features, samples, device), real_val,
@@ -128,8 +129,8 @@ def _conditions(run: Run, val: FaceSet, n: int, seed: int) -> torch.Tensor:
 
 def sd_rows(run: Run, model: Model, n: int, seed: int) -> torch.Tensor:
     """(len(SD_ROWS), n, C, H, W): the same n prior draws scaled to each standard deviation of :data:`SD_ROWS`."""
-    eps = latent.prior_noise(n, model.latent_size, seed)
-    return latent.temperature_sweep(model, run, eps, SD_ROWS, 0.0)
+    eps = space.prior_noise(n, model.latent_size, seed)
+    return space.temperature_sweep(model, run, eps, SD_ROWS, 0.0)
 
 
 def summarise(results: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, tuple[float, float, int]]]:

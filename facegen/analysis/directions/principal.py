@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from sklearn.utils.extmath import randomized_svd
 
-from facegen.analysis import latent
-from facegen.analysis.directions import Directions, orient, prior_samples
+from facegen.analysis.directions.direction import Directions, orient, prior_samples
+from facegen.analysis.latent import space
 from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
 from facegen.models.base import Model
@@ -62,8 +62,8 @@ def sefa_directions(weight: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def pca_directions(run: Run, model: Model, k: int) -> Directions:
-    mu = latent.encode_faces(model, run.faces()[0])[0]
-    pca = latent.fit_pca(mu)
+    mu = space.encode_faces(model, run.faces()[0])[0]
+    pca = space.fit_pca(mu)
     k = min(k, pca.n_components_)
     return Directions("pca", [f"pc{i}" for i in range(k)], pca.components_[:k], np.sqrt(pca.explained_variance_[:k]),
                       pca.mean_, {"variance_share": pca.explained_variance_ratio_[:k].tolist(), "n_faces": len(mu)})

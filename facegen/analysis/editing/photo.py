@@ -11,8 +11,8 @@ and paste the change back into the photo at its own resolution.
   two points), or, when the run's own faces showed too few eyes, the one taking the face box onto the template's.
 - Edit: crop = the photo warped into the run's frame; y_own = the degree q(y|x) (semi-supervised runs) or the
   run's smile regressor gives the crop; z = the encoder's mean, or with a "pivotal" method the crop's MAP code
-  and a decoder copy tuned on the crop (:mod:`facegen.analysis.inversion`); the change
-  decode(z, y_new) - decode(z, y_own), masked to where it is (:mod:`facegen.analysis.residual`) ("replace":
+  and a decoder copy tuned on the crop (:mod:`facegen.analysis.editing.inversion`); the change
+  decode(z, y_new) - decode(z, y_own), masked to where it is (:mod:`facegen.analysis.editing.residual`) ("replace":
   decode(z, y_new) - crop under the same mask), is carried back through the inverse alignment, feathered to zero
   at the crop's edge, and added to the photo (:func:`facegen.data.align.paste_change`). Pixels outside the
   aligned crop are never touched.
@@ -28,9 +28,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facegen.analysis import evaluators, inversion, latent, smile_head
-from facegen.analysis.expression.mouth_editor import edit_mouths, frame_tensor
-from facegen.analysis.residual import change_mask
+from facegen.analysis.editing import inversion
+from facegen.analysis.editing.mouth_editor import edit_mouths, frame_tensor
+from facegen.analysis.editing.residual import change_mask
+from facegen.analysis.judges import pixel
+from facegen.analysis.latent import smile_head, space
 from facegen.core.errors import FacegenError
 from facegen.core.files import user_cache_dir, write_json
 from facegen.data import resolve_data
@@ -134,22 +136,22 @@ def crop_face(photo: torch.Tensor, photo_to_crop: torch.Tensor, size: int, chann
     return crop
 
 
-def smile_judge(model: Model, run: Run) -> evaluators.Judge | None:
+def smile_judge(model: Model, run: Run) -> pixel.Judge | None:
     """What tells a photo's own smile: None for semi-supervised runs (their q(y|x) does), else the run's smile
     regressor (fitted on first use and cached in the user's cache folder: the run is only read)."""
     if model.can("predict_condition"):
         return None
     train, val = run.faces()
-    if not evaluators.has_smiles(train):
+    if not pixel.has_smiles(train):
         raise FacegenError("the run has too few smile labels to judge a photo's own smile")
-    return evaluators.load_or_fit(evaluators.cache_home(train, val), evaluators.SMILE, train, val)
+    return pixel.load_or_fit(pixel.cache_home(train, val), pixel.SMILE, train, val)
 
 
-def own_degree(model: Model, judge: evaluators.Judge | None, crops: torch.Tensor) -> torch.Tensor:
+def own_degree(model: Model, judge: pixel.Judge | None, crops: torch.Tensor) -> torch.Tensor:
     """The smile degree of each crop: q(y|x) when ``judge`` is None, else the smile regressor's."""
     if judge is None:
         return smile_head.predict(model, crops)
-    return torch.from_numpy(evaluators.smile_degrees(judge, crops)).float()
+    return torch.from_numpy(pixel.smile_degrees(judge, crops)).float()
 
 
 @torch.no_grad()
@@ -159,14 +161,14 @@ def edit_crop(model: Model, run: Run, crop: torch.Tensor, y_own: torch.Tensor, t
     degree) by ``method`` (see :func:`edit_face`)."""
     if method not in METHODS:
         raise FacegenError(f"--method {method}: choose one of {', '.join(METHODS)}")
-    z = latent.encode_images(model, crop, y_own)
+    z = space.encode_images(model, crop, y_own)
     if method.startswith("pivotal"):
         z = inversion.invert_codes(model, crop, y_own, z, steps=INVERSION_STEPS)
         model = next(inversion.tuned_models(model, crop, y_own, z, steps=PIVOTAL_STEPS))
-    before = latent.decode(model, z, y_own)
+    before = space.decode(model, z, y_own)
     changes = []
     for target in targets:
-        after = latent.decode(model, z, latent.condition_vector(run, target, 1, base=y_own))
+        after = space.decode(model, z, space.condition_vector(run, target, 1, base=y_own))
         changes.append(change_mask(after - before) * (after - before if method.endswith("residual") else after - crop))
     return before, changes
 
@@ -184,7 +186,7 @@ class FaceEdit:
 
 
 def edit_face(model: Model, run: Run, photo: torch.Tensor, photo_to_crop: torch.Tensor, degrees: list[float] | None,
-              shifts: list[float] | None, method: str = "residual", judge: evaluators.Judge | None = None,
+              shifts: list[float] | None, method: str = "residual", judge: pixel.Judge | None = None,
               **others: float) -> FaceEdit:
     """The photo with this face's smile set to each of ``degrees`` (or moved by each of ``shifts``), and the
     face's own degree. ``residual``: only the masked change the model makes is added (see the module
@@ -195,7 +197,7 @@ def edit_face(model: Model, run: Run, photo: torch.Tensor, photo_to_crop: torch.
     if judge is None and not model.can("predict_condition"):
         judge = smile_judge(model, run)
     own = float(own_degree(model, judge, crop)[0])
-    y_own = latent.condition_vector(run, own, 1, **others)
+    y_own = space.condition_vector(run, own, 1, **others)
     targets = degrees if degrees is not None else [max(-1.0, min(1.0, own + s)) for s in (shifts or [])]
     before, changes = edit_crop(model, run, crop, y_own, targets, method)
     photos = [paste_change(photo, change[0], photo_to_crop) for change in changes]
@@ -215,7 +217,7 @@ class PhotoEdit:
 
 
 def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template | None, degrees: list[float] | None,
-               shifts: list[float] | None, method: str = "residual", judge: evaluators.Judge | None = None,
+               shifts: list[float] | None, method: str = "residual", judge: pixel.Judge | None = None,
                face: int | None = None, name: str = "the photo", **others: float) -> PhotoEdit:
     """Every face in ``photo`` (3, H, W) in [0, 1] large and frontal enough (or only face number ``face``, 1 the
     largest) given each of ``degrees`` (or moved by each of ``shifts``): by :func:`edit_face` with a CVAE run

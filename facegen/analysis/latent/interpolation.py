@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from facegen import plots
-from facegen.analysis.attribute_data import (
+from facegen.analysis.latent.attribute_faces import (
     attribute_column,
     attribute_faces,
     face_index,
@@ -16,7 +16,7 @@ from facegen.analysis.attribute_data import (
     heldout,
     resolve_attribute,
 )
-from facegen.analysis.latent import decode, encode_images, interpolate
+from facegen.analysis.latent.space import decode, encode_images, interpolate
 from facegen.core.errors import FacegenError
 from facegen.data.faceset import FaceSet
 from facegen.data.photos import load_photos

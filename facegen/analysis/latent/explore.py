@@ -1,13 +1,12 @@
 """The work of the exploration scripts: each function takes a trained run and writes its figures into it.
 
-sample_prior.py, changing_smiles.py, sample_across_axis.py, sample_across_pca_axis.py and
+sample_prior.py, changing_smiles.py, sample_across_axis.py and
 latent_analysis.py each parse their run and call one function here; the figures go into
 ``RUN/sampled``, ``RUN/forcing``, ``RUN/axis``, ``RUN/plots`` and ``RUN/interp``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,10 +15,8 @@ import torch
 from tqdm import tqdm
 
 from facegen import plots
-from facegen.analysis import latent, smile_head
-from facegen.analysis.directions import Directions
-from facegen.analysis.interpolation import interpolation_rows, pick_pairs
-from facegen.analysis.principal import principal_directions
+from facegen.analysis.latent import smile_head, space
+from facegen.analysis.latent.interpolation import interpolation_rows, pick_pairs
 from facegen.core.errors import FacegenError
 from facegen.data.photos import load_photos
 from facegen.data.utkface import age_years
@@ -28,26 +25,26 @@ from facegen.runs import Run
 
 SWEEP = [round(-1 + 0.1 * i, 1) for i in range(21)]  # -1.0, -0.9, ..., +1.0
 N_OVERVIEW = 10
-N_HISTOGRAMS = 15  # histograms drawn for a code larger than latent.MAX_COMPONENTS (a flow's: C * S * S dims)
+N_HISTOGRAMS = 15  # histograms drawn for a code larger than space.MAX_COMPONENTS (a flow's: C * S * S dims)
 
 
-def _fmt(v: float) -> str:
+def value_label(v: float) -> str:
     return f"{round(v, 2):g}"
 
 
-def _named(name: str, others: dict[str, float]) -> str:
+def figure_name(name: str, others: dict[str, float]) -> str:
     """A figure's file name with the extra conditions it was drawn at, e.g. all_synthetic_gender-1.png, so
     figures at other conditions do not overwrite each other."""
     stem, ext = name.rsplit(".", 1)
-    return stem + "".join(f"_{k}{_fmt(v)}" for k, v in others.items()) + "." + ext
+    return stem + "".join(f"_{k}{value_label(v)}" for k, v in others.items()) + "." + ext
 
 
-def _note_unconditional(run: Run, what: str) -> None:
+def note_unconditional(run: Run, what: str) -> None:
     if not run.cond_names:
         print(f"note: this {run.model_name} run has no conditions, so {what} is ignored")
 
 
-def _values(low: float, high: float, steps: int) -> list[float]:
+def walk_values(low: float, high: float, steps: int) -> list[float]:
     if steps < 2:
         raise FacegenError(f"--steps {steps}: need at least 2 steps")
     return np.linspace(low, high, steps).round(4).tolist()
@@ -62,17 +59,17 @@ def faces_to_edit(model: Model, run: Run, n: int, images: Sequence[Path] | None,
     if images:
         x = load_photos(images, run.size, run.channels)
         degree = smile_head.predict(model, x) if infer else (own_degree or 0.0)
-        y = latent.condition_vector(run, degree, len(x), **others)
-        return x, y, [f"{Path(p).stem[:8]} {d:+.1f}" for p, d in zip(images, y[:, latent.SMILE].tolist(), strict=True)]
+        y = space.condition_vector(run, degree, len(x), **others)
+        return x, y, [f"{Path(p).stem[:8]} {d:+.1f}" for p, d in zip(images, y[:, space.SMILE].tolist(), strict=True)]
     _, val = run.faces()
     order = torch.argsort((~val.labelled).int(), stable=True)[:n]
     faces = val.subset(order)
     x, y = faces.images.float() / 255, faces.cond.clone()
     guessed = ~faces.labelled
     if guessed.any() and (infer or own_degree is not None):
-        y[guessed, latent.SMILE] = smile_head.predict(model, x[guessed]) if infer else own_degree
+        y[guessed, space.SMILE] = smile_head.predict(model, x[guessed]) if infer else own_degree
     inferred = (guessed & infer).tolist()  # labels "q+0.42": the degree came from q(y|x)
-    return x, y, [f"{'q' if q else ''}{d:+.2f}" for d, q in zip(y[:, latent.SMILE].tolist(), inferred, strict=True)]
+    return x, y, [f"{'q' if q else ''}{d:+.2f}" for d, q in zip(y[:, space.SMILE].tolist(), inferred, strict=True)]
 
 
 def sample_prior(run: Run, model: Model, *, seed: int, degree: float = 0.0, n: int | None = None,
@@ -83,27 +80,27 @@ def sample_prior(run: Run, model: Model, *, seed: int, degree: float = 0.0, n: i
     if temperature <= 0 or (temperatures and min(temperatures) <= 0):
         raise FacegenError("temperatures must be positive (1 is the prior itself)")
     if sweep or degrees:
-        latent.require_conditional(run, "a degree sweep")
+        space.require_conditional(run, "a degree sweep")
         degrees = SWEEP if sweep else list(degrees)
-        eps = latent.prior_noise(n or 10, model.latent_size, seed)
-        rows = latent.degree_sweep(model, run, eps * temperature, degrees, **others)
-        name = "all_synthetic.png" if sweep else f"degrees_{'_'.join(_fmt(d) for d in degrees)}.png"
-        path = run.path / "sampled" / _named(name, others)
-        plots.save_labelled_rows(rows, [f"smile {_fmt(d)}" for d in degrees], path,
+        eps = space.prior_noise(n or 10, model.latent_size, seed)
+        rows = space.degree_sweep(model, run, eps * temperature, degrees, **others)
+        name = "all_synthetic.png" if sweep else f"degrees_{'_'.join(value_label(d) for d in degrees)}.png"
+        path = run.path / "sampled" / figure_name(name, others)
+        plots.save_labelled_rows(rows, [f"smile {value_label(d)}" for d in degrees], path,
                                  "the same codes in every column; only the smile degree changes down a column")
         return [path]
-    _note_unconditional(run, "--degree")
+    note_unconditional(run, "--degree")
     if temperatures:
-        eps = latent.prior_noise(n or 10, model.latent_size, seed)
-        rows = latent.temperature_sweep(model, run, eps, temperatures, degree, **others)
-        path = run.path / "sampled" / _named(f"temperatures_{_fmt(degree)}.png", others)
-        plots.save_labelled_rows(rows, [f"sd {_fmt(t)}" for t in temperatures], path,
-                                 f"prior standard deviation scaled (smile {_fmt(degree)})")
+        eps = space.prior_noise(n or 10, model.latent_size, seed)
+        rows = space.temperature_sweep(model, run, eps, temperatures, degree, **others)
+        path = run.path / "sampled" / figure_name(f"temperatures_{value_label(degree)}.png", others)
+        plots.save_labelled_rows(rows, [f"sd {value_label(t)}" for t in temperatures], path,
+                                 f"prior standard deviation scaled (smile {value_label(degree)})")
         return [path]
-    z = latent.prior_noise(n or 32, model.latent_size, seed) * temperature
-    images = latent.decode(model, z, latent.condition_vector(run, degree, len(z), **others))
-    at = "" if temperature == 1 else f"_t{_fmt(temperature)}"  # each temperature its own file
-    path = run.path / "sampled" / _named(f"sampled_{_fmt(degree)}{at}.png", others)
+    z = space.prior_noise(n or 32, model.latent_size, seed) * temperature
+    images = space.decode(model, z, space.condition_vector(run, degree, len(z), **others))
+    at = "" if temperature == 1 else f"_t{value_label(temperature)}"  # each temperature its own file
+    path = run.path / "sampled" / figure_name(f"sampled_{value_label(degree)}{at}.png", others)
     plots.save_grid(images, path, nrow=8)
     return [path]
 
@@ -114,60 +111,60 @@ def changing_smiles(run: Run, model: Model, *, shifts: Sequence[float] | None = 
     """Real faces encoded with their own degree and decoded with the degree shifted by, or set to, each value
     (``own_degree`` and ``others`` are the conditions of the user's photos, which carry no labels; without
     ``own_degree`` a semi-supervised run's q(y|x) supplies the degree)."""
-    latent.require_conditional(run, "forcing smiles")
+    space.require_conditional(run, "forcing smiles")
     x, y, labels = faces_to_edit(model, run, n, images, own_degree, **others)
     if not 0 <= face < len(x):
         raise FacegenError(f"--face {face} is out of range: there are {len(x)} faces (0-{len(x) - 1})")
-    mu = latent.encode_images(model, x, y)
-    recon = latent.decode(model, mu, y)
+    mu = space.encode_images(model, x, y)
+    recon = space.decode(model, mu, y)
     if set_to is not None:
-        edits = [(f"set {_fmt(v)}", latent.condition_vector(run, v, len(x), base=y)) for v in set_to]
+        edits = [(f"set {value_label(v)}", space.condition_vector(run, v, len(x), base=y)) for v in set_to]
     else:
-        edits = [(f"shift {v:+g}", latent.condition_vector(run, y[:, latent.SMILE] + v, base=y))
+        edits = [(f"shift {v:+g}", space.condition_vector(run, y[:, space.SMILE] + v, base=y))
                  for v in (shifts or [])]
-    rows = torch.stack([x, recon, *[latent.decode(model, mu, ye) for _, ye in edits]])
+    rows = torch.stack([x, recon, *[space.decode(model, mu, ye) for _, ye in edits]])
     stem = "forcing_photos" if images else "forcing_smiles"  # each mode its own files, none overwrites another
-    mode = "all" if set_to is None else "set_" + "_".join(_fmt(v) for v in set_to)
-    all_path = run.path / "forcing" / _named(f"{stem}_{mode}.png", others)
+    mode = "all" if set_to is None else "set_" + "_".join(value_label(v) for v in set_to)
+    all_path = run.path / "forcing" / figure_name(f"{stem}_{mode}.png", others)
     title = "your photos" if images else "validation faces (labelled with their own degree)"
     plots.save_labelled_rows(rows, ["original", "reconstruction", *[name for name, _ in edits]], all_path,
                              f"{title}, smile degree changed", col_labels=labels)
-    one = latent.decode(model, mu[face].expand(len(SWEEP), -1),
-                        latent.condition_vector(run, torch.tensor(SWEEP), base=y[face].expand(len(SWEEP), -1)))
+    one = space.decode(model, mu[face].expand(len(SWEEP), -1),
+                        space.condition_vector(run, torch.tensor(SWEEP), base=y[face].expand(len(SWEEP), -1)))
     one_row = torch.cat([x[face:face + 1], recon[face:face + 1], one])[None]
-    one_path = run.path / "forcing" / _named(f"{stem}_one.png", others)
+    one_path = run.path / "forcing" / figure_name(f"{stem}_one.png", others)
     plots.save_labelled_rows(one_row, [f"face {labels[face]}"], one_path, "one face across smile degrees",
-                             col_labels=["original", "recon", *[_fmt(d) for d in SWEEP]])
+                             col_labels=["original", "recon", *[value_label(d) for d in SWEEP]])
     return [all_path, one_path]
 
 
 def _axis_base(model: Model, run: Run, degree: float, from_image: Path | None,
                **others: float) -> tuple[torch.Tensor, torch.Tensor]:
     """The code the walks start from (zeros, or a photo's posterior mean) and the condition (1, K)."""
-    y = latent.condition_vector(run, degree, 1, **others)
+    y = space.condition_vector(run, degree, 1, **others)
     if from_image is None:
         return torch.zeros(model.latent_size), y
-    return latent.encode_images(model, load_photos([from_image], model.cfg.size, model.cfg.channels), y)[0], y
+    return space.encode_images(model, load_photos([from_image], model.cfg.size, model.cfg.channels), y)[0], y
 
 
 def _condition_walk(run: Run, model: Model, axis: str, codes: torch.Tensor, y: torch.Tensor,
                     bounds: tuple[float, float] | None, steps: int, others: dict[str, float]) -> Path:
     """Walk one condition (``cond``/``smile``, ``gender`` or ``age``) with each latent code of ``codes`` (R, L)
     fixed: one row per code."""
-    latent.require_conditional(run, f"--axis {axis}")
+    space.require_conditional(run, f"--axis {axis}")
     name = "smile" if axis == "cond" else axis
-    values = _values(*(bounds or (-1.0, 1.0)), steps)
+    values = walk_values(*(bounds or (-1.0, 1.0)), steps)
     rows = len(codes)
     walk = torch.tensor(values).repeat(rows)
     base = y.expand(rows * steps, -1)
     if name == "smile":
-        cond = latent.condition_vector(run, walk, base=base)
+        cond = space.condition_vector(run, walk, base=base)
     else:
-        cond = latent.condition_vector(run, base[:, latent.SMILE], base=base, **{name: walk})
-    images = latent.decode(model, codes.repeat_interleave(steps, 0), cond).unflatten(0, (rows, steps))
-    cols = [f"{age_years(v):.0f} y" if name == "age" else _fmt(v) for v in values]
+        cond = space.condition_vector(run, base[:, space.SMILE], base=base, **{name: walk})
+    images = space.decode(model, codes.repeat_interleave(steps, 0), cond).unflatten(0, (rows, steps))
+    cols = [f"{age_years(v):.0f} y" if name == "age" else value_label(v) for v in values]
     stem = ("axis_cond" if name == "smile" else f"axis_{name}") + ("_samples" if rows > 1 else "")
-    path = run.path / "axis" / _named(f"{stem}.png", others)
+    path = run.path / "axis" / figure_name(f"{stem}.png", others)
     title = {"smile": "smile degree", "gender": "gender (-1 male, +1 female)", "age": "age (years)"}.get(name, name)
     row_labels = [name] if rows == 1 else [f"sample {i + 1}" for i in range(rows)]
     plots.save_labelled_rows(images, row_labels, path, f"{title}, latent code fixed along each row", col_labels=cols)
@@ -187,71 +184,23 @@ def sample_across_axis(run: Run, model: Model, *, axis: int | str | None, every:
         raise FacegenError("--n and --from_image exclude each other: a photo gives one row")
     z0, y = _axis_base(model, run, degree, from_image, **others)
     if isinstance(axis, str):
-        codes = z0[None] if n == 1 else latent.prior_noise(n, model.latent_size, seed)
+        codes = z0[None] if n == 1 else space.prior_noise(n, model.latent_size, seed)
         return [_condition_walk(run, model, axis, codes, y, bounds, steps, others)]
-    _note_unconditional(run, "--degree")
-    values = _values(*(bounds or (-3.0, 3.0)), steps)
-    cols = [_fmt(v) for v in values]
+    note_unconditional(run, "--degree")
+    values = walk_values(*(bounds or (-3.0, 3.0)), steps)
+    cols = [value_label(v) for v in values]
     axes = range(model.latent_size) if every else [int(axis)]
     paths, walks = [], {}
     for k in tqdm(axes, desc="axes", disable=len(axes) < 8):
-        walks[k] = latent.axis_walk(model, z0, k, values, y)
-        paths.append(run.path / "axis" / _named(f"axis_{k}.png", others))
+        walks[k] = space.axis_walk(model, z0, k, values, y)
+        paths.append(run.path / "axis" / figure_name(f"axis_{k}.png", others))
         plots.save_labelled_rows(walks[k][None], [f"z{k}"], paths[-1], f"latent dimension {k}", col_labels=cols)
     if every:
         var = run.track("latent_var")[-1]
-        top = latent.latent_usage(var, N_OVERVIEW)
-        paths.append(run.path / "axis" / _named("axis_overview.png", others))
+        top = space.latent_usage(var, N_OVERVIEW)
+        paths.append(run.path / "axis" / figure_name("axis_overview.png", others))
         plots.save_labelled_rows(torch.stack([walks[k] for k in top]), [f"z{k} (var {var[k]:.2f})" for k in top],
                                  paths[-1], "most used dimensions (variance at the last epoch)", col_labels=cols)
-    return paths
-
-
-PRINCIPAL_TITLES = {"pca": "principal axes of the posterior means",
-                    "ganspace": "GANSpace: principal components of a generator activation, in latent space",
-                    "sefa": "SeFa: eigenvectors of the first layer's A^T A"}
-
-
-def principal_label(dirs: Directions, k: int) -> str:
-    """A principal direction's name with its share of variance (pca, ganspace) or of the eigenvalues (sefa)."""
-    key = {"pca": "variance_share", "ganspace": "activation_variance_share", "sefa": "eigenvalue_share"}[dirs.method]
-    return f"{dirs.names[k]} ({dirs.info[key][k]:.0%})"
-
-
-WALK_STARTS = ("auto", "mean", "sample")
-
-
-def walk_start(model: Model, start: str) -> str:
-    """``auto``: a prior sample for a model without an encoder (a GAN: its prior mean z = 0 is no typical code,
-    since prior codes lie near the sphere |z| = sqrt(L), and decodes to a grey average face), else ``mean``."""
-    if start not in WALK_STARTS:
-        raise FacegenError(f"--start {start}: choose one of {', '.join(WALK_STARTS)}")
-    return start if start != "auto" else ("mean" if model.can("encode") else "sample")
-
-
-def sample_across_pca_axis(run: Run, model: Model, *, bounds: tuple[float, float] = (-3.0, 3.0), steps: int = 10,
-                           degree: float = 0.0, method: str = "pca", k: int | None = None, n_samples: int = 2000,
-                           seed: int = 0, start: str = "auto", **others: float) -> list[Path]:
-    """Walk each of the top ``k`` principal directions of ``method`` (pca, ganspace, sefa; all of them by default)
-    in its own steps (standard deviations) from the directions' centre (``start`` mean) or from one prior sample
-    drawn with ``seed`` (``start`` sample); RUN/axis/<method>_axis_K.png and an overview."""
-    _note_unconditional(run, "--degree")
-    dirs = principal_directions(run, model, method, k or model.latent_size, n_samples, seed)
-    if walk_start(model, start) == "sample":
-        dirs = dataclasses.replace(dirs, center=latent.prior_noise(1, model.latent_size, seed)[0].double().numpy())
-    values = _values(*bounds, steps)
-    cols = [_fmt(v) for v in values]
-    y = latent.condition_vector(run, degree, steps, **others)
-    walks, paths = [], []
-    for i in tqdm(range(len(dirs)), desc="principal axes", disable=len(dirs) < 8):
-        walks.append(latent.decode(model, dirs.walk(i, values), y))
-        paths.append(run.path / "axis" / _named(f"{method}_axis_{i}.png", others))
-        plots.save_labelled_rows(walks[-1][None], [dirs.names[i]], paths[-1],
-                                 f"{principal_label(dirs, i)}, in standard deviations", col_labels=cols)
-    top = range(min(N_OVERVIEW, len(walks)))
-    paths.append(run.path / "axis" / _named(f"{method}_overview.png", others))
-    plots.save_labelled_rows(torch.stack([walks[i] for i in top]), [principal_label(dirs, i) for i in top], paths[-1],
-                             f"{PRINCIPAL_TITLES[method]}, in standard deviations", col_labels=cols)
     return paths
 
 
@@ -263,12 +212,12 @@ def latent_analysis(run: Run, model: Model, *, seed: int, pair: Sequence[int] | 
         if not 0 <= i < len(val):
             raise FacegenError(f"--pair index {i} is out of range: the run has {len(val)} validation faces "
                                f"(0-{len(val) - 1})")
-    mu = latent.encode_faces(model, train)[0]
-    pca = latent.fit_pca(mu)
+    mu = space.encode_faces(model, train)[0]
+    pca = space.fit_pca(mu)
     dims = mu.shape[1]
     paths = [run.path / "plots" / "latent_forward.png", run.path / "plots" / "latent_forward_transformed.png",
              run.path / "plots" / "pca_explained_variance.png"]
-    large = dims > latent.MAX_COMPONENTS  # a flow's code: draw the most varied dimensions and the first axes
+    large = dims > space.MAX_COMPONENTS  # a flow's code: draw the most varied dimensions and the first axes
     shown = torch.argsort(mu.var(0), descending=True)[:N_HISTOGRAMS] if large else torch.arange(dims)
     which = f" ({N_HISTOGRAMS} of {dims} dimensions: the largest variances)" if large else ""
     plots.plot_histograms(mu[:, shown].numpy(), [f"z{j}" for j in shown.tolist()], paths[0],

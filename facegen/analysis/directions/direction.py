@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from facegen.analysis import latent
+from facegen.analysis.latent import space
 from facegen.core.errors import FacegenError
 from facegen.models.base import Model
 from facegen.runs import Run
@@ -90,4 +90,4 @@ def prior_samples(run: Run, model: Model, n: int, seed: int) -> tuple[torch.Tens
     """n codes from the N(0, I) prior and conditions for them (see :func:`sample_conditions`)."""
     if n < 2:
         raise FacegenError(f"--samples {n}: need at least 2 prior samples")
-    return latent.prior_noise(n, model.latent_size, seed), sample_conditions(run, n, seed + 1)
+    return space.prior_noise(n, model.latent_size, seed), sample_conditions(run, n, seed + 1)

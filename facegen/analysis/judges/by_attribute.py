@@ -3,8 +3,8 @@ what an edit did. Each judge gives every image a score and a threshold above whi
 
 | name        | judge                                                              | score             | threshold |
 |-------------|--------------------------------------------------------------------|-------------------|-----------|
-| ``smile``   | the smile regressor (evaluators.py), fitted on the run's labelled faces | degree in [-1, 1] | 0     |
-| ``gender``  | the gender classifier (evaluators.py)                              | P(female)         | 0.5       |
+| ``smile``   | the smile regressor (pixel.py), fitted on the run's labelled faces | degree in [-1, 1] | 0     |
+| ``gender``  | the gender classifier (pixel.py)                              | P(female)         | 0.5       |
 | ``smile_q`` | the run's own inference head q(y|x) (semi-supervised CVAE)         | mean degree       | 0         |
 | CelebA name | the attribute net (train_feature_net.py), e.g. ``Eyeglasses``       | P(attribute)      | 0.5       |
 
@@ -24,7 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from facegen.analysis import evaluators, smile_head
+from facegen.analysis.judges import pixel
+from facegen.analysis.latent import smile_head
 from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
 from facegen.data.celeba import normalize_attr_name
@@ -72,25 +73,25 @@ class Judges:
     def names(self) -> list[str]:
         return list(self.judges)
 
-    def _pixel_judge(self, name: str) -> evaluators.Judge | None:
-        key = evaluators.SMILE if name == SMILE else evaluators.GENDER
+    def _pixel_judge(self, name: str) -> pixel.Judge | None:
+        key = pixel.SMILE if name == SMILE else pixel.GENDER
         if self.judges_run is not None:
             try:
-                return evaluators.load_from(Path(self.judges_run), key)
+                return pixel.load_from(Path(self.judges_run), key)
             except FacegenError:
                 return None
         train, val = self.run.faces()
-        usable = evaluators.has_smiles(train) if name == SMILE else evaluators.has_genders(train)
-        return evaluators.load_or_fit(self.run.path, key, train, val) if usable else None
+        usable = pixel.has_smiles(train) if name == SMILE else pixel.has_genders(train)
+        return pixel.load_or_fit(self.run.path, key, train, val) if usable else None
 
     def _build(self) -> dict[str, Judge]:
         judges = {}
         if (smile := self._pixel_judge(SMILE)) is not None:
             judges[SMILE] = Judge(SMILE, "the smile regressor (degree)", 0.0,
-                                  lambda x, j=smile: evaluators.smile_degrees(j, x))
+                                  lambda x, j=smile: pixel.smile_degrees(j, x))
         if (gender := self._pixel_judge(GENDER)) is not None:
             judges[GENDER] = Judge(GENDER, "the gender classifier (P(female))", 0.5,
-                                   lambda x, j=gender: evaluators.female_probability(j, x))
+                                   lambda x, j=gender: pixel.female_probability(j, x))
         if self.model.can("predict_condition"):
             judges[SMILE_Q] = Judge(SMILE_Q, "the run's q(y|x) (degree)", 0.0,
                                     lambda x: smile_head.predict(self.model, x).double().numpy())
@@ -156,7 +157,7 @@ class Judges:
     def embed(self, images: torch.Tensor) -> np.ndarray:
         """Images in the feature space faces are compared in (N, D)."""
         if self.classifier is None:
-            return evaluators.features(images)
+            return pixel.features(images)
         net = self.attribute_net[0]
 
         def pooled(x: torch.Tensor) -> torch.Tensor:

@@ -8,8 +8,10 @@ import numpy as np
 import torch
 
 from facegen import plots
-from facegen.analysis import editing, evaluators, latent, smile_head
-from facegen.analysis.identity import load_judge
+from facegen.analysis.evaluation import edit_identity
+from facegen.analysis.judges import pixel
+from facegen.analysis.judges.identity import load_judge
+from facegen.analysis.latent import smile_head, space
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
 from facegen.data.batches import DeviceFaces
@@ -36,7 +38,7 @@ def reconstruction(model: Model, val: FaceSet, seed: int) -> dict:
     device = next(model.parameters()).device
     sq, nll, n = 0.0, 0.0, 0
     has_elbo = model.variational and hasattr(model, "loss")
-    for batch in DeviceFaces(val, device).in_order(latent.BATCH):
+    for batch in DeviceFaces(val, device).in_order(space.BATCH):
         sq += (model.reconstruct(batch.x, batch.y) - batch.x).square().mean((1, 2, 3)).sum().item()
         if has_elbo:
             out = model.loss(batch.x, batch.y, batch.labelled)
@@ -52,7 +54,7 @@ def likelihood(model: Model, val: FaceSet, seed: int) -> dict:
     torch.manual_seed(seed)
     device = next(model.parameters()).device
     bpd = torch.cat([model.bits_per_dim(b.x, b.y).double().cpu()
-                     for b in DeviceFaces(val, device).in_order(latent.BATCH)])
+                     for b in DeviceFaces(val, device).in_order(space.BATCH)])
     return {"n_val": len(bpd), "n_bits": model.cfg.n_bits, "val_bits_per_dim": bpd.mean().item(),
             "standard_error": (bpd.std() / len(bpd) ** 0.5).item() if len(bpd) > 1 else None}
 
@@ -90,13 +92,13 @@ def _labelled_faces(faces: FaceSet, n: int) -> FaceSet:
     return faces.subset(idx[:n])
 
 
-def smile_control(model: Model, run: Run, smile: evaluators.Judge, z: torch.Tensor) -> tuple[dict, torch.Tensor]:
+def smile_control(model: Model, run: Run, smile: pixel.Judge, z: torch.Tensor) -> tuple[dict, torch.Tensor]:
     """The regressor's degree for samples decoded at each requested degree (the same codes z at every degree):
     correlation and least-squares slope of predicted on requested degree (1 is perfect control; the
     correlation alone ignores how large the response is), mean and sd per degree; also returns the samples
     (D, N, C, H, W)."""
-    samples = latent.degree_sweep(model, run, z, DEGREES)
-    pred = evaluators.smile_degrees(smile, samples.flatten(0, 1)).reshape(len(DEGREES), len(z))
+    samples = space.degree_sweep(model, run, z, DEGREES)
+    pred = pixel.smile_degrees(smile, samples.flatten(0, 1)).reshape(len(DEGREES), len(z))
     requested = np.repeat(DEGREES, len(z))
     corr = np.corrcoef(requested, pred.ravel())[0, 1] if pred.std() > 0 else 0.0
     slope = np.polyfit(requested, pred.ravel(), 1)[0]
@@ -104,14 +106,14 @@ def smile_control(model: Model, run: Run, smile: evaluators.Judge, z: torch.Tens
             "mean_predicted": pred.mean(1).tolist(), "sd_predicted": pred.std(1).tolist()}, samples
 
 
-def forcing(model: Model, run: Run, smile: evaluators.Judge, faces: FaceSet) -> dict:
+def forcing(model: Model, run: Run, smile: pixel.Judge, faces: FaceSet) -> dict:
     """Real faces encoded with their own degree, decoded with the degree set to -1 and to +1: the change in
     predicted degree, and the mean absolute pixel change inside and outside the mouth box."""
     x = faces.images.float() / 255
-    mu = latent.encode_images(model, x, faces.cond)
-    low = latent.decode(model, mu, latent.condition_vector(run, -1.0, len(x), base=faces.cond))
-    high = latent.decode(model, mu, latent.condition_vector(run, 1.0, len(x), base=faces.cond))
-    p_low, p_high = evaluators.smile_degrees(smile, low), evaluators.smile_degrees(smile, high)
+    mu = space.encode_images(model, x, faces.cond)
+    low = space.decode(model, mu, space.condition_vector(run, -1.0, len(x), base=faces.cond))
+    high = space.decode(model, mu, space.condition_vector(run, 1.0, len(x), base=faces.cond))
+    p_low, p_high = pixel.smile_degrees(smile, low), pixel.smile_degrees(smile, high)
     change = (high - low).abs().mean(1)  # (N, H, W)
     mask = mouth_mask(change.shape[-1])
     inside, outside = change[:, mask].mean().item(), change[:, ~mask].mean().item()
@@ -120,32 +122,32 @@ def forcing(model: Model, run: Run, smile: evaluators.Judge, faces: FaceSet) -> 
             "pixel_change_outside_mouth": outside, "outside_over_inside": outside / inside if inside > 0 else None}
 
 
-def bias(model: Model, gender: evaluators.Judge, samples: torch.Tensor, train: FaceSet, val: FaceSet) -> dict:
+def bias(model: Model, gender: pixel.Judge, samples: torch.Tensor, train: FaceSet, val: FaceSet) -> dict:
     """Share of samples called female at each degree, against the labelled data's share among smiling and
     not smiling faces; the gaps (smiling minus not smiling) say whether the model exaggerates the skew.
     ``reconstructions`` is the classifier's share on reconstructed validation faces: its baseline on the
     model's (blurrier) images."""
-    share = [float((evaluators.female_probability(gender, s) > 0.5).mean()) for s in samples]
+    share = [float((pixel.female_probability(gender, s) > 0.5).mean()) for s in samples]
     labelled = train.subset(torch.nonzero(train.labelled).flatten())
     data = gender_by_smile(labelled.meta["gender"].numpy(), labelled.cond[:, 0].numpy())
     smiling, not_smiling = data["smiling"]["share_female"], data["not_smiling"]["share_female"]
     data_gap = smiling - not_smiling if smiling is not None and not_smiling is not None else None
     x = val.images[:N_RECON].float() / 255
-    recon = latent.decode(model, latent.encode_images(model, x, val.cond[:N_RECON]), val.cond[:N_RECON])
+    recon = space.decode(model, space.encode_images(model, x, val.cond[:N_RECON]), val.cond[:N_RECON])
     return {"degrees": DEGREES, "share_female": share, "data": data, "data_gap": data_gap,
             "model_gap": share[-1] - share[0],
-            "reconstructions": float((evaluators.female_probability(gender, recon) > 0.5).mean())}
+            "reconstructions": float((pixel.female_probability(gender, recon) > 0.5).mean())}
 
 
-def gender_control(model: Model, run: Run, gender: evaluators.Judge, z: torch.Tensor) -> dict:
+def gender_control(model: Model, run: Run, gender: pixel.Judge, z: torch.Tensor) -> dict:
     """For runs conditioned on gender: the share of samples the classifier calls female when decoded as male
     (gender -1) and as female (+1), each at smile -1 and +1 (the same codes z throughout). A smiling man
     and a serious woman are what a model whose smiles come out female cannot draw."""
     out = {}
     for who, g in (("male", -1.0), ("female", 1.0)):
         for degree in (-1.0, 1.0):
-            x = latent.decode(model, z, latent.condition_vector(run, degree, len(z), gender=g))
-            out[f"{who}_smile_{degree:+g}"] = float((evaluators.female_probability(gender, x) > 0.5).mean())
+            x = space.decode(model, z, space.condition_vector(run, degree, len(z), gender=g))
+            out[f"{who}_smile_{degree:+g}"] = float((pixel.female_probability(gender, x) > 0.5).mean())
     return out
 
 
@@ -156,22 +158,22 @@ def evaluate_run(run: Run, model: Model, seed: int = 0, judges: Path | None = No
     Smile control, forcing and bias need a conditional model; the smile and gender judges need labelled
     smiles and known genders among the run's faces (or come from the run ``judges``, which must have been
     evaluated). ``identity``: an identity run (verified); it adds whether the reconstructions and the forced
-    faces are still the same person as the input (:func:`facegen.analysis.editing.identity_kept`). What cannot
-    be measured is left out."""
+    faces are still the same person as the input
+    (:func:`facegen.analysis.evaluation.edit_identity.identity_kept`). What cannot be measured is left out."""
     train, val = run.faces()
     result: dict = ({"likelihood": likelihood(model, val, seed)} if model.can("log_likelihood")
                     else {"reconstruction": reconstruction(model, val, seed)})
     result.update(evaluators={}, judges_from=str(judges or run.path))
     if judges is not None:  # another run's judges, so that two runs are measured by the same yardstick
-        smile, gender = evaluators.load_from(judges, evaluators.SMILE), evaluators.load_from(judges, evaluators.GENDER)
+        smile, gender = pixel.load_from(judges, pixel.SMILE), pixel.load_from(judges, pixel.GENDER)
     else:
-        smile = evaluators.load_or_fit(run.path, evaluators.SMILE, train, val) if evaluators.has_smiles(train) else None
-        gender = (evaluators.load_or_fit(run.path, evaluators.GENDER, train, val) if evaluators.has_genders(train)
+        smile = pixel.load_or_fit(run.path, pixel.SMILE, train, val) if pixel.has_smiles(train) else None
+        gender = (pixel.load_or_fit(run.path, pixel.GENDER, train, val) if pixel.has_genders(train)
                   else None)
-    for name, judge in ((evaluators.SMILE, smile), (evaluators.GENDER, gender)):
+    for name, judge in ((pixel.SMILE, smile), (pixel.GENDER, gender)):
         if judge is not None:
             result["evaluators"][name] = judge.heldout
-    z = latent.prior_noise(N_PER_DEGREE, model.latent_size, seed)
+    z = space.prior_noise(N_PER_DEGREE, model.latent_size, seed)
     real = _labelled_faces(val, N_FACES)
     if run.cond_names and smile is not None:
         control, samples = smile_control(model, run, smile, z)
@@ -189,10 +191,10 @@ def evaluate_run(run: Run, model: Model, seed: int = 0, judges: Path | None = No
             result["gender_control"] = gender_control(model, run, gender, z)
     if identity is not None and run.cond_names:
         judge = load_judge(identity, next(model.parameters()).device)
-        result["identity"] = editing.identity_kept(model, run, judge, real)
+        result["identity"] = edit_identity.identity_kept(model, run, judge, real)
     if model.can("predict_condition") and val.labelled.any():
         result["smile_inference"] = smile_head.heldout_error(model, train, val)
-    fixed = latent.decode(model, z, latent.condition_vector(run, 0.0, len(z)))
+    fixed = space.decode(model, z, space.condition_vector(run, 0.0, len(z)))
     result["diversity"] = {"degree": 0.0, "samples": mean_pairwise_distance(fixed),
                            "real_faces": mean_pairwise_distance(real.images.float() / 255)}
     result["diversity"]["ratio"] = result["diversity"]["samples"] / result["diversity"]["real_faces"]
@@ -215,12 +217,12 @@ def summary(m: dict) -> list[str]:
         r = m["reconstruction"]
         lines = [f"reconstruction   val MSE/pixel {r['val_mse_per_pixel']:.4f}, val ELBO {_num(r['val_elbo'], '.1f')} "
                  f"({r['n_val']} faces)"]
-    if evaluators.SMILE in e:
-        s = e[evaluators.SMILE]
+    if pixel.SMILE in e:
+        s = e[pixel.SMILE]
         lines.append(f"smile regressor  held-out MAE {_num(s.get('mae'), '.3f')}, r {_num(s.get('correlation'))} "
                      f"({s['n_train']} train / {s['n_heldout']} held-out faces)")
-    if evaluators.GENDER in e:
-        g = e[evaluators.GENDER]
+    if pixel.GENDER in e:
+        g = e[pixel.GENDER]
         lines.append(f"gender classif.  held-out accuracy {_num(g.get('accuracy'))} "
                      f"({g['n_train']} train / {g['n_heldout']} held-out faces)")
     if "smile_control" in m:

@@ -10,8 +10,7 @@ import numpy as np
 import torch
 
 from facegen import plots
-from facegen.analysis.attribute_data import attribute_column, attribute_faces, heldout, pick, resolve_attribute
-from facegen.analysis.attributes import (
+from facegen.analysis.directions.attribute import (
     VECTORS_FILE,
     AttributeVectors,
     cosine,
@@ -19,10 +18,17 @@ from facegen.analysis.attributes import (
     mean_difference,
     save_vectors,
 )
-from facegen.analysis.directions import prior_samples
-from facegen.analysis.judges import Judges
-from facegen.analysis.latent import decode, encode_faces, encode_images
-from facegen.analysis.steering import SAMPLING, Sampling, attribute_directions, dataset_attribute, dataset_labels
+from facegen.analysis.directions.direction import prior_samples
+from facegen.analysis.directions.steering import (
+    SAMPLING,
+    Sampling,
+    attribute_directions,
+    dataset_attribute,
+    dataset_labels,
+)
+from facegen.analysis.judges.by_attribute import Judges
+from facegen.analysis.latent.attribute_faces import attribute_column, attribute_faces, heldout, pick, resolve_attribute
+from facegen.analysis.latent.space import decode, encode_faces, encode_images
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
 from facegen.data.faceset import FaceSet

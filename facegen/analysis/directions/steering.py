@@ -19,12 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from facegen.analysis.attributes import project_out
-from facegen.analysis.boundaries import Boundary, interfacegan_boundary, mean_difference_boundary, svm_boundary
-from facegen.analysis.directions import Directions, prior_samples
-from facegen.analysis.judges import Judges
-from facegen.analysis.latent import decode, encode_faces
-from facegen.analysis.principal import PRINCIPAL, principal_directions
+from facegen.analysis.directions.attribute import project_out
+from facegen.analysis.directions.boundaries import (
+    Boundary,
+    interfacegan_boundary,
+    mean_difference_boundary,
+    svm_boundary,
+)
+from facegen.analysis.directions.direction import Directions, prior_samples
+from facegen.analysis.directions.principal import PRINCIPAL, principal_directions
+from facegen.analysis.judges.by_attribute import Judges
+from facegen.analysis.latent.space import decode, encode_faces
 from facegen.core.errors import FacegenError
 from facegen.data.celeba import normalize_attr_name
 from facegen.data.faceset import FaceSet

@@ -2,11 +2,11 @@
 
 For each face x with its own condition y: z = mean of q(z | x, y); plain decoding gives the reconstruction
 decode(z, y) and the forced faces decode(z, y with smile -1 / +1); residual editing gives
-x + M (decode(z, y_new) - decode(z, y)) (:mod:`facegen.analysis.residual`).
+x + M (decode(z, y_new) - decode(z, y)) (:mod:`facegen.analysis.editing.residual`).
 A third candidate, masked replacement, puts the model's edited face itself where the change is:
-(1 - M) x + M decode(z, y_new). Per-photo inversion (:mod:`facegen.analysis.inversion`) adds four: the MAP code z*
-of the photo decoded at y_new ("inverted") with its residual edit and masked replacement, and the same with a
-decoder copy tuned on the photo at z* ("pivotal", pivotal tuning). Each output is then measured by
+(1 - M) x + M decode(z, y_new). Per-photo inversion (:mod:`facegen.analysis.editing.inversion`) adds four: the
+MAP code z* of the photo decoded at y_new ("inverted") with its residual edit and masked replacement, and the same
+with a decoder copy tuned on the photo at z* ("pivotal", pivotal tuning). Each output is then measured by
 - identity kept: the identity judge's distance to x, the share under its "same person" threshold and under
   its strict one (1 % false accepts), and the share *identified* (the output's nearest original among the
   set is its own); x and the outputs are cut to the run's framing box, fitted once from its mean face;
@@ -24,9 +24,11 @@ import numpy as np
 import torch
 
 from facegen import plots
-from facegen.analysis import evaluators, inversion, latent, smile_head
-from facegen.analysis.identity import IdentityJudge
-from facegen.analysis.residual import masked_replace, residual_edit
+from facegen.analysis.editing import inversion
+from facegen.analysis.editing.residual import masked_replace, residual_edit
+from facegen.analysis.judges import pixel
+from facegen.analysis.judges.identity import IdentityJudge
+from facegen.analysis.latent import smile_head, space
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
 from facegen.data import resolve_data
@@ -60,12 +62,12 @@ def unseen_faces(run: Run, n: int, seed: int = 0) -> tuple[torch.Tensor, list[st
     return images, [p.name for p in chosen]
 
 
-def own_conditions(model: Model, run: Run, images: torch.Tensor, smile: evaluators.Judge) -> torch.Tensor:
+def own_conditions(model: Model, run: Run, images: torch.Tensor, smile: pixel.Judge) -> torch.Tensor:
     """Conditions for faces without a label: the smile degree q(y|x) predicts (semi-supervised runs) or else
     the project's smile regressor's; other columns 0."""
     degree = (smile_head.predict(model, images) if model.can("predict_condition")
-              else torch.from_numpy(evaluators.smile_degrees(smile, images)).float())
-    return latent.condition_vector(run, degree, len(images))
+              else torch.from_numpy(pixel.smile_degrees(smile, images)).float())
+    return space.condition_vector(run, degree, len(images))
 
 
 def genders_from_names(names: list[str]) -> np.ndarray:
@@ -76,7 +78,7 @@ def genders_from_names(names: list[str]) -> np.ndarray:
 def _forced(model: Model, run: Run, z: torch.Tensor, y: torch.Tensor) -> dict[float, torch.Tensor]:
     """Codes z decoded with the smile of y set to each of :data:`LEVELS`."""
     with torch.no_grad():
-        return {level: latent.decode(model, z, latent.condition_vector(run, level, len(z), base=y)) for level in LEVELS}
+        return {level: space.decode(model, z, space.condition_vector(run, level, len(z), base=y)) for level in LEVELS}
 
 
 def _name(prefix: str, kind: str) -> str:
@@ -100,21 +102,21 @@ def outputs(model: Model, run: Run, x: torch.Tensor, y: torch.Tensor, inversion_
     """The reconstruction and, for each method, the faces forced to smile -1 and +1 (floats in [0, 1]); the
     inverted and pivotal candidates only with ``inversion_steps`` (and ``pivotal_steps``) > 0."""
     with torch.no_grad():
-        mu = latent.encode_images(model, x, y)
-        rec = latent.decode(model, mu, y)
+        mu = space.encode_images(model, x, y)
+        rec = space.decode(model, mu, y)
     out = _edits("", x, rec, _forced(model, run, mu, y))
     if inversion_steps <= 0:
         return out
     z = inversion.invert_codes(model, x, y, mu, steps=inversion_steps)
     with torch.no_grad():
-        rec_z = latent.decode(model, z, y)
+        rec_z = space.decode(model, z, y)
     out.update(_edits("inverted", x, rec_z, _forced(model, run, z, y)))
     if pivotal_steps <= 0:
         return out
     parts: list[tuple[torch.Tensor, dict[float, torch.Tensor]]] = []
     for i, tuned in enumerate(inversion.tuned_models(model, x, y, z, steps=pivotal_steps)):
         with torch.no_grad():
-            parts.append((latent.decode(tuned, z[i:i + 1], y[i:i + 1]), _forced(tuned, run, z[i:i + 1], y[i:i + 1])))
+            parts.append((space.decode(tuned, z[i:i + 1], y[i:i + 1]), _forced(tuned, run, z[i:i + 1], y[i:i + 1])))
     rec_t = torch.cat([r for r, _ in parts])
     forced_t = {level: torch.cat([f[level] for _, f in parts]) for level in LEVELS}
     out.update(_edits("pivotal", x, rec_t, forced_t))
@@ -127,7 +129,7 @@ def framing(judge: IdentityJudge, run: Run) -> tuple[Box, float]:
     return judge.box_for(run.all_faces().images)
 
 
-def measure(judge: IdentityJudge, smile: evaluators.Judge | None, gender: evaluators.Judge | None, x: torch.Tensor,
+def measure(judge: IdentityJudge, smile: pixel.Judge | None, gender: pixel.Judge | None, x: torch.Tensor,
             out: dict[str, torch.Tensor], framed: tuple[Box, float]) -> dict:
     """Identity kept for every output; smile flips and gender changes per method (see the module docstring)."""
     box, fit = framed
@@ -137,7 +139,7 @@ def measure(judge: IdentityJudge, smile: evaluators.Judge | None, gender: evalua
         f = judge.embeddings(images, box)
         result["distances"][name] = cosine_distance(e, f).tolist()
         result["identity"][name] = judge.summarise(e, f)
-    called = None if gender is None else evaluators.female_probability(gender, x) > 0.5
+    called = None if gender is None else pixel.female_probability(gender, x) > 0.5
     for method in [m for m in METHODS if f"{m} -1" in out]:
         row: dict = {}
         low, high = out[f"{method} -1"], out[f"{method} +1"]
@@ -145,18 +147,18 @@ def measure(judge: IdentityJudge, smile: evaluators.Judge | None, gender: evalua
         d_high = torch.tensor(result["distances"][f"{method} +1"])
         row["identity_kept_both"] = float(((d_low <= judge.threshold) & (d_high <= judge.threshold)).float().mean())
         if smile is not None:
-            p_low, p_high = evaluators.smile_degrees(smile, low), evaluators.smile_degrees(smile, high)
+            p_low, p_high = pixel.smile_degrees(smile, low), pixel.smile_degrees(smile, high)
             row.update(smile_at_minus_1=float(p_low.mean()), smile_at_plus_1=float(p_high.mean()),
                        smile_flip_rate=float(((p_low < 0) & (p_high > 0)).mean()))
         if called is not None:
-            row.update({f"gender_change_at_{tag}": float(((evaluators.female_probability(gender, img) > 0.5) != called)
+            row.update({f"gender_change_at_{tag}": float(((pixel.female_probability(gender, img) > 0.5) != called)
                                                          .mean()) for tag, img in (("minus_1", low), ("plus_1", high))})
             row["female_share_original"] = float(called.mean())
-            row["female_share_at_plus_1"] = float((evaluators.female_probability(gender, high) > 0.5).mean())
+            row["female_share_at_plus_1"] = float((pixel.female_probability(gender, high) > 0.5).mean())
         result[method] = row
     if called is not None:
         result["gender_change_recon"] = {
-            name: float(((evaluators.female_probability(gender, images) > 0.5) != called).mean())
+            name: float(((pixel.female_probability(gender, images) > 0.5) != called).mean())
             for name, images in out.items() if name.endswith("reconstruction")}
     return result
 
@@ -212,12 +214,12 @@ def study(run: Run, model: Model, judge: IdentityJudge, n_unseen: int = 200, see
     faces of its folder it never saw (the degree q(y|x) or the smile regressor gives them); writes
     RUN/identity/editing.json, one strip of every output per set (RUN/identity/editing_SET.png) and one per set
     and method (editing_SET_METHOD.png: original | reconstruction | -1 | +1)."""
-    latent.require_conditional(run, "forcing smiles")
+    space.require_conditional(run, "forcing smiles")
     train, val = run.faces()
-    if not evaluators.has_smiles(train):
+    if not pixel.has_smiles(train):
         raise FacegenError("the run's faces carry too few smile labels to fit the smile regressor")
-    smile = evaluators.load_or_fit(run.path, evaluators.SMILE, train, val)
-    gender = evaluators.load_or_fit(run.path, evaluators.GENDER, train, val) if evaluators.has_genders(train) else None
+    smile = pixel.load_or_fit(run.path, pixel.SMILE, train, val)
+    gender = pixel.load_or_fit(run.path, pixel.GENDER, train, val) if pixel.has_genders(train) else None
     sets = {}
     labelled = val.subset(torch.nonzero(val.labelled).flatten())
     if len(labelled):

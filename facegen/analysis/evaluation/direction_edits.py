@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facegen.analysis.directions import Directions, cosine_matrix, prior_samples
-from facegen.analysis.judges import Judges
-from facegen.analysis.latent import decode
-from facegen.analysis.principal import principal_directions
-from facegen.analysis.steering import Sampling, attribute_directions
+from facegen.analysis.directions.direction import Directions, cosine_matrix, prior_samples
+from facegen.analysis.directions.principal import principal_directions
+from facegen.analysis.directions.steering import Sampling, attribute_directions
+from facegen.analysis.judges.by_attribute import Judges
+from facegen.analysis.latent.space import decode
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_csv, write_json, write_text
 from facegen.models.base import Model

@@ -5,7 +5,7 @@
 - ``provenance``: the command that trained it, the data, the date, the measured numbers;
 - ``config``: the model's name, config, image size, channels and conditions, as the file's own metadata records
   them (:func:`read_card` refuses a card that does not match its file);
-- ``template``: where the run's crops put a face (:func:`facegen.analysis.photo_edit.face_template`, measured on
+- ``template``: where the run's crops put a face (:func:`facegen.analysis.editing.photo.face_template`, measured on
   the run's training faces), so editing a photo needs neither the training data nor a measurement;
 - ``principal``: the top PCA directions of the run's encoded training faces, for the sliders.
 
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from facegen.analysis.directions import Directions
-from facegen.analysis.photo_edit import Template, face_template
-from facegen.analysis.principal import principal_directions
+from facegen.analysis.directions.direction import Directions
+from facegen.analysis.directions.principal import principal_directions
+from facegen.analysis.editing.photo import Template, face_template
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
 from facegen.models.base import Model
@@ -106,7 +106,7 @@ def photo_template(run: Run) -> Template:
 
 def principal(run: Run, model: Model, method: str, k: int, n_samples: int = 2000, seed: int = 0) -> Directions:
     """The top-``k`` principal directions of ``method``: the card's when it has them (pca, k at most its count),
-    else measured (:func:`facegen.analysis.principal.principal_directions`)."""
+    else measured (:func:`facegen.analysis.directions.principal.principal_directions`)."""
     card = read_card(run)
     if card is not None and method == card.principal.method and k <= len(card.principal.names):
         p = card.principal

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import torch
 
-from facegen.analysis.attribute_data import attribute_column, attribute_faces, heldout, pick, resolve_attribute
-from facegen.analysis.attribute_study import ATTRIBUTES_DIR
-from facegen.analysis.attributes import check_both_classes, cosine
-from facegen.analysis.latent import decode, encode_images
-from facegen.analysis.steering import AttributeSource, Sampling, attribute_directions
+from facegen.analysis.directions.attribute import check_both_classes, cosine
+from facegen.analysis.directions.attribute_figures import ATTRIBUTES_DIR
+from facegen.analysis.directions.steering import AttributeSource, Sampling, attribute_directions
+from facegen.analysis.latent.attribute_faces import attribute_column, attribute_faces, heldout, pick, resolve_attribute
+from facegen.analysis.latent.space import decode, encode_images
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_csv, write_json
 from facegen.data.faceset import FaceSet

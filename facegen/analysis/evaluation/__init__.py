@@ -1,0 +1,1 @@
+"""Measuring runs and edits: metrics, sample quality, comparisons, edit evaluation, studies."""
