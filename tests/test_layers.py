@@ -25,11 +25,18 @@ def test_the_layers_contract_holds():
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
 
 
-def test_the_contract_catches_an_upward_import(tmp_path):
-    """A copy of the package where a network module imports the trainer must break the contract."""
+@pytest.mark.parametrize("module, imported", [
+    ("nn/conv.py", "facegen.train.trainer"),  # a network building block reaching up to the trainer
+    ("analysis/latent/space.py", "facegen.analysis.judges.pixel"),  # latent codes needing a judge
+    ("analysis/judges/identity.py", "facegen.analysis.editing.residual"),  # a judge needing an editing method
+])
+def test_the_contract_catches_an_upward_import(tmp_path, module, imported):
+    """A copy of the package where a lower module imports a higher one must break the contract, between the
+    package's layers and between analysis's sub-packages alike."""
     shutil.copytree(ROOT / "facegen", tmp_path / "facegen", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    conv = tmp_path / "facegen" / "nn" / "conv.py"
-    conv.write_text(conv.read_text() + "\nimport facegen.train.trainer  # noqa: E402,F401\n")
+    planted = tmp_path / "facegen" / module
+    planted.write_text(planted.read_text() + f"\nimport {imported}  # noqa: E402,F401\n")
     proc = lint_imports(tmp_path)
-    assert proc.returncode != 0 and "facegen.nn.conv -> facegen.train.trainer" in proc.stdout, proc.stdout[-2000:]
+    importer = "facegen." + module.removesuffix(".py").replace("/", ".")
+    assert proc.returncode != 0 and f"{importer} -> {imported}" in proc.stdout, proc.stdout[-2000:]
