@@ -117,9 +117,9 @@ class Payload:
 
 def test_pairwise_distance_and_mouth_mask():
     same = torch.full((5, 3, 8, 8), 0.5)
-    assert metrics.mean_pairwise_distance(same) == 0
+    assert metrics.mean_pairwise_rms(same) == 0
     two = torch.stack([torch.zeros(3, 8, 8), torch.ones(3, 8, 8)])
-    assert metrics.mean_pairwise_distance(two) == pytest.approx(1.0)
+    assert metrics.mean_pairwise_rms(two) == pytest.approx(1.0)
     mask = metrics.mouth_mask(40)
     assert 0.1 < mask.float().mean() < 0.25 and mask[30, 20] and not mask[5, 20]
 

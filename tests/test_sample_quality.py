@@ -1,12 +1,10 @@
-"""Sample-quality numbers against their definitions: the Fréchet distance against a matrix square root done
-another way (scipy) and its one-dimensional closed form, the kernel distance and precision / recall against
-brute-force loops, memorisation, diversity and sharpness on constructed cases."""
+"""Sample-quality numbers against their definitions (the Fréchet distance is tests/test_stats.py's): the kernel
+distance and precision / recall against brute-force loops, memorisation, diversity and sharpness on constructed
+cases."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-import scipy.linalg
 import torch
 import torchvision
 
@@ -15,7 +13,6 @@ from facegen.analysis.evaluation.sample_quality import (
     PixelFeatures,
     compare,
     feature_vectors,
-    frechet_distance,
     kernel_distance,
     laplacian_energy,
     memorisation,
@@ -24,23 +21,6 @@ from facegen.analysis.evaluation.sample_quality import (
 )
 from facegen.core.errors import FacegenError
 from facegen.nn.attrnet import AttributeNet
-
-
-def test_frechet_distance_matches_scipy_and_the_1d_closed_form():
-    g = torch.Generator().manual_seed(0)
-    a = torch.randn(200, 5, generator=g) @ torch.randn(5, 5, generator=g)
-    b = torch.randn(300, 5, generator=g) * 2 + 1
-    mean_a, mean_b = a.double().mean(0).numpy(), b.double().mean(0).numpy()
-    cov_a, cov_b = np.cov(a.double().numpy(), rowvar=False), np.cov(b.double().numpy(), rowvar=False)
-    cross = scipy.linalg.sqrtm(cov_a @ cov_b).real
-    expected = ((mean_a - mean_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * cross)
-    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)  # sqrtm of a non-symmetric product: ~1e-8
-    x, y = torch.randn(100, 1, generator=g), torch.randn(120, 1, generator=g) * 3 + 2
-    x, y = x.double(), y.double()
-    closed = (x.mean() - y.mean()) ** 2 + (x.std() - y.std()) ** 2
-    assert frechet_distance(x, y) == pytest.approx(float(closed), rel=1e-9)
-    assert frechet_distance(a, a) == pytest.approx(0, abs=1e-9)
-    assert frechet_distance(a, b) == pytest.approx(frechet_distance(b, a), rel=1e-9)
 
 
 def test_kernel_distance_is_the_unbiased_mmd_of_a_brute_force_loop():

@@ -32,6 +32,7 @@ from facegen.analysis.judges.by_attribute import Judges
 from facegen.analysis.latent.space import decode
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_csv, write_json, write_text
+from facegen.core.stats import mean_pairwise_distance
 from facegen.models.base import Model
 from facegen.runs import Run
 
@@ -60,14 +61,6 @@ class Faces:
     scores: dict[str, np.ndarray]
     embedding: np.ndarray
     spread: float
-
-
-def mean_pairwise_distance(x: np.ndarray) -> float:
-    """Mean Euclidean distance between the rows of x over all pairs of different rows."""
-    sq = (x**2).sum(1)
-    d = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0))
-    n = len(x)
-    return float(d.sum() / (n * (n - 1)))
 
 
 def edited(model: Model, z: torch.Tensor, y: torch.Tensor, edit: Edit, t: np.ndarray) -> torch.Tensor:
@@ -114,7 +107,7 @@ def unedited(run: Run, model: Model, judges: Judges, n: int, seed: int) -> Faces
     z, y = prior_samples(run, model, n, seed)
     images = decode(model, z, y)
     embedding = judges.embed(images)
-    return Faces(z, y, judges.scores(images), embedding, mean_pairwise_distance(embedding))
+    return Faces(z, y, judges.scores(images), embedding, float(mean_pairwise_distance(embedding)))
 
 
 def default_attributes(judges: Judges) -> list[str]:

@@ -14,6 +14,7 @@ from facegen.analysis.judges.identity import load_judge
 from facegen.analysis.latent import smile_head, space
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
+from facegen.core.stats import mean_pairwise_distance
 from facegen.data.batches import DeviceFaces
 from facegen.data.cache import list_images
 from facegen.data.faceset import FaceSet
@@ -59,12 +60,10 @@ def likelihood(model: Model, val: FaceSet, seed: int) -> dict:
             "standard_error": (bpd.std() / len(bpd) ** 0.5).item() if len(bpd) > 1 else None}
 
 
-def mean_pairwise_distance(images: torch.Tensor) -> float:
-    """Mean root-mean-square pixel distance between all pairs of images (0 when they are all the same)."""
-    x = images.flatten(1).double()
-    d = torch.cdist(x, x) / x.shape[1] ** 0.5
-    n = len(x)
-    return float(d.sum() / (n * (n - 1)))
+def mean_pairwise_rms(images: torch.Tensor) -> float:
+    """Mean root-mean-square pixel distance between all pairs of images (0 when they are all the same): the mean
+    pairwise Euclidean distance divided by the square root of the number of values per image."""
+    return float(mean_pairwise_distance(images.double())) / images[0].numel() ** 0.5
 
 
 def mouth_mask(size: int) -> torch.Tensor:
@@ -195,8 +194,8 @@ def evaluate_run(run: Run, model: Model, seed: int = 0, judges: Path | None = No
     if model.can("predict_condition") and val.labelled.any():
         result["smile_inference"] = smile_head.heldout_error(model, train, val)
     fixed = space.decode(model, z, space.condition_vector(run, 0.0, len(z)))
-    result["diversity"] = {"degree": 0.0, "samples": mean_pairwise_distance(fixed),
-                           "real_faces": mean_pairwise_distance(real.images.float() / 255)}
+    result["diversity"] = {"degree": 0.0, "samples": mean_pairwise_rms(fixed),
+                           "real_faces": mean_pairwise_rms(real.images.float() / 255)}
     result["diversity"]["ratio"] = result["diversity"]["samples"] / result["diversity"]["real_faces"]
     write_json(run.path / "metrics.json", result)
     return result

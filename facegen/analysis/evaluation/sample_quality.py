@@ -3,8 +3,9 @@ space of a network the project trains itself (or plain downsampled pixels).
 
 None of these numbers is an FID or comparable with published ones: the feature network is not Inception.
 
-- Fréchet distance (Heusel et al. 2017's formula, on our features): with means m_a, m_b and covariances
-  S_a, S_b of the two feature sets,  FD = ||m_a - m_b||^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2).
+- Fréchet distance (Heusel et al. 2017's formula, on our features; :func:`facegen.core.stats.frechet_distance`):
+  with means m_a, m_b and covariances S_a, S_b of the two feature sets,
+  FD = ||m_a - m_b||^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2).
 - Kernel distance (Bińkowski et al. 2018's KID formula): the unbiased estimate of the squared maximum mean
   discrepancy with the cubic polynomial kernel k(u, v) = (u.v / d + 1)^3,
   MMD^2 = mean_{i != j} k(a_i, a_j) + mean_{i != j} k(b_i, b_j) - 2 mean_{i, j} k(a_i, b_j).
@@ -30,35 +31,11 @@ from torchvision.transforms.functional import rgb_to_grayscale
 
 from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
+from facegen.core.stats import frechet_distance, mean_pairwise_distance
 from facegen.nn.attrnet import AttributeNet
 
 PIXELS = "pixels"
 PIXEL_SIZE = 8  # the "pixels" feature map: images area-averaged to 8 x 8
-
-
-def _stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    x = x.double()
-    mean = x.mean(0)
-    centred = x - mean
-    return mean, centred.T @ centred / (len(x) - 1)
-
-
-def _psd_sqrt(m: torch.Tensor) -> torch.Tensor:
-    """The symmetric square root of a symmetric positive semi-definite matrix (negative round-off clipped)."""
-    values, vectors = torch.linalg.eigh((m + m.T) / 2)
-    return vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
-
-
-def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
-    """The Fréchet distance between Gaussians fitted to feature sets a (N, D) and b (M, D), N, M >= 2.
-    tr((S_a S_b)^1/2) is computed as tr((S_a^1/2 S_b S_a^1/2)^1/2), the square root of a symmetric matrix."""
-    if len(a) < 2 or len(b) < 2:
-        raise FacegenError(f"a Fréchet distance needs at least 2 faces on each side, got {len(a)} and {len(b)}")
-    mean_a, cov_a = _stats(a)
-    mean_b, cov_b = _stats(b)
-    root_a = _psd_sqrt(cov_a)
-    cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp_min(0).sqrt().sum()
-    return float((mean_a - mean_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
 
 
 def polynomial_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -106,16 +83,10 @@ def memorisation(samples: torch.Tensor, heldout: torch.Tensor, train: torch.Tens
     return {"samples_to_train": s, "heldout_to_train": h, "ratio": s / h if h > 0 else float("nan")}
 
 
-def mean_pairwise(x: torch.Tensor) -> float:
-    """Mean distance between distinct rows of x."""
-    n = len(x)
-    return float(torch.cdist(x.double(), x.double()).sum() / (n * (n - 1)))
-
-
 def compare(samples: torch.Tensor, heldout: torch.Tensor, train: torch.Tensor, k: int = 3) -> dict[str, float]:
     """Every number above for sample features against held-out real features (and training ones)."""
     precision, recall = precision_recall(heldout, samples, k)
-    diversity = mean_pairwise(samples) / mean_pairwise(heldout)
+    diversity = float(mean_pairwise_distance(samples.double()) / mean_pairwise_distance(heldout.double()))
     return {"frechet": frechet_distance(samples, heldout), "kernel": kernel_distance(samples, heldout),
             "precision": precision, "recall": recall, "diversity": diversity,
             **{f"nearest_{k}": v for k, v in memorisation(samples, heldout, train).items()}}

@@ -10,7 +10,8 @@
 - **Realism**: the Frechet distance between Gaussians fitted to features of generated and of real held-out faces,
   ||m_g - m_r||^2 + Tr(S_g + S_r - 2 (S_g S_r)^(1/2)), in the face2depth net's encoder features (the spatial
   means of its two innermost levels): "FD-f2d", not FID (no Inception net). With few held-out faces it is
-  biased upwards, so real training photos against the held-out ones give its floor. Also the held-out
+  biased upwards, so real training photos against the held-out ones give its floor. Sample covariances (n - 1),
+  as FID (:func:`facegen.core.stats.frechet_distance`; population covariances before issue 25). Also the held-out
   accuracy of a logistic regression told to separate generated from real features (5-fold; 0.5: it cannot).
 - **Diversity**: mean pairwise Euclidean distance of the features of faces made from different depth maps,
   against the same for the real photos (a collapsed generator has far less).
@@ -35,6 +36,7 @@ from facegen import plots
 from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
+from facegen.core.stats import frechet_distance, mean_pairwise_distance
 from facegen.data.cache import load_upright
 from facegen.models.img2img.translator import SNAPSHOT_COLUMNS, Translator
 from facegen.nn.unet import UNet
@@ -68,26 +70,6 @@ def ssim(x: torch.Tensor, y: torch.Tensor, window: torch.Tensor | None = None) -
     sxx, syy, sxy = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my
     s = ((2 * mx * my + SSIM_C1) * (2 * sxy + SSIM_C2)) / ((mx**2 + my**2 + SSIM_C1) * (sxx + syy + SSIM_C2))
     return s.mean((1, 2, 3)).float()
-
-
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Frechet distance of Gaussians fitted to rows of ``a`` and ``b`` (population covariances):
-    ||m_a - m_b||^2 + Tr(S_a) + Tr(S_b) - 2 Tr((S_a^(1/2) S_b S_a^(1/2))^(1/2))."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    ma, mb = a.mean(0), b.mean(0)
-    sa, sb = np.cov(a, rowvar=False, bias=True), np.cov(b, rowvar=False, bias=True)
-    sa, sb = np.atleast_2d(sa), np.atleast_2d(sb)
-    vals, vecs = np.linalg.eigh(sa)
-    root_a = (vecs * np.sqrt(vals.clip(0))) @ vecs.T
-    cross = np.linalg.eigvalsh(root_a @ sb @ root_a).clip(0)
-    return float(((ma - mb) ** 2).sum() + np.trace(sa) + np.trace(sb) - 2 * np.sqrt(cross).sum())
-
-
-def mean_pairwise_distance(features: np.ndarray) -> float:
-    """Mean Euclidean distance over all pairs of rows."""
-    x = torch.as_tensor(np.asarray(features), dtype=torch.float64)
-    n = len(x)
-    return float(torch.cdist(x, x).sum() / (n * (n - 1)))
 
 
 def two_sample_accuracy(real: np.ndarray, fake: np.ndarray, seed: int = 0) -> float:
@@ -182,8 +164,8 @@ def evaluate_translator(run: Run, model: Translator, judge_run: Run, judge: Tran
         "fd_f2d": frechet_distance(f_made, f_real),
         "fd_f2d_real_floor": frechet_distance(f_train, f_real),
         "two_sample_accuracy": two_sample_accuracy(f_real, f_made, seed),
-        "diversity_generated": mean_pairwise_distance(f_made),
-        "diversity_real": mean_pairwise_distance(f_real),
+        "diversity_generated": float(mean_pairwise_distance(f_made)),
+        "diversity_real": float(mean_pairwise_distance(f_real)),
         "cycling": cycling(run.path, run.size),
     }
     k = min(N_FIGURE, n)

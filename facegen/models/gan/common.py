@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from facegen.core.distributed import all_reduce_sum, world_from_env
+from facegen.core.stats import mean_pairwise_distance
 from facegen.models.base import Model, adam
 from facegen.nn.dcgan import Generator
 
@@ -50,17 +51,10 @@ def player_optimizers(players: dict[str, nn.Module], lr: float, betas: tuple[flo
     return {name: adam(net.parameters(), lr, device, betas=betas) for name, net in players.items()}
 
 
-def mean_pairwise_distance(x: torch.Tensor) -> torch.Tensor:
-    """Mean Euclidean distance between the rows of x (n >= 2, flattened): sum_{i != j} ||x_i - x_j|| / (n (n - 1))."""
-    flat = x.detach().flatten(1).float()
-    n = flat.shape[0]
-    return torch.cdist(flat, flat).sum() / (n * (n - 1))
-
-
 def diversity_ratio(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """Mean pairwise distance of the samples over that of the real faces of the same batch: about 1 for samples
     as varied as the data, towards 0 when the generator collapses onto a few modes."""
-    return mean_pairwise_distance(fake) / mean_pairwise_distance(real).clamp_min(1e-12)
+    return mean_pairwise_distance(fake.float()) / mean_pairwise_distance(real.float()).clamp_min(1e-12)
 
 
 class CollapseAlarm(nn.Module):
