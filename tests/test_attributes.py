@@ -9,6 +9,7 @@ from facegen.analysis.directions.attribute import (
     edit_codes,
     load_vectors,
     mean_difference,
+    mean_difference_direction,
     project_out,
     save_vectors,
     svm_direction,
@@ -72,6 +73,21 @@ def test_svm_direction_recovers_the_separating_dimension():
     assert np.isclose(np.linalg.norm(d.normal), 1.0)
     assert d.normal[2] > 0.95  # points towards the attribute, along axis 2
     assert d.n_train + d.n_test == len(z)
+
+
+def test_mean_difference_and_svm_directions_share_the_step_between_the_class_means():
+    """The mean_diff direction is the difference of the class means over its length (computed by brute force
+    here), that length is its step, and the SVM direction steps the same distance."""
+    z, attrs = codes_with_attribute(shift=4.0)
+    has = attrs[:, 0] > 0
+    diff = (z[has].double().mean(0) - z[~has].double().mean(0)).numpy()
+    d = mean_difference_direction(z, attrs[:, 0], "Smiling")
+    np.testing.assert_allclose(d.normal, diff / np.linalg.norm(diff), atol=1e-12)
+    assert d.step == pytest.approx(np.linalg.norm(diff), rel=1e-12) and np.isnan(d.accuracy)
+    assert d.n_train == len(z) and d.n_test == 0
+    assert svm_direction(z, attrs[:, 0], "Smiling", seed=0).step == pytest.approx(d.step, rel=1e-12)
+    with pytest.raises(FacegenError, match="lacks the attribute Young"):
+        mean_difference_direction(torch.randn(20, 3), torch.ones(20, dtype=torch.int8), "Young")
 
 
 def test_svm_direction_needs_both_classes():

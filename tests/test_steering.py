@@ -16,7 +16,7 @@ from torch import nn
 import edit_directions
 import evaluate_edits
 import sample_across_pca_axis
-from facegen.analysis.directions.boundaries import interfacegan_boundary
+from facegen.analysis.directions.attribute import interfacegan_direction
 from facegen.analysis.directions.principal import ganspace_directions, principal_directions, sefa_directions
 from facegen.analysis.directions.steering import Sampling, attribute_directions, find_directions
 from facegen.analysis.judges.by_attribute import Judges
@@ -62,14 +62,14 @@ def test_interfacegan_finds_the_boundary_of_a_monotone_judge():
     z = torch.randn(3000, 8, generator=g)
     a = np.array([2.0, -1.0, 0.5, 0, 0, 0, 0, 1.0])
     scores = np.tanh(z.double().numpy() @ a) + 0.05 * np.random.default_rng(0).normal(size=3000)
-    b = interfacegan_boundary(z, scores, "test", 0.3, 0)
+    b = interfacegan_direction(z, scores, "test", 0.3, 0)
     assert b.normal @ (a / np.linalg.norm(a)) > 0.98 and b.accuracy > 0.97
     assert b.n_train + b.n_test == 1800 and b.step > 0
     for share in (0.0, 0.6):
         with pytest.raises(FacegenError, match="share"):
-            interfacegan_boundary(z, scores, "test", share, 0)
+            interfacegan_direction(z, scores, "test", share, 0)
     with pytest.raises(FacegenError, match="same score"):
-        interfacegan_boundary(z, np.zeros(3000), "test", 0.3, 0)
+        interfacegan_direction(z, np.zeros(3000), "test", 0.3, 0)
 
 
 # ---- a decoder-only model, standing in for a GAN ----------------------------------------------------------------

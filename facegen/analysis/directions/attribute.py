@@ -1,5 +1,15 @@
-"""Attribute arithmetic in latent space: difference-of-means vectors, linear-classifier (InterFaceGAN)
-edit directions, making one direction independent of others by projection, and applying edits.
+"""Attribute directions in latent space: where moving a code adds an attribute, and the arithmetic around them.
+
+- ``mean_diff``: the difference of the mean codes of faces with and without the attribute (encoded data, labels
+  from the dataset); :func:`mean_difference` gives it for every attribute at once (attribute_vectors.py).
+- ``svm``: the unit normal of a class-balanced linear SVM that separates those codes.
+- ``interfacegan`` (Shen et al., 2020): no encoder and no labels needed. Draw n codes from the prior, decode them,
+  score the faces with one of the project's judges, keep the ``share`` highest-scoring as positives and the
+  ``share`` lowest as negatives (the confident ends; the ambiguous middle is left out), fit a linear SVM on 80 %
+  of them and report its accuracy on the other 20 %. The boundary's unit normal n points towards the attribute;
+  the judge's score rises along z + t n.
+- conditional edits (all three): the direction with the span of other attributes' directions projected out
+  (:func:`project_out`), so an edit leaves their linear scores unchanged; :func:`edit_codes` applies edits.
 
 Codes are posterior means (N, L); attributes are CelebA's +1 / -1 labels (N, A). Pure NumPy / torch maths,
 no files or models, so every piece is testable on synthetic codes.
@@ -13,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from facegen.analysis.directions.direction import Direction
 from facegen.core.errors import FacegenError
 from facegen.core.files import atomic_write
 
@@ -84,18 +95,6 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / denom) if denom > 0 else float("nan")
 
 
-@dataclass
-class Direction:
-    """A unit edit direction: the normal of a linear classifier's boundary, pointing towards the attribute."""
-
-    attribute: str
-    normal: np.ndarray  # (L,), unit length
-    accuracy: float  # on held-out codes
-    balanced_accuracy: float  # mean of the accuracies on faces with and without the attribute
-    n_train: int
-    n_test: int
-
-
 def check_both_classes(labels: np.ndarray, name: str) -> None:
     n_pos = int((labels > 0).sum())
     if n_pos == 0 or n_pos == len(labels):
@@ -104,10 +103,21 @@ def check_both_classes(labels: np.ndarray, name: str) -> None:
                            f"a direction needs faces with and without it; use more faces or another attribute")
 
 
+def mean_difference_direction(codes: torch.Tensor, labels: torch.Tensor, name: str) -> Direction:
+    """mean(codes | label > 0) - mean(codes | label <= 0) (:func:`mean_difference`), as a unit normal and its
+    length, the step; not scored."""
+    check_both_classes(labels.numpy(), name)
+    diff = mean_difference(codes, labels[:, None], [name]).vectors[0]
+    length = float(np.linalg.norm(diff))
+    if length == 0:
+        raise FacegenError(f"the faces with and without {name} have the same mean code: no direction to follow")
+    return Direction(name, diff / length, length, n_train=len(labels))
+
+
 def svm_direction(codes: torch.Tensor, labels: torch.Tensor, name: str, seed: int = 0,
                   test_fraction: float = 0.2) -> Direction:
-    """Fit a linear SVM (class-balanced) on a stratified share of the codes, score it on the rest, and
-    return the unit normal of its boundary as the edit direction."""
+    """Fit a linear SVM (class-balanced) on a stratified share of the codes, score it on the rest, and return the
+    unit normal of its boundary; the step is the distance between the two classes' mean codes."""
     from sklearn.model_selection import train_test_split  # scikit-learn only where it is used
     from sklearn.svm import LinearSVC
 
@@ -121,8 +131,41 @@ def svm_direction(codes: torch.Tensor, labels: torch.Tensor, name: str, seed: in
     pred = svm.predict(z_te)
     per_class = [np.mean(pred[y_te == c] == c) for c in (0, 1) if (y_te == c).any()]
     w = svm.coef_[0]
-    return Direction(name, w / np.linalg.norm(w), float(np.mean(pred == y_te)), float(np.mean(per_class)),
+    step = float(np.linalg.norm(mean_difference(codes, labels[:, None], [name]).vectors[0]))
+    return Direction(name, w / np.linalg.norm(w), step, float(np.mean(pred == y_te)), float(np.mean(per_class)),
                      len(y_tr), len(y_te))
+
+
+def interfacegan_direction(codes: torch.Tensor, scores: np.ndarray, name: str, share: float, seed: int,
+                           test_fraction: float = 0.2) -> Direction:
+    """The SVM boundary between the ``share`` highest- and the ``share`` lowest-scored codes (see the module
+    docstring); the step is the distance between those two groups' mean codes along the normal."""
+    from sklearn.model_selection import train_test_split  # scikit-learn only where it is used
+    from sklearn.svm import LinearSVC
+
+    if not 0 < share <= 0.5:
+        raise FacegenError(f"--share {share:g}: give the confident share at each end, above 0 and at most 0.5")
+    n = len(scores)
+    m = int(share * n)
+    if m < 5:
+        raise FacegenError(f"--share {share:g} of {n} samples leaves {m} faces at each end: draw more --samples "
+                           f"or raise --share (at least 5 per end)")
+    order = np.argsort(scores, kind="stable")
+    if scores[order[-m]] <= scores[order[m - 1]]:
+        raise FacegenError(f"the judge of {name} gives the top and bottom {share:.0%} of the samples the same "
+                           f"score: nothing to separate; use another attribute")
+    pos, neg = order[-m:], order[:m]
+    z = codes.double().numpy()
+    x = np.concatenate([z[pos], z[neg]])
+    y = np.concatenate([np.ones(m, dtype=int), np.zeros(m, dtype=int)])
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
+    svm = LinearSVC(C=1.0, max_iter=20000, random_state=seed).fit(x_tr, y_tr)
+    w = svm.coef_[0]
+    normal = w / np.linalg.norm(w)
+    step = float((z[pos].mean(0) - z[neg].mean(0)) @ normal)
+    pred = svm.predict(x_te)
+    balanced = float(np.mean([np.mean(pred[y_te == c] == c) for c in (0, 1)]))
+    return Direction(name, normal, step, float(np.mean(pred == y_te)), balanced, len(y_tr), len(y_te))
 
 
 def project_out(direction: np.ndarray, others: list[np.ndarray]) -> np.ndarray:

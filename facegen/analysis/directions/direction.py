@@ -1,5 +1,6 @@
-"""What every steering method returns: unit directions in a run's latent space, each with its natural step, and
-the codes they are found on and applied to (prior samples, with conditions drawn from the run's faces).
+"""Directions in a run's latent space: one :class:`Direction` an attribute method finds (mean_diff, svm,
+interfacegan), the :class:`Directions` every steering method returns (unit vectors, each with its natural step),
+and the codes they are found on and applied to (prior samples, with conditions drawn from the run's faces).
 
 A walk along direction k by v steps is ``center + v * scales[k] * vectors[k]``; an edit of a face's code z by a
 distance t (in latent units: for the N(0, I) prior one unit is one standard deviation along any direction) is
@@ -17,6 +18,21 @@ from facegen.analysis.latent import space
 from facegen.core.errors import FacegenError
 from facegen.models.base import Model
 from facegen.runs import Run
+
+
+@dataclass
+class Direction:
+    """One direction towards an attribute: the unit ``normal`` (L,) pointing towards it, the latent ``step`` between
+    the codes with and without it, and how well it separates them on held-out codes (NaN and no held-out codes for
+    mean_diff, which is not scored)."""
+
+    attribute: str
+    normal: np.ndarray
+    step: float
+    accuracy: float = float("nan")
+    balanced_accuracy: float = float("nan")  # mean of the held-out accuracies on each class
+    n_train: int = 0
+    n_test: int = 0
 
 
 @dataclass

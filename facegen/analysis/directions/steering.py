@@ -19,14 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from facegen.analysis.directions.attribute import project_out
-from facegen.analysis.directions.boundaries import (
-    Boundary,
-    interfacegan_boundary,
-    mean_difference_boundary,
-    svm_boundary,
+from facegen.analysis.directions.attribute import (
+    interfacegan_direction,
+    mean_difference_direction,
+    project_out,
+    svm_direction,
 )
-from facegen.analysis.directions.direction import Directions, prior_samples
+from facegen.analysis.directions.direction import Direction, Directions, prior_samples
 from facegen.analysis.directions.principal import PRINCIPAL, principal_directions
 from facegen.analysis.judges.by_attribute import Judges
 from facegen.analysis.latent.space import decode, encode_faces
@@ -118,16 +117,16 @@ class AttributeSource:
     def resolve(self, name: str) -> str:
         return self.judges.resolve(name) if self.kind == "samples" else dataset_attribute(self.faces, name)
 
-    def boundary(self, name: str, method: str) -> Boundary:
+    def direction(self, name: str, method: str) -> Direction:
         if self.kind == "samples":
             scores = self.judges.scores(self.images, [name])[name]
-            return interfacegan_boundary(self.codes, scores, name, self.sampling.share, self.sampling.seed)
+            return interfacegan_direction(self.codes, scores, name, self.sampling.share, self.sampling.seed)
         labels = dataset_labels(self.faces, name)
         known = labels != 0
         codes, labels = self.codes[known], labels[known]
         if method == "mean_diff":
-            return mean_difference_boundary(codes, labels, name)
-        return svm_boundary(codes, labels, name, self.sampling.seed)
+            return mean_difference_direction(codes, labels, name)
+        return svm_direction(codes, labels, name, self.sampling.seed)
 
 
 def attribute_directions(run: Run, model: Model, method: str, attribute: str, fixed: list[str] = (),
@@ -139,8 +138,8 @@ def attribute_directions(run: Run, model: Model, method: str, attribute: str, fi
     source = source or AttributeSource.for_method(run, model, method, judges, sampling)
     target = source.resolve(attribute)
     conditions = [c for c in dict.fromkeys(source.resolve(f) for f in fixed) if c != target]
-    plain = source.boundary(target, method)
-    given = [source.boundary(c, method) for c in conditions]
+    plain = source.direction(target, method)
+    given = [source.direction(c, method) for c in conditions]
     names, vectors = [target], [plain.normal]
     info = {"attribute": target, "accuracy": plain.accuracy, "balanced_accuracy": plain.balanced_accuracy,
             "step": plain.step, "n_train": plain.n_train, "n_test": plain.n_test}

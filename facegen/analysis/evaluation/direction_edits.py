@@ -42,15 +42,25 @@ MAX_JUDGE_COLUMNS = 5  # the markdown shows every judge up to this many, else th
 
 @dataclass
 class Edit:
-    """One way to move faces: along a unit latent ``vector``, or by shifting condition column ``condition``."""
+    """One way to move faces: along direction ``k`` of ``directions`` (a unit latent vector), or, without
+    directions, by shifting condition column ``condition``."""
 
     label: str
-    method: str
     target: str | None  # the judged attribute the edit should add; None for a principal direction
-    vector: np.ndarray | None = None
+    directions: Directions | None = None
+    k: int = 0
     condition: int | None = None
     unit: str = "latent sd"
 
+
+    @property
+    def method(self) -> str:
+        return "condition" if self.directions is None else self.directions.method
+
+    @property
+    def vector(self) -> np.ndarray | None:
+        """The unit latent vector of a direction's edit, None for a condition's."""
+        return None if self.directions is None else self.directions.vectors[self.k]
 
 @dataclass
 class Faces:
@@ -122,7 +132,7 @@ def default_methods(model: Model) -> list[str]:
 
 def edits_of(dirs: Directions, target: str | None) -> list[Edit]:
     """One edit per direction of a Directions (labels "<method> <name>")."""
-    return [Edit(f"{dirs.method} {name}", dirs.method, target, dirs.vectors[i]) for i, name in enumerate(dirs.names)]
+    return [Edit(f"{dirs.method} {name}", target, dirs, k) for k, name in enumerate(dirs.names)]
 
 
 def collect_edits(run: Run, model: Model, judges: Judges, attributes: list[str], methods: list[str],
@@ -149,7 +159,7 @@ def collect_edits(run: Run, model: Model, judges: Judges, attributes: list[str],
     if shifts:
         for col, name in enumerate(run.cond_names):
             target = name if name in judges.names else None
-            edits.append(Edit(f"condition {name}", "condition", target, condition=col, unit=f"{name} units"))
+            edits.append(Edit(f"condition {name}", target, condition=col, unit=f"{name} units"))
     return edits, info
 
 
