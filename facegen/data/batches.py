@@ -85,8 +85,8 @@ class DeviceFaces:
 
     def _buffered_share(self, world: World) -> int:
         """Faces every rank reads at least, whichever shards the epoch's permutation gives it: the sum of the
-        smallest n_shards // world.size shards' counts."""
-        counts = torch.bincount(self.shards, minlength=self.images.manifest.n_shards)
+        smallest n // world.size counts of the n shards that hold faces of this set."""
+        counts = torch.unique(self.shards, return_counts=True)[1]
         per_rank = len(counts) // world.size
         if per_rank == 0:
             raise FacegenError(f"{len(counts)} shard(s) for {world.size} processes: each process reads its own "
@@ -108,8 +108,7 @@ class DeviceFaces:
         many faces mixes them (:func:`~facegen.data.shards.buffered_order`); every rank serves the same number of
         batches (:meth:`shuffled_steps`), the faces past it in its shards wait for another epoch."""
         if self.shuffle_buffer:
-            order = buffered_order(self.shards, self.images.manifest.n_shards, self.shuffle_buffer, generator,
-                                   world.rank, world.size)
+            order = buffered_order(self.shards, self.shuffle_buffer, generator, world.rank, world.size)
             flips = (torch.rand(len(order), generator=generator) < 0.5).to(self.device) if flip else None
             cut = [slice(s * batch_size, (s + 1) * batch_size) for s in range(self.shuffled_steps(batch_size, world))]
             yield from self.serve((order[c], None if flips is None else flips[c]) for c in cut[start:])

@@ -302,14 +302,15 @@ def _read_labels(folder: Path, shard: ShardFile) -> dict[str, np.ndarray]:
     return arrays
 
 
-def buffered_order(shards: torch.Tensor, n_shards: int, buffer: int, generator: torch.Generator,
-                   world_rank: int, world_size: int) -> torch.Tensor:
-    """One epoch's order of this rank's faces, WebDataset style: the shards are permuted (the same permutation on
-    every rank), rank r reads shards r, r + world_size, ... of it front to back, and a buffer of ``buffer`` faces
-    mixes them (each face read replaces a uniformly drawn one in the full buffer, which is emitted; the buffer is
-    drained in random order at the end). ``shards`` is the shard number of each face of the set, in position
-    order; the result holds positions. Draws only from ``generator``."""
-    perm = torch.randperm(n_shards, generator=generator)
+def buffered_order(shards: torch.Tensor, buffer: int, generator: torch.Generator, world_rank: int,
+                   world_size: int) -> torch.Tensor:
+    """One epoch's order of this rank's faces, WebDataset style: the shards that hold faces of the set are permuted
+    (the same permutation on every rank), rank r reads shards r, r + world_size, ... of it front to back, and a
+    buffer of ``buffer`` faces mixes them (each face read replaces a uniformly drawn one in the full buffer, which
+    is emitted; the buffer is drained in random order at the end). ``shards`` is the shard number of each face of
+    the set, in position order; the result holds positions. Draws only from ``generator``."""
+    present = torch.unique(shards)
+    perm = present[torch.randperm(len(present), generator=generator)]
     mine = perm[world_rank::world_size]
     stream = torch.cat([torch.nonzero(shards == k).flatten() for k in mine.tolist()] or [torch.zeros(0).long()])
     n = len(stream)
