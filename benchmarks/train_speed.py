@@ -5,8 +5,19 @@
 
 For each setting: warm-up, then the median of several timed epochs of ``Trainer.train_epoch``
 (the code path cvae.py runs). Prints images/s, ms/step, s/epoch, peak memory, the share of step
-time in data / forward / backward / optimizer (torch.profiler over the trainer's labelled
-regions), and achieved GFLOP/s (FlopCounterMode) against this machine's matmul GFLOP/s.
+time in data / forward / backward / optimizer, and achieved GFLOP/s (FlopCounterMode) against this
+machine's matmul GFLOP/s. The phase split is torch.profiler's CPU time of the trainer's labelled regions on a
+CPU, and on a GPU the time between CUDA events recorded at each region's start and end on the device's stream
+(the profiler's CPU labels only see how long the launches took: 100/0/0/0).
+
+``--compile MODE`` trains through the compiled step (``TrainConfig.compile``: the whole step, optimizer included,
+``reduce-overhead`` = CUDA graphs on a GPU); the warm-up epoch then holds the compile, printed as ``compile s``
+(warm-up epoch minus a timed epoch). Compare with the same command without ``--compile`` in the same session
+(scripts/idle_benchmarks.sh does, and prints when compiling has paid for itself):
+
+    python benchmarks/train_speed.py --models cvae --sizes 50 --batches 8 --data_sizes 185 --max_steps 0 \
+        [--compile reduce-overhead]
+
 Writes benchmarks/results/<date>-<host>.json. Nothing here is a test.
 """
 
@@ -17,6 +28,7 @@ import os
 os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # keep torch.profiler quiet
 
 import argparse
+import contextlib
 import copy
 import dataclasses
 import datetime as dt
@@ -43,6 +55,7 @@ from facegen.core.seeding import seed_everything  # noqa: E402
 from facegen.data import load_dataset  # noqa: E402
 from facegen.data.faceset import FaceSet  # noqa: E402
 from facegen.models.registry import build_model, model_class  # noqa: E402
+from facegen.train import step as step_module  # noqa: E402
 from facegen.train import trainer as train_module  # noqa: E402
 from facegen.train.trainer import TrainConfig, Trainer  # noqa: E402
 
@@ -120,8 +133,53 @@ def timed_epochs(trainer: Trainer, device: torch.device, repeats: int) -> list[f
     return times
 
 
+class CudaPhases:
+    """Stands in for ``record_function`` in the trainer's step: CUDA events at each labelled region's start and
+    end, so a region's time is what the device's stream spent between them (kernels and the gaps the host left)."""
+
+    def __init__(self):
+        self.spans: dict[str, list[tuple[torch.cuda.Event, torch.cuda.Event]]] = {k: [] for k in PHASES}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        start = torch.cuda.Event(enable_timing=True)
+        start.record()
+        try:
+            yield
+        finally:
+            end = torch.cuda.Event(enable_timing=True)
+            end.record()
+            if name in self.spans:
+                self.spans[name].append((start, end))
+
+    def seconds(self) -> dict[str, float]:
+        torch.cuda.synchronize()
+        return {k: sum(a.elapsed_time(b) for a, b in v) / 1e3 for k, v in self.spans.items()}
+
+
+def cuda_phase_shares(trainer: Trainer) -> dict[str, float]:
+    """Share of an epoch's device time in each labelled region (CUDA events); the rest is batching and
+    bookkeeping."""
+    phases, labels = CudaPhases(), step_module.record_function
+    step_module.record_function = phases
+    try:
+        first, last = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        first.record()
+        trainer.train_epoch()
+        last.record()
+        spent = phases.seconds()
+        total = first.elapsed_time(last) / 1e3
+    finally:
+        step_module.record_function = labels
+    shares = {k: spent[k] / total for k in PHASES}
+    shares["data+other"] = max(0.0, 1 - sum(shares.values()))
+    return shares
+
+
 def phase_shares(trainer: Trainer, device: torch.device) -> dict[str, float]:
     """Share of epoch time in each labelled trainer region; the rest is data batching and bookkeeping."""
+    if device.type == "cuda":
+        return cuda_phase_shares(trainer)
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     sync(device)
     t = time.perf_counter()
@@ -136,7 +194,7 @@ def phase_shares(trainer: Trainer, device: torch.device) -> dict[str, float]:
 
 
 def bench(model_name: str, size: int, batch: int, n: int, steps: int, pool: FaceSet, device: torch.device,
-          repeats: int, channels_last: bool, amp: bool = False, sustained: int = 0) -> dict:
+          repeats: int, channels_last: bool, amp: bool = False, sustained: int = 0, compile_mode: str = "off") -> dict:
     """Time one setting; ``steps`` > 0 times epochs cut to that many steps (same per-step work). Short epochs:
     the median of ``repeats`` after a warm-up epoch, or with ``sustained`` the mean of that many epochs in a row;
     an epoch of more than 5000 faces is timed once, after warming up on a few batches."""
@@ -146,7 +204,7 @@ def bench(model_name: str, size: int, batch: int, n: int, steps: int, pool: Face
     cfg = dict(size=size, channels=3, latent_size=LATENT.get(model_name, 20), cond_dim=faces.cond.shape[1])
     known = {f.name for f in dataclasses.fields(model_class(model_name).Config)}
     cfg = {k: v for k, v in cfg.items() if k in known}  # a flow has no latent_size: its code is the image's size
-    tcfg = TrainConfig(n_epochs=1, batch_size=batch, channels_last=channels_last, amp=amp)
+    tcfg = TrainConfig(n_epochs=1, batch_size=batch, channels_last=channels_last, amp=amp, compile=compile_mode)
     big = len(timed) > 5000
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(build_model(model_name, cfg), timed, faces.subset(torch.arange(2)), tcfg, Path(tmp),
@@ -159,11 +217,12 @@ def bench(model_name: str, size: int, batch: int, n: int, steps: int, pool: Face
                     tcfg, Path(tmp), device, {}).train_epoch()
             times = timed_epochs(trainer, device, 1)
         else:
-            timed_epochs(trainer, device, 1)
+            warm = timed_epochs(trainer, device, 1)[0]
             times = timed_epochs(trainer, device, sustained or repeats)
         shares = (phase_shares(trainer, device) if not (big or sustained)
                   else {k: float("nan") for k in (*PHASES, "data+other")})
     epoch_s = statistics.fmean(times) if sustained else statistics.median(times)
+    compile_s = warm - epoch_s if compile_mode != "off" and not big else None
     n_steps = -(-len(timed) // batch)
     images_per_s = len(timed) / epoch_s
     peak = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
@@ -171,7 +230,8 @@ def bench(model_name: str, size: int, batch: int, n: int, steps: int, pool: Face
     return {"model": model_name, "size": size, "batch": batch, "n_faces": n, "amp": amp, "sustained_epochs": sustained,
             "images_per_s": images_per_s, "ms_per_step": epoch_s / n_steps * 1e3, "s_per_epoch": n / images_per_s,
             "peak_mem_mib": peak, "mflop_per_image": fpi / 1e6, "gflops": fpi * images_per_s / 1e9,
-            "timed_steps": n_steps, "shares": shares}
+            "timed_steps": n_steps, "shares": shares, "compile": compile_mode, "compile_s": compile_s,
+            "first_epoch_s": None if big else warm}
 
 
 def print_row(r: dict, peak_mm: float) -> None:
@@ -180,7 +240,8 @@ def print_row(r: dict, peak_mm: float) -> None:
     print(f"{r['model']:5} {r['size']:>4} {r['batch']:>5} {faces:>8} {r['images_per_s']:>8.0f} "
           f"{r['ms_per_step']:>8.2f} {r['s_per_epoch']:>8.2f} {r['peak_mem_mib']:>6.0f} {r['mflop_per_image']:>9.1f} "
           f"{r['gflops']:>8.1f} {100 * r['gflops'] / peak_mm:>5.0f}%  "
-          + "/".join("-" if math.isnan(s[k]) else f"{100 * s[k]:.0f}" for k in ("data+other", *PHASES)), flush=True)
+          + "/".join("-" if math.isnan(s[k]) else f"{100 * s[k]:.0f}" for k in ("data+other", *PHASES))
+          + ("" if r["compile_s"] is None else f"  compile {r['compile_s']:.1f} s"), flush=True)
 
 
 def main() -> None:
@@ -197,6 +258,8 @@ def main() -> None:
     p.add_argument("--no_channels_last", action="store_true", help="NCHW instead of channels_last (to compare)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--amp", action="store_true", help="mixed precision (the trainer's --amp: bfloat16 autocast)")
+    p.add_argument("--compile", default="off", choices=["off", "default", "reduce-overhead", "max-autotune"],
+                   help="train through the compiled step (the trainer's --compile)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/<date>-<host>.json)")
     args = p.parse_args()
@@ -220,7 +283,7 @@ def main() -> None:
     rows = []
     for model_name, size, batch, n, steps in settings:
         rows.append(bench(model_name, size, batch, n, steps, pool, device, args.repeats, not args.no_channels_last,
-                          args.amp))
+                          args.amp, compile_mode=args.compile))
         print_row(rows[-1], peak_mm)
     linearity = None
     if settings is DEFAULT:  # the 185-face epoch under the same sustained load as the 23,707-face one
@@ -235,6 +298,7 @@ def main() -> None:
                                "machine": platform.processor() or platform.machine(), "device": str(device),
                                "threads": torch.get_num_threads(), "torch": torch.__version__,
                                "matmul_gflops": peak_mm, "channels_last": not args.no_channels_last, "amp": args.amp,
+                               "compile": args.compile,
                                "linearity": linearity,
                                "results": rows}, indent=2) + "\n")
     print(f"wrote {out}")
