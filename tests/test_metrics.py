@@ -57,7 +57,7 @@ def test_judges_are_cached(smile_run, tmp_path):
     train, val = Run.load(smile_run).faces()
     judge = pixel.load_or_fit(smile_run, pixel.SMILE, train, val)
     assert path.stat().st_mtime_ns == before
-    assert pixel.smile_degrees(judge, val.images).shape == (len(val),)
+    assert judge.score(val.images).shape == (len(val),)
 
 
 @pytest.mark.parametrize("kind", ["ridge", "logistic"])
@@ -71,14 +71,14 @@ def test_a_judge_stored_as_arrays_scores_as_its_fitted_pipeline(kind, tmp_path):
     y = (x[:, 0] + x[:, 5] > 6).astype(int) if kind == "logistic" else x[:, 0] - 0.5 * x[:, 7]
     linear = LogisticRegression(C=0.01, max_iter=2000) if kind == "logistic" else RidgeCV(alphas=[1.0, 10.0])
     pipe = make_pipeline(StandardScaler(), linear).fit(x, y)
-    judge = pixel.Judge.from_pipeline(kind, pipe, {"n_train": 60})
+    judge = pixel.PixelJudge.from_pipeline(kind, pipe, {"n_train": 60})
     want = pipe.predict_proba(x)[:, 1] if kind == "logistic" else pipe.predict(x)
-    got = 1 / (1 + np.exp(-judge.score(x))) if kind == "logistic" else judge.score(x)
+    got = 1 / (1 + np.exp(-judge.linear(x))) if kind == "logistic" else judge.linear(x)
     assert np.allclose(got, want, rtol=0, atol=1e-10)
     pixel._store(tmp_path, "j", judge)
     back = pixel._cached(tmp_path, "j")
     assert back is not None and back.kind == kind and back.heldout == {"n_train": 60}
-    assert np.array_equal(back.score(x), judge.score(x))
+    assert np.array_equal(back.linear(x), judge.linear(x))
 
 
 def test_a_planted_pickle_among_the_judges_never_runs(smile_run, tmp_path, capsys):

@@ -77,8 +77,8 @@ def test_the_smile_slider_moves_the_smile_judge(state_of, smile_run):
         for degree, into in ((-1.0, frowns), (1.0, smiles)):
             state.set("smile", degree)
             into.append(state.image())
-    low = pixel.smile_degrees(judge, torch.stack(frowns))
-    high = pixel.smile_degrees(judge, torch.stack(smiles))
+    low = judge.score(torch.stack(frowns))
+    high = judge.score(torch.stack(smiles))
     assert (high > low).mean() >= 0.75 and (high - low).mean() > 0.3
 
 

@@ -26,7 +26,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from facegen.analysis.editing.photo import Template, edit_photo
-from facegen.analysis.judges.pixel import Judge
+from facegen.analysis.judges.judge import Judge
 from facegen.apps.sliders import SliderState
 from facegen.core.errors import FacegenError
 from facegen.data.photos import read_photo

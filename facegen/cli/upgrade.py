@@ -93,7 +93,7 @@ def upgrade_judge(path: Path) -> Path:
     import joblib
 
     stored = joblib.load(path)  # trusted opt-in: the one unpickling read of a judge
-    judge = pixel.Judge.from_pipeline(KINDS[name], stored["model"], plain(stored.get("heldout", {})))
+    judge = pixel.PixelJudge.from_pipeline(KINDS[name], stored["model"], plain(stored.get("heldout", {})))
     pixel._store(path.parents[1], name, judge)
     path.unlink()
     return path.with_suffix(".npz")

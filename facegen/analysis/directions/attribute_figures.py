@@ -107,7 +107,7 @@ def faces_for_edit(run: Run, name: str, n: int, having: bool, seed: int, judges:
         if judges is None:
             raise
         judge = judges.get(name)
-        scores = judges.scores(faces.images, [judge.name])[judge.name]
+        scores = judge.score(faces.images)
         mask = torch.from_numpy(scores > judge.threshold if having else scores <= judge.threshold)
     return pick(faces, mask, n, seed, f"among the held-out faces {'with' if having else 'without'} {name}")
 
@@ -119,7 +119,7 @@ def samples_for_edit(run: Run, model: Model, judges: Judges, name: str, n: int,
     z, y = prior_samples(run, model, max(8 * n, 64), seed + 7)
     images = decode(model, z, y)
     judge = judges.get(name)
-    lacking = np.flatnonzero(judges.scores(images, [judge.name])[judge.name] <= judge.threshold)[:n]
+    lacking = np.flatnonzero(judge.score(images) <= judge.threshold)[:n]
     if len(lacking) == 0:
         raise FacegenError(f"no prior sample is judged without {name}: nothing to add it to")
     idx = torch.from_numpy(lacking)

@@ -32,6 +32,7 @@ from facegen.analysis.editing import inversion
 from facegen.analysis.editing.mouth_editor import edit_mouths, frame_tensor
 from facegen.analysis.editing.residual import change_mask
 from facegen.analysis.judges import pixel
+from facegen.analysis.judges.judge import Judge
 from facegen.analysis.latent import smile_head, space
 from facegen.core.errors import FacegenError
 from facegen.core.files import user_cache_dir, write_json
@@ -136,7 +137,7 @@ def crop_face(photo: torch.Tensor, photo_to_crop: torch.Tensor, size: int, chann
     return crop
 
 
-def smile_judge(model: Model, run: Run) -> pixel.Judge | None:
+def smile_judge(model: Model, run: Run) -> Judge | None:
     """What tells a photo's own smile: None for semi-supervised runs (their q(y|x) does), else the run's smile
     regressor (fitted on first use and cached in the user's cache folder: the run is only read)."""
     if model.can("predict_condition"):
@@ -147,11 +148,11 @@ def smile_judge(model: Model, run: Run) -> pixel.Judge | None:
     return pixel.load_or_fit(pixel.cache_home(train, val), pixel.SMILE, train, val)
 
 
-def own_degree(model: Model, judge: pixel.Judge | None, crops: torch.Tensor) -> torch.Tensor:
+def own_degree(model: Model, judge: Judge | None, crops: torch.Tensor) -> torch.Tensor:
     """The smile degree of each crop: q(y|x) when ``judge`` is None, else the smile regressor's."""
     if judge is None:
         return smile_head.predict(model, crops)
-    return torch.from_numpy(pixel.smile_degrees(judge, crops)).float()
+    return torch.from_numpy(judge.score(crops)).float()
 
 
 @torch.no_grad()
@@ -186,7 +187,7 @@ class FaceEdit:
 
 
 def edit_face(model: Model, run: Run, photo: torch.Tensor, photo_to_crop: torch.Tensor, degrees: list[float] | None,
-              shifts: list[float] | None, method: str = "residual", judge: pixel.Judge | None = None,
+              shifts: list[float] | None, method: str = "residual", judge: Judge | None = None,
               **others: float) -> FaceEdit:
     """The photo with this face's smile set to each of ``degrees`` (or moved by each of ``shifts``), and the
     face's own degree. ``residual``: only the masked change the model makes is added (see the module
@@ -217,7 +218,7 @@ class PhotoEdit:
 
 
 def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template | None, degrees: list[float] | None,
-               shifts: list[float] | None, method: str = "residual", judge: pixel.Judge | None = None,
+               shifts: list[float] | None, method: str = "residual", judge: Judge | None = None,
                face: int | None = None, name: str = "the photo", **others: float) -> PhotoEdit:
     """Every face in ``photo`` (3, H, W) in [0, 1] large and frontal enough (or only face number ``face``, 1 the
     largest) given each of ``degrees`` (or moved by each of ``shifts``): by :func:`edit_face` with a CVAE run

@@ -28,6 +28,7 @@ from facegen.analysis.editing import inversion
 from facegen.analysis.editing.residual import masked_replace, residual_edit
 from facegen.analysis.judges import pixel
 from facegen.analysis.judges.identity import IdentityJudge
+from facegen.analysis.judges.judge import Judge
 from facegen.analysis.latent import smile_head, space
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
@@ -62,11 +63,11 @@ def unseen_faces(run: Run, n: int, seed: int = 0) -> tuple[torch.Tensor, list[st
     return images, [p.name for p in chosen]
 
 
-def own_conditions(model: Model, run: Run, images: torch.Tensor, smile: pixel.Judge) -> torch.Tensor:
+def own_conditions(model: Model, run: Run, images: torch.Tensor, smile: Judge) -> torch.Tensor:
     """Conditions for faces without a label: the smile degree q(y|x) predicts (semi-supervised runs) or else
     the project's smile regressor's; other columns 0."""
     degree = (smile_head.predict(model, images) if model.can("predict_condition")
-              else torch.from_numpy(pixel.smile_degrees(smile, images)).float())
+              else torch.from_numpy(smile.score(images)).float())
     return space.condition_vector(run, degree, len(images))
 
 
@@ -129,7 +130,7 @@ def framing(judge: IdentityJudge, run: Run) -> tuple[Box, float]:
     return judge.box_for(run.all_faces().images)
 
 
-def measure(judge: IdentityJudge, smile: pixel.Judge | None, gender: pixel.Judge | None, x: torch.Tensor,
+def measure(judge: IdentityJudge, smile: Judge | None, gender: Judge | None, x: torch.Tensor,
             out: dict[str, torch.Tensor], framed: tuple[Box, float]) -> dict:
     """Identity kept for every output; smile flips and gender changes per method (see the module docstring)."""
     box, fit = framed
@@ -139,7 +140,7 @@ def measure(judge: IdentityJudge, smile: pixel.Judge | None, gender: pixel.Judge
         f = judge.embeddings(images, box)
         result["distances"][name] = cosine_distance(e, f).tolist()
         result["identity"][name] = judge.summarise(e, f)
-    called = None if gender is None else pixel.female_probability(gender, x) > 0.5
+    called = None if gender is None else gender.score(x) > gender.threshold
     for method in [m for m in METHODS if f"{m} -1" in out]:
         row: dict = {}
         low, high = out[f"{method} -1"], out[f"{method} +1"]
@@ -147,18 +148,18 @@ def measure(judge: IdentityJudge, smile: pixel.Judge | None, gender: pixel.Judge
         d_high = torch.tensor(result["distances"][f"{method} +1"])
         row["identity_kept_both"] = float(((d_low <= judge.threshold) & (d_high <= judge.threshold)).float().mean())
         if smile is not None:
-            p_low, p_high = pixel.smile_degrees(smile, low), pixel.smile_degrees(smile, high)
+            p_low, p_high = smile.score(low), smile.score(high)
             row.update(smile_at_minus_1=float(p_low.mean()), smile_at_plus_1=float(p_high.mean()),
                        smile_flip_rate=float(((p_low < 0) & (p_high > 0)).mean()))
         if called is not None:
-            row.update({f"gender_change_at_{tag}": float(((pixel.female_probability(gender, img) > 0.5) != called)
+            row.update({f"gender_change_at_{tag}": float(((gender.score(img) > gender.threshold) != called)
                                                          .mean()) for tag, img in (("minus_1", low), ("plus_1", high))})
             row["female_share_original"] = float(called.mean())
-            row["female_share_at_plus_1"] = float((pixel.female_probability(gender, high) > 0.5).mean())
+            row["female_share_at_plus_1"] = float((gender.score(high) > gender.threshold).mean())
         result[method] = row
     if called is not None:
         result["gender_change_recon"] = {
-            name: float(((pixel.female_probability(gender, images) > 0.5) != called).mean())
+            name: float(((gender.score(images) > gender.threshold) != called).mean())
             for name, images in out.items() if name.endswith("reconstruction")}
     return result
 

@@ -11,6 +11,7 @@ from facegen import plots
 from facegen.analysis.evaluation import edit_identity
 from facegen.analysis.judges import pixel
 from facegen.analysis.judges.identity import load_judge
+from facegen.analysis.judges.judge import Judge
 from facegen.analysis.latent import smile_head, space
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
@@ -91,13 +92,13 @@ def _labelled_faces(faces: FaceSet, n: int) -> FaceSet:
     return faces.subset(idx[:n])
 
 
-def smile_control(model: Model, run: Run, smile: pixel.Judge, z: torch.Tensor) -> tuple[dict, torch.Tensor]:
+def smile_control(model: Model, run: Run, smile: Judge, z: torch.Tensor) -> tuple[dict, torch.Tensor]:
     """The regressor's degree for samples decoded at each requested degree (the same codes z at every degree):
     correlation and least-squares slope of predicted on requested degree (1 is perfect control; the
     correlation alone ignores how large the response is), mean and sd per degree; also returns the samples
     (D, N, C, H, W)."""
     samples = space.degree_sweep(model, run, z, DEGREES)
-    pred = pixel.smile_degrees(smile, samples.flatten(0, 1)).reshape(len(DEGREES), len(z))
+    pred = smile.score(samples.flatten(0, 1)).reshape(len(DEGREES), len(z))
     requested = np.repeat(DEGREES, len(z))
     corr = np.corrcoef(requested, pred.ravel())[0, 1] if pred.std() > 0 else 0.0
     slope = np.polyfit(requested, pred.ravel(), 1)[0]
@@ -105,14 +106,14 @@ def smile_control(model: Model, run: Run, smile: pixel.Judge, z: torch.Tensor) -
             "mean_predicted": pred.mean(1).tolist(), "sd_predicted": pred.std(1).tolist()}, samples
 
 
-def forcing(model: Model, run: Run, smile: pixel.Judge, faces: FaceSet) -> dict:
+def forcing(model: Model, run: Run, smile: Judge, faces: FaceSet) -> dict:
     """Real faces encoded with their own degree, decoded with the degree set to -1 and to +1: the change in
     predicted degree, and the mean absolute pixel change inside and outside the mouth box."""
     x = faces.images.float() / 255
     mu = space.encode_images(model, x, faces.cond)
     low = space.decode(model, mu, space.condition_vector(run, -1.0, len(x), base=faces.cond))
     high = space.decode(model, mu, space.condition_vector(run, 1.0, len(x), base=faces.cond))
-    p_low, p_high = pixel.smile_degrees(smile, low), pixel.smile_degrees(smile, high)
+    p_low, p_high = smile.score(low), smile.score(high)
     change = (high - low).abs().mean(1)  # (N, H, W)
     mask = mouth_mask(change.shape[-1])
     inside, outside = change[:, mask].mean().item(), change[:, ~mask].mean().item()
@@ -121,12 +122,12 @@ def forcing(model: Model, run: Run, smile: pixel.Judge, faces: FaceSet) -> dict:
             "pixel_change_outside_mouth": outside, "outside_over_inside": outside / inside if inside > 0 else None}
 
 
-def bias(model: Model, gender: pixel.Judge, samples: torch.Tensor, train: FaceSet, val: FaceSet) -> dict:
+def bias(model: Model, gender: Judge, samples: torch.Tensor, train: FaceSet, val: FaceSet) -> dict:
     """Share of samples called female at each degree, against the labelled data's share among smiling and
     not smiling faces; the gaps (smiling minus not smiling) say whether the model exaggerates the skew.
     ``reconstructions`` is the classifier's share on reconstructed validation faces: its baseline on the
     model's (blurrier) images."""
-    share = [float((pixel.female_probability(gender, s) > 0.5).mean()) for s in samples]
+    share = [float((gender.score(s) > gender.threshold).mean()) for s in samples]
     labelled = train.subset(torch.nonzero(train.labelled).flatten())
     data = gender_by_smile(labelled.meta["gender"].numpy(), labelled.cond[:, 0].numpy())
     smiling, not_smiling = data["smiling"]["share_female"], data["not_smiling"]["share_female"]
@@ -135,10 +136,10 @@ def bias(model: Model, gender: pixel.Judge, samples: torch.Tensor, train: FaceSe
     recon = space.decode(model, space.encode_images(model, x, val.cond[:N_RECON]), val.cond[:N_RECON])
     return {"degrees": DEGREES, "share_female": share, "data": data, "data_gap": data_gap,
             "model_gap": share[-1] - share[0],
-            "reconstructions": float((pixel.female_probability(gender, recon) > 0.5).mean())}
+            "reconstructions": float((gender.score(recon) > gender.threshold).mean())}
 
 
-def gender_control(model: Model, run: Run, gender: pixel.Judge, z: torch.Tensor) -> dict:
+def gender_control(model: Model, run: Run, gender: Judge, z: torch.Tensor) -> dict:
     """For runs conditioned on gender: the share of samples the classifier calls female when decoded as male
     (gender -1) and as female (+1), each at smile -1 and +1 (the same codes z throughout). A smiling man
     and a serious woman are what a model whose smiles come out female cannot draw."""
@@ -146,7 +147,7 @@ def gender_control(model: Model, run: Run, gender: pixel.Judge, z: torch.Tensor)
     for who, g in (("male", -1.0), ("female", 1.0)):
         for degree in (-1.0, 1.0):
             x = space.decode(model, z, space.condition_vector(run, degree, len(z), gender=g))
-            out[f"{who}_smile_{degree:+g}"] = float((pixel.female_probability(gender, x) > 0.5).mean())
+            out[f"{who}_smile_{degree:+g}"] = float((gender.score(x) > gender.threshold).mean())
     return out
 
 

@@ -1,11 +1,12 @@
 """The project's own judges of images, by attribute name: they label prior samples for InterFaceGAN and measure
-what an edit did. Each judge gives every image a score and a threshold above which it has the attribute.
+what an edit did. Each is a :class:`facegen.analysis.judges.judge.Judge`: a score per image and a threshold
+above which the face has the attribute.
 
-| name        | judge                                                              | score             | threshold |
-|-------------|--------------------------------------------------------------------|-------------------|-----------|
-| ``smile``   | the smile regressor (pixel.py), fitted on the run's labelled faces | degree in [-1, 1] | 0     |
-| ``gender``  | the gender classifier (pixel.py)                              | P(female)         | 0.5       |
-| ``smile_q`` | the run's own inference head q(y|x) (semi-supervised CVAE)         | mean degree       | 0         |
+| name        | judge                                                               | score             | threshold |
+|-------------|---------------------------------------------------------------------|-------------------|-----------|
+| ``smile``   | the smile regressor (pixel.py), fitted on the run's labelled faces  | degree in [-1, 1] | 0         |
+| ``gender``  | the gender classifier (pixel.py)                                    | P(female)         | 0.5       |
+| ``smile_q`` | the run's own inference head q(y|x) (semi-supervised CVAE)          | mean degree       | 0         |
 | CelebA name | the attribute net (train_feature_net.py), e.g. ``Eyeglasses``       | P(attribute)      | 0.5       |
 
 The smile regressor and gender classifier are those cached in ``RUN/evaluators/`` (fitted on first use), or
@@ -16,8 +17,6 @@ else the regressor's 24-px grey pixels.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from facegen.analysis.judges import pixel
+from facegen.analysis.judges.judge import FunctionJudge, Judge
+from facegen.analysis.judges.pixel import PixelJudge
 from facegen.analysis.latent import smile_head
 from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
@@ -35,16 +36,6 @@ from facegen.nn.features import DEFAULT_FEATURE_NET
 from facegen.runs import Run
 
 SMILE, GENDER, SMILE_Q = "smile", "gender", "smile_q"
-
-
-@dataclass(frozen=True)
-class Judge:
-    """One attribute's judge: ``score(images)`` -> (N,) numbers; above ``threshold`` the face has it."""
-
-    name: str
-    what: str
-    threshold: float
-    score: Callable[[torch.Tensor], np.ndarray]
 
 
 class Judges:
@@ -73,7 +64,7 @@ class Judges:
     def names(self) -> list[str]:
         return list(self.judges)
 
-    def _pixel_judge(self, name: str) -> pixel.Judge | None:
+    def _pixel_judge(self, name: str) -> PixelJudge | None:
         key = pixel.SMILE if name == SMILE else pixel.GENDER
         if self.judges_run is not None:
             try:
@@ -87,19 +78,17 @@ class Judges:
     def _build(self) -> dict[str, Judge]:
         judges = {}
         if (smile := self._pixel_judge(SMILE)) is not None:
-            judges[SMILE] = Judge(SMILE, "the smile regressor (degree)", 0.0,
-                                  lambda x, j=smile: pixel.smile_degrees(j, x))
+            judges[SMILE] = smile
         if (gender := self._pixel_judge(GENDER)) is not None:
-            judges[GENDER] = Judge(GENDER, "the gender classifier (P(female))", 0.5,
-                                   lambda x, j=gender: pixel.female_probability(j, x))
+            judges[GENDER] = gender
         if self.model.can("predict_condition"):
-            judges[SMILE_Q] = Judge(SMILE_Q, "the run's q(y|x) (degree)", 0.0,
-                                    lambda x: smile_head.predict(self.model, x).double().numpy())
+            judges[SMILE_Q] = FunctionJudge("the run's q(y|x) (degree)", 0.0,
+                                            lambda x: smile_head.predict(self.model, x).double().numpy())
         if self.classifier is not None:
             net, names = self.attribute_net
             for i, name in enumerate(names):
-                judges[name] = Judge(name, f"the attribute net (P({name}))", 0.5,
-                                     lambda x, i=i: self.attribute_probs(x)[:, i])
+                judges[name] = FunctionJudge(f"the attribute net (P({name}))", 0.5,
+                                             lambda x, i=i: self.attribute_probs(x)[:, i])
         return judges
 
     @property

@@ -38,9 +38,10 @@ KINDS = ("ridge", "logistic")
 
 
 @dataclass
-class Judge:
-    """A fitted linear judge as plain arrays, plus what its held-out faces said about it: the score of features x
-    is ((x - mean) / scale) @ coef + intercept, a smile degree ("ridge") or the log-odds of female ("logistic")."""
+class PixelJudge:
+    """A fitted linear judge (a :class:`facegen.analysis.judges.judge.Judge`) as plain arrays, plus what its
+    held-out faces said about it: the linear score of features x is ((x - mean) / scale) @ coef + intercept, a
+    smile degree ("ridge", scored clipped to [-1, 1]) or the log-odds of female ("logistic", scored as P(female))."""
 
     kind: str
     mean: np.ndarray
@@ -50,16 +51,29 @@ class Judge:
     heldout: dict
 
     @classmethod
-    def from_pipeline(cls, kind: str, model: Pipeline, heldout: dict) -> Judge:
+    def from_pipeline(cls, kind: str, model: Pipeline, heldout: dict) -> PixelJudge:
         """The arrays of a fitted StandardScaler + linear model pipeline."""
         scaler, linear = model[0], model[-1]
         return cls(kind, scaler.mean_.astype(np.float64), scaler.scale_.astype(np.float64),
                    np.asarray(linear.coef_, dtype=np.float64).reshape(-1),
                    float(np.asarray(linear.intercept_).reshape(-1)[0]), heldout)
 
-    def score(self, x: np.ndarray) -> np.ndarray:
+    def linear(self, x: np.ndarray) -> np.ndarray:
         """The linear score of features ``x`` (N, FEATURE_SIZE**2), as the fitted pipeline computes it."""
         return ((x - self.mean) / self.scale) @ self.coef + self.intercept
+
+    @property
+    def what(self) -> str:
+        return "the smile regressor (degree)" if self.kind == "ridge" else "the gender classifier (P(female))"
+
+    @property
+    def threshold(self) -> float:
+        return 0.0 if self.kind == "ridge" else 0.5
+
+    def score(self, images: torch.Tensor) -> np.ndarray:
+        """The smile degree of each image clipped to [-1, 1] (ridge), or the probability of female (logistic)."""
+        s = self.linear(features(images))
+        return np.clip(s, -1, 1) if self.kind == "ridge" else np.exp(-np.logaddexp(0, -s))  # logistic, no overflow
 
 
 def features(images: torch.Tensor) -> np.ndarray:
@@ -73,16 +87,6 @@ def features(images: torch.Tensor) -> np.ndarray:
 def _mirrored(images: torch.Tensor, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Features of the images and of their mirror images (smile and gender do not change in a mirror)."""
     return features(torch.cat([images, images.flip(-1)])), np.concatenate([targets, targets])
-
-
-def smile_degrees(judge: Judge, images: torch.Tensor) -> np.ndarray:
-    """Predicted smile degree of each image, clipped to [-1, 1]."""
-    return np.clip(judge.score(features(images)), -1, 1)
-
-
-def female_probability(judge: Judge, images: torch.Tensor) -> np.ndarray:
-    """Probability the classifier gives each image of being female."""
-    return np.exp(-np.logaddexp(0, -judge.score(features(images))))  # the logistic function, without overflow
 
 
 def _smile_data(faces: FaceSet) -> tuple[torch.Tensor, np.ndarray]:
@@ -111,7 +115,7 @@ def has_genders(faces: FaceSet) -> bool:
     return min((y == 0).sum(), (y == 1).sum()) >= MIN_FACES // 2
 
 
-def fit_smile_regressor(train: FaceSet, val: FaceSet) -> Judge:
+def fit_smile_regressor(train: FaceSet, val: FaceSet) -> PixelJudge:
     """Ridge regression (alpha by cross-validation) from pixels to the labelled smile degree."""
     x, y = _smile_data(train)
     if not has_smiles(train):
@@ -123,14 +127,14 @@ def fit_smile_regressor(train: FaceSet, val: FaceSet) -> Judge:
 
     model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(0, 5, 11))).fit(*_mirrored(x, y))
     xv, yv = _smile_data(val)
-    judge = Judge.from_pipeline("ridge", model, {"n_train": len(y), "n_heldout": len(yv)})
+    judge = PixelJudge.from_pipeline("ridge", model, {"n_train": len(y), "n_heldout": len(yv)})
     if len(yv) >= 2:
-        pred = smile_degrees(judge, xv)
+        pred = judge.score(xv)
         judge.heldout.update(mae=float(np.abs(pred - yv).mean()), correlation=float(np.corrcoef(pred, yv)[0, 1]))
     return judge
 
 
-def fit_gender_classifier(train: FaceSet, val: FaceSet) -> Judge:
+def fit_gender_classifier(train: FaceSet, val: FaceSet) -> PixelJudge:
     """Logistic regression from pixels to the gender in the file names (0 male, 1 female)."""
     x, y = _gender_data(train)
     if not has_genders(train):
@@ -144,9 +148,9 @@ def fit_gender_classifier(train: FaceSet, val: FaceSet) -> Judge:
     if list(model[-1].classes_) != [0, 1]:
         raise FacegenError(f"the gender classifier saw classes {list(model[-1].classes_)}, not 0 (male) and 1")
     xv, yv = _gender_data(val)
-    judge = Judge.from_pipeline("logistic", model, {"n_train": len(y), "n_heldout": len(yv)})
+    judge = PixelJudge.from_pipeline("logistic", model, {"n_train": len(y), "n_heldout": len(yv)})
     if len(yv):
-        judge.heldout["accuracy"] = float(((female_probability(judge, xv) > 0.5) == yv).mean())
+        judge.heldout["accuracy"] = float(((judge.score(xv) > judge.threshold) == yv).mean())
     return judge
 
 
@@ -155,7 +159,7 @@ def _files(run: Path, name: str) -> tuple[Path, Path]:
     return run / "evaluators" / f"{name}.npz", run / "evaluators" / f"{name}.json"
 
 
-def _cached(run: Path, name: str) -> Judge | None:
+def _cached(run: Path, name: str) -> PixelJudge | None:
     """The judge cached in ``run``, or None when it is absent, outdated or unreadable (it is then fitted again);
     nothing in it is unpickled."""
     arrays, info = _files(run, name)
@@ -166,7 +170,7 @@ def _cached(run: Path, name: str) -> Judge | None:
             mean, scale, coef = (np.asarray(stored[k], dtype=np.float64) for k in ("mean", "scale", "coef"))
         if (meta["version"] == FORMAT_VERSION and meta["feature_size"] == FEATURE_SIZE and meta["kind"] in KINDS
                 and mean.shape == scale.shape == coef.shape == (n,) and isinstance(meta["heldout"], dict)):
-            return Judge(meta["kind"], mean, scale, coef, float(meta["intercept"]), meta["heldout"])
+            return PixelJudge(meta["kind"], mean, scale, coef, float(meta["intercept"]), meta["heldout"])
     except ValueError as e:
         if "allow_pickle" in str(e):  # object arrays: pickles, which are never loaded
             print(f"warning: {arrays} holds pickled objects, which are never loaded; fitting the judge again",
@@ -176,7 +180,7 @@ def _cached(run: Path, name: str) -> Judge | None:
     return None
 
 
-def _store(run: Path, name: str, judge: Judge) -> None:
+def _store(run: Path, name: str, judge: PixelJudge) -> None:
     """The arrays first, then the JSON that makes them count (a kill between the two leaves no judge)."""
     arrays, info = _files(run, name)
     atomic_write(arrays, lambda tmp: np.savez(tmp, mean=judge.mean, scale=judge.scale, coef=judge.coef),
@@ -195,7 +199,7 @@ def cache_home(train: FaceSet, val: FaceSet) -> Path:
     return user_cache_dir() / "judges" / digest.hexdigest()[:32]
 
 
-def load_from(run: Path, name: str) -> Judge:
+def load_from(run: Path, name: str) -> PixelJudge:
     """The judge ``name`` another run cached (so two runs are scored by the same judges); ``run`` may be an exported
     model file, whose judges live in its outputs folder."""
     judge = _cached(outputs_folder(run) if Path(run).suffix == MODEL_SUFFIX else run, name)
@@ -204,7 +208,7 @@ def load_from(run: Path, name: str) -> Judge:
     return judge
 
 
-def load_or_fit(run: Path, name: str, train: FaceSet, val: FaceSet) -> Judge:
+def load_or_fit(run: Path, name: str, train: FaceSet, val: FaceSet) -> PixelJudge:
     """The run's cached judge ``name`` (SMILE or GENDER), fitted and cached on first use."""
     judge = _cached(run, name)
     if judge is None:
