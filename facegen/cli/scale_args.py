@@ -1,4 +1,5 @@
-"""The training flags of faces read from shards (``--shards DIR``, written by ``prepare_data.py``)."""
+"""The training flags for data and steps at scale: faces read from shards (``--shards DIR``, written by
+``prepare_data.py``), checkpoints within an epoch, and the compiled step."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from pathlib import Path
 from facegen.core.argtypes import nonnegative_int
 from facegen.core.errors import FacegenError
 from facegen.data.shards import read_manifest
+from facegen.train.compiled import MODES
 
 SHUFFLE_BUFFER = 10_000  # faces: the default buffer that mixes a rank's own shards
 
 
-def add_shard_args(p: argparse.ArgumentParser) -> None:
-    """--shards, --shuffle_buffer and --checkpoint_steps."""
+def add_scale_args(p: argparse.ArgumentParser) -> None:
+    """--shards, --shuffle_buffer, --checkpoint_steps and --compile."""
     g = p.add_argument_group("faces on disk (datasets larger than memory)")
     g.add_argument("--shards", type=Path, default=None,
                    help="a folder written by prepare_data.py: the faces are read from disk a batch at a time, so "
@@ -24,6 +26,10 @@ def add_shard_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--checkpoint_steps", type=nonnegative_int, default=0,
                    help="also write checkpoints/last.pt every N steps within an epoch, so --resume continues at the "
                         "step where it stopped (0: off; for epochs too long to lose)")
+    g.add_argument("--compile", default="off", choices=MODES,
+                   help="torch.compile the whole training step, optimizer included (reduce-overhead: CUDA graphs on "
+                        "a GPU); off by default: on this project's CPU it was slower, compile time included (README, "
+                        "Performance)")
 
 
 def resolve_shards(args: argparse.Namespace) -> None:
