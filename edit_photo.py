@@ -20,8 +20,9 @@ import torch
 from PIL import Image
 
 from facegen import plots
+from facegen.analysis.editing.methods import PHOTO_METHODS
 from facegen.analysis.editing.model_card import photo_template
-from facegen.analysis.editing.photo import METHODS, FaceEdit, edit_photo, smile_judge
+from facegen.analysis.editing.photo import FaceEdit, edit_photo, smile_judge
 from facegen.analysis.evaluation import edit_identity
 from facegen.analysis.judges.identity import IdentityJudge, load_judge
 from facegen.analysis.latent import space
@@ -52,7 +53,7 @@ def parser() -> Parser:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--smile", help="smile degree(s) to give, from -1 to +1; several as a strip, e.g. -1,0,1")
     which.add_argument("--shift", help="change(s) of each face's own smile degree, e.g. 0.5 or -0.5,0.5")
-    p.add_argument("--method", choices=METHODS, default="residual",
+    p.add_argument("--method", choices=PHOTO_METHODS, default="residual",
                    help="residual: add the model's masked change to the photo; replace: put the model's edited face "
                         "where the change is; 'pivotal ...': the same after fitting the code and a decoder copy to "
                         "the face (slower, keeps more of the person; see docs/identity.md)")

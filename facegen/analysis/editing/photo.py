@@ -10,8 +10,9 @@ and paste the change back into the photo at its own resolution.
 - Alignment: the similarity taking the photo's eye centres (from the landmarks) onto the template's (exact for
   two points), or, when the run's own faces showed too few eyes, the one taking the face box onto the template's.
 - Edit: crop = the photo warped into the run's frame; y_own = the degree q(y|x) (semi-supervised runs) or the
-  run's smile regressor gives the crop; z = the encoder's mean, or with a "pivotal" method the crop's MAP code
-  and a decoder copy tuned on the crop (:mod:`facegen.analysis.editing.inversion`); the change
+  run's smile regressor gives the crop; z = the encoder's mean, with an "inverted" method the crop's MAP code,
+  with a "pivotal" one that code and a decoder copy tuned on the crop (:mod:`facegen.analysis.editing.methods`,
+  :mod:`facegen.analysis.editing.inversion`); the change
   decode(z, y_new) - decode(z, y_own), masked to where it is (:mod:`facegen.analysis.editing.residual`) ("replace":
   decode(z, y_new) - crop under the same mask), is carried back through the inverse alignment, feathered to zero
   at the crop's edge, and added to the photo (:func:`facegen.data.align.paste_change`). Pixels outside the
@@ -29,11 +30,12 @@ import numpy as np
 import torch
 
 from facegen.analysis.editing import inversion
+from facegen.analysis.editing.methods import PHOTO_METHODS, method_parts, own_degree
 from facegen.analysis.editing.mouth_editor import edit_mouths, frame_tensor
 from facegen.analysis.editing.residual import change_mask
 from facegen.analysis.judges import pixel
 from facegen.analysis.judges.judge import Judge
-from facegen.analysis.latent import smile_head, space
+from facegen.analysis.latent import space
 from facegen.core.errors import FacegenError
 from facegen.core.files import user_cache_dir, write_json
 from facegen.data import resolve_data
@@ -45,7 +47,6 @@ from facegen.runs import Run
 
 TEMPLATES = "photo_templates"  # the user cache's folder of run templates (template_file)
 TEMPLATE_SIZE = 256  # px at which the run's faces are searched for the template
-METHODS = ("residual", "replace", "pivotal residual", "pivotal replace")
 INVERSION_STEPS, PIVOTAL_STEPS = 200, 50  # the settings measured in docs/identity.md
 
 
@@ -148,29 +149,22 @@ def smile_judge(model: Model, run: Run) -> Judge | None:
     return pixel.load_or_fit(pixel.cache_home(train, val), pixel.SMILE, train, val)
 
 
-def own_degree(model: Model, judge: Judge | None, crops: torch.Tensor) -> torch.Tensor:
-    """The smile degree of each crop: q(y|x) when ``judge`` is None, else the smile regressor's."""
-    if judge is None:
-        return smile_head.predict(model, crops)
-    return torch.from_numpy(judge.score(crops)).float()
-
-
 @torch.no_grad()
 def edit_crop(model: Model, run: Run, crop: torch.Tensor, y_own: torch.Tensor, targets: list[float],
               method: str = "residual") -> tuple[torch.Tensor, list[torch.Tensor]]:
     """(the model's reconstruction of an aligned crop (1, C, S, S), the change to add to the crop for each target
     degree) by ``method`` (see :func:`edit_face`)."""
-    if method not in METHODS:
-        raise FacegenError(f"--method {method}: choose one of {', '.join(METHODS)}")
+    code, applied = method_parts(method, PHOTO_METHODS)
     z = space.encode_images(model, crop, y_own)
-    if method.startswith("pivotal"):
+    if code:
         z = inversion.invert_codes(model, crop, y_own, z, steps=INVERSION_STEPS)
+    if code == "pivotal":
         model = next(inversion.tuned_models(model, crop, y_own, z, steps=PIVOTAL_STEPS))
     before = space.decode(model, z, y_own)
     changes = []
     for target in targets:
         after = space.decode(model, z, space.condition_vector(run, target, 1, base=y_own))
-        changes.append(change_mask(after - before) * (after - before if method.endswith("residual") else after - crop))
+        changes.append(change_mask(after - before) * (after - before if applied == "residual" else after - crop))
     return before, changes
 
 
@@ -191,9 +185,9 @@ def edit_face(model: Model, run: Run, photo: torch.Tensor, photo_to_crop: torch.
               **others: float) -> FaceEdit:
     """The photo with this face's smile set to each of ``degrees`` (or moved by each of ``shifts``), and the
     face's own degree. ``residual``: only the masked change the model makes is added (see the module
-    docstring); ``replace``: where that change is, the model's edited face replaces the photo's; "pivotal ...":
-    the same after per-photo inversion and pivotal tuning. ``judge``: :func:`smile_judge`'s answer (looked up
-    here when not given)."""
+    docstring); ``replace``: where that change is, the model's edited face replaces the photo's; "inverted
+    ...", "pivotal ...": the same after per-photo inversion (and pivotal tuning). ``judge``:
+    :func:`smile_judge`'s answer (looked up here when not given)."""
     crop = crop_face(photo, photo_to_crop, run.size, run.channels)[None]
     if judge is None and not model.can("predict_condition"):
         judge = smile_judge(model, run)

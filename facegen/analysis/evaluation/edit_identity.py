@@ -25,11 +25,12 @@ import torch
 
 from facegen import plots
 from facegen.analysis.editing import inversion
+from facegen.analysis.editing.methods import METHODS, method_name, own_degree
 from facegen.analysis.editing.residual import masked_replace, residual_edit
 from facegen.analysis.judges import pixel
 from facegen.analysis.judges.identity import IdentityJudge
 from facegen.analysis.judges.judge import Judge
-from facegen.analysis.latent import smile_head, space
+from facegen.analysis.latent import space
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
 from facegen.data import resolve_data
@@ -42,8 +43,6 @@ from facegen.nn.identity import cosine_distance
 from facegen.runs import Run
 
 LEVELS = (-1.0, 1.0)
-METHODS = ("plain", "residual", "replace", "inverted", "inverted residual", "inverted replace", "pivotal",
-           "pivotal residual", "pivotal replace")
 
 
 def unseen_faces(run: Run, n: int, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
@@ -64,11 +63,8 @@ def unseen_faces(run: Run, n: int, seed: int = 0) -> tuple[torch.Tensor, list[st
 
 
 def own_conditions(model: Model, run: Run, images: torch.Tensor, smile: Judge) -> torch.Tensor:
-    """Conditions for faces without a label: the smile degree q(y|x) predicts (semi-supervised runs) or else
-    the project's smile regressor's; other columns 0."""
-    degree = (smile_head.predict(model, images) if model.can("predict_condition")
-              else torch.from_numpy(smile.score(images)).float())
-    return space.condition_vector(run, degree, len(images))
+    """Conditions for faces without a label: their own smile degree (:func:`own_degree`), other columns 0."""
+    return space.condition_vector(run, own_degree(model, smile, images), len(images))
 
 
 def genders_from_names(names: list[str]) -> np.ndarray:
@@ -82,20 +78,15 @@ def _forced(model: Model, run: Run, z: torch.Tensor, y: torch.Tensor) -> dict[fl
         return {level: space.decode(model, z, space.condition_vector(run, level, len(z), base=y)) for level in LEVELS}
 
 
-def _name(prefix: str, kind: str) -> str:
-    """An output's name: the candidate ("plain", "residual", "inverted replace", ...) of a code / decoder
-    ``prefix`` ("", "inverted", "pivotal") and an edit ``kind`` ("", "residual", "replace")."""
-    return " ".join(part for part in (prefix, kind) if part) or "plain"
-
-
 def _edits(prefix: str, x: torch.Tensor, rec: torch.Tensor,
            forced: dict[float, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The reconstruction, the forced faces, their residual edits and masked replacements, named by ``prefix``
-    (:func:`_name`)."""
+    (:func:`method_name`)."""
+    applied = {"": lambda level: forced[level], "residual": lambda level: residual_edit(x, rec, forced[level]),
+               "replace": lambda level: masked_replace(x, rec, forced[level])}
     return {f"{prefix} reconstruction".strip(): rec,
-            **{f"{_name(prefix, '')} {level:+g}": forced[level] for level in LEVELS},
-            **{f"{_name(prefix, 'residual')} {level:+g}": residual_edit(x, rec, forced[level]) for level in LEVELS},
-            **{f"{_name(prefix, 'replace')} {level:+g}": masked_replace(x, rec, forced[level]) for level in LEVELS}}
+            **{f"{method_name(prefix, kind)} {level:+g}": edit(level)
+               for kind, edit in applied.items() for level in LEVELS}}
 
 
 def outputs(model: Model, run: Run, x: torch.Tensor, y: torch.Tensor, inversion_steps: int = 0,
