@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from facegen.cli.args import Parser, add_common_args, add_data_args, resolve_resize
+from facegen.cli.scale_args import add_scale_args, resolve_shards
 from facegen.core import distributed
 from facegen.core.argtypes import (
     finite_float,
@@ -45,7 +46,8 @@ from facegen.train.trainer import TrainConfig, Trainer
 # Flags that may differ when a run is resumed (they change neither the model nor its data); every other flag
 # must match the run's flags.json.
 RESUMABLE = {"out", "n_epochs", "eval_every", "save_every", "num_workers", "device", "resume", "overwrite",
-             "cache_dir", "lr", "lr_step", "lr_gamma", "clip_grad", "checkpoint_seconds", "threads"}
+             "cache_dir", "lr", "lr_step", "lr_gamma", "clip_grad", "checkpoint_seconds", "threads",
+             "checkpoint_steps"}
 NOT_FROM_RUN = {"resume", "out", "overwrite"}
 
 
@@ -75,6 +77,7 @@ def training_parser(cls: type[Model], script: str = "", epochs: int = 200) -> Pa
                allow_abbrev=False)  # every flag spelled out, so --resume can tell which ones were given
     add_common_args(p)
     add_data_args(p)
+    add_scale_args(p)
     d = p.add_argument_group("data for this model")
     if cls.conditional:
         d.add_argument("--conditions", default="smile",
@@ -208,7 +211,7 @@ def data_spec(args: argparse.Namespace, cls: type[Model]) -> DataSpec:
                     attributes_as_conditions=cls.condition_source == "attributes", paired=cls.uses_pairs,
                     pairs=getattr(args, "pairs", None), paired_count=getattr(args, "paired_count", None),
                     unpaired=getattr(args, "unpaired", None),
-                    person_as_condition=cls.condition_source == "person")
+                    person_as_condition=cls.condition_source == "person", shards=args.shards)
 
 
 def condition_size(cls: type[Model], faces: FaceSet, train_faces: FaceSet) -> int:
@@ -232,7 +235,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
                        lr_gamma=args.lr_gamma, clip_grad=args.clip_grad, eval_every=args.eval_every,
                        save_every=args.save_every, flip=not args.no_flip, jitter=args.jitter, seed=args.seed,
                        labeled_fraction=getattr(args, "labeled_fraction", TrainConfig.labeled_fraction), amp=args.amp,
-                       checkpoint_seconds=args.checkpoint_seconds)
+                       checkpoint_seconds=args.checkpoint_seconds, checkpoint_steps=args.checkpoint_steps,
+                       shuffle_buffer=args.shuffle_buffer, compile=args.compile)
 
 
 def _check_resume_flags(out: Path, args: argparse.Namespace, cls: type[Model]) -> None:
@@ -267,6 +271,7 @@ def train(cls: type[Model], args: argparse.Namespace) -> Path:
     for key, value in vars(args).items():  # absolute paths, so a run folder works from any directory
         if isinstance(value, Path):
             setattr(args, key, value.resolve())
+    resolve_shards(args)
     resolve_resize(args)
     args.threads = compute_threads(args.threads)  # recorded in flags.json: --resume computes with the same count
     world = distributed.world_from_env()

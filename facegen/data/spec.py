@@ -13,10 +13,11 @@ from facegen.core.errors import FacegenError
 from facegen.data import load_dataset
 from facegen.data.faceset import FaceSet
 from facegen.data.lfw import person_classes
+from facegen.data.shards import load_shards
 from facegen.data.split import split_groups, split_indices
 from facegen.data.unpaired import load_unpaired
 
-PATHS = ("data", "labels", "attrs", "cache_dir", "toy_dir", "unlabeled", "pairs")
+PATHS = ("data", "labels", "attrs", "cache_dir", "toy_dir", "unlabeled", "pairs", "shards")
 
 
 @dataclass
@@ -44,6 +45,7 @@ class DataSpec:
     paired_count: int | None = None  # only this many training pairs keep their photo as target (labelled)
     unpaired: str | None = None  # a folder of photos, or "toy": faces drawn apart from the pairs (load_unpaired)
     person_as_condition: bool = False  # an identity net's targets: the person's class number as y (one column)
+    shards: Path | None = None  # faces written by prepare_data.py, read from disk a batch at a time (data/shards.py)
 
     def to_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
@@ -62,18 +64,22 @@ class DataSpec:
         if not 32 <= self.size <= 128:
             raise FacegenError(f"--resize {self.size} is outside 32-128: pick a size in that range (e.g. 50 or 64)")
         if self.paired:
+            if self.shards is not None:
+                raise FacegenError("depth -> face pairs are not read from shards: drop --shards, pass --pairs DIR")
             if self.data is not None or self.labels is not None or self.attrs is not None:
                 raise FacegenError("a depth-to-face run reads pairs, not --data / --labels / --attrs: pass "
                                    "--pairs DIR (or nothing, for the toy pairs)")
             return load_dataset(paired=True, pairs=self.pairs, size=self.size, channels=self.channels,
                                 cache_dir=self.cache_dir, num_workers=self.num_workers, toy_root=self.toy_dir,
                                 toy_n=self.toy_n)
-        faces = load_dataset(dataset=self.dataset, data=self.data, labels=self.labels, attrs=self.attrs,
-                             size=self.size, channels=self.channels,
-                             conditions=[] if self.attributes_as_conditions or self.person_as_condition
-                             else self.conditions,
-                             cache_dir=self.cache_dir, num_workers=self.num_workers, toy_root=self.toy_dir,
-                             toy_n=self.toy_n, unlabeled=self.unlabeled, max_unlabeled=self.max_unlabeled)
+        conditions = [] if self.attributes_as_conditions or self.person_as_condition else self.conditions
+        if self.shards is not None:
+            faces = load_shards(self.shards, conditions)
+        else:
+            faces = load_dataset(dataset=self.dataset, data=self.data, labels=self.labels, attrs=self.attrs,
+                                 size=self.size, channels=self.channels, conditions=conditions,
+                                 cache_dir=self.cache_dir, num_workers=self.num_workers, toy_root=self.toy_dir,
+                                 toy_n=self.toy_n, unlabeled=self.unlabeled, max_unlabeled=self.max_unlabeled)
         if self.person_as_condition:
             return person_classes(faces, self.val_fraction, self.seed)
         return faces.with_attributes_as_conditions() if self.attributes_as_conditions else faces

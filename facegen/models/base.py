@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from facegen.core.errors import FacegenError
+from facegen.core.optim import Adam
 from facegen.data.batches import Batch
 from facegen.data.faceset import FaceSet
 
@@ -204,4 +205,4 @@ def adam(params, lr: float, device: torch.device, betas: tuple[float, float] = (
     differs from its parameter's (a channels_last weight with a contiguous gradient), which multi-tensor Adam
     handles; tests/test_distributed.py pins both. Kept off on the CPU.)"""
     fused = device.type == "cuda"
-    return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused, foreach=None if fused else True)
+    return Adam(params, lr=lr, betas=betas, fused=fused, foreach=None if fused else True)

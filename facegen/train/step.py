@@ -21,7 +21,10 @@ class TrainStep:
         self.params = {name: [p for g in opt.param_groups for p in g["params"]] for name, opt in optimizers.items()}
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        """The forward pass: under --amp's autocast, and labelled "forward" for the profiler."""
+        """The forward pass: under --amp's autocast, and labelled "forward" for the profiler (not in a compiled
+        step, whose tracer takes torch.autocast but not a stack of contexts)."""
+        if torch.compiler.is_compiling():
+            return torch.autocast(self.device.type, self.amp_dtype, enabled=self.amp)
         stack = contextlib.ExitStack()
         stack.enter_context(record_function("forward"))
         stack.enter_context(torch.autocast(self.device.type, self.amp_dtype, enabled=self.amp))

@@ -14,7 +14,7 @@ import math
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from facegen.data.batches import Batch, DeviceFaces
 from facegen.data.faceset import FaceSet
 from facegen.models.base import Model, OptimSettings
 from facegen.nn.sync_batchnorm import convert_batchnorm
+from facegen.train.compiled import step_function
 from facegen.train.step import TrainStep
 
 LAST = "checkpoints/last.pt"
@@ -57,6 +58,12 @@ class TrainConfig:
     amp: bool = False  # mixed precision: autocast to bfloat16 (float16 with loss scaling on GPUs without bf16)
     checkpoint_seconds: float = 30.0  # write checkpoints/last.pt at most this often (and at the end, on Ctrl-C,
     # on divergence and at every --save_every epoch); 0: after every epoch
+    checkpoint_steps: int = 0  # also write checkpoints/last.pt every N steps within an epoch (0: off), so a run on
+    # data too large for short epochs resumes at the step where it stopped
+    shuffle_buffer: int = 0  # faces read from shards: mix each rank's own shards with a buffer of N faces (0: one
+    # shuffle over every face, the order of faces held in memory)
+    compile: str = "off"  # torch.compile the whole training step: off, default, reduce-overhead (CUDA graphs on GPUs)
+    compile_backend: str = "inductor"  # (tests use aot_eager: the same graph capture without generating code)
 
 
 def cpu_copy(obj: object) -> object:
@@ -95,11 +102,13 @@ class Trainer:
         self.model = model.to(device, memory_format=fmt)
         if world.distributed:
             broadcast_module(self.model)
-        self.train_data = DeviceFaces(train, device, cfg.channels_last)
+        self.train_data = DeviceFaces(train, device, cfg.channels_last, cfg.shuffle_buffer)
+        self.position: dict | None = None  # where a checkpoint written within an epoch stopped (see resume)
         self.val_data = DeviceFaces(val, device, cfg.channels_last)
         self.gen = torch.Generator().manual_seed(cfg.seed)  # batch order and flips: the same on every rank
         settings = OptimSettings(lr=cfg.lr, lr_step=cfg.lr_step, lr_gamma=cfg.lr_gamma, n_epochs=cfg.n_epochs,
                                  steps_per_epoch=self.steps_per_epoch())
+        self.train_step = step_function(self.model, cfg.compile, cfg.compile_backend)  # before the optimizers
         self.optimizers = model.optimizers(settings, device)
         self.schedulers = model.schedulers(self.optimizers, settings)
         self.amp_dtype = amp_dtype(device)
@@ -124,12 +133,17 @@ class Trainer:
             return self.train_data.mixed_split(self.cfg.batch_size, self.cfg.labeled_fraction, self.world)[2]
         return self.train_data.shuffled_steps(self.cfg.batch_size, self.world)
 
-    def batches(self):
+    def batches(self, start: int = 0, drawn: Callable[[], object] | None = None):
+        """The epoch's batches from batch ``start`` on (the order is drawn from the trainer's generator);
+        ``drawn`` runs once the order is drawn, before any batch is jittered."""
         if self.semi_supervised():  # one pass over the unlabelled faces, a fixed labelled share per batch
             batches = self.train_data.mixed(self.cfg.batch_size, self.gen, self.cfg.labeled_fraction,
-                                            flip=self.cfg.flip, world=self.world)
+                                            flip=self.cfg.flip, world=self.world, start=start)
         else:
-            batches = self.train_data.shuffled(self.cfg.batch_size, self.gen, flip=self.cfg.flip, world=self.world)
+            batches = self.train_data.shuffled(self.cfg.batch_size, self.gen, flip=self.cfg.flip, world=self.world,
+                                               start=start)
+        if drawn is not None:
+            batches = _then(batches, drawn)
         return (self.jittered(b) for b in batches) if self.cfg.jitter else batches
 
     def jittered(self, batch: Batch) -> Batch:
@@ -209,6 +223,39 @@ class Trainer:
         self.saved_epoch = self.epoch
         self.tracks = {k: list(v) for k, v in ckpt["tracks"].items()}
         set_rng_state(ckpt["rng"][self.world.rank], self.gen)
+        self.position = ckpt.get("position")
+
+    # ---- a checkpoint within an epoch ----------------------------------------------------------------------
+    def begin_epoch(self, steps: int) -> tuple[object, int, dict[str, list[torch.Tensor]], list[int]]:
+        """(batches, first step, terms so far, batch sizes so far) of the epoch about to run. A run resumed from a
+        checkpoint written within an epoch draws that epoch's order again from the generator's state at the
+        epoch's start, skips the steps already taken (reading nothing for them), and continues from the
+        generator's state at the checkpoint; the terms of the steps taken come from the checkpoint."""
+        self.epoch_gen = self.gen.get_state()
+        if self.position is None:
+            return self.batches(), 0, {}, []
+        p, self.position = self.position, None
+        now, self.epoch_gen = self.epoch_gen, p["epoch_gen"]
+        self.gen.set_state(self.epoch_gen)
+        start = int(p["step"])
+        if not 0 < start < steps:
+            raise FacegenError(f"the checkpoint stopped at step {start} of an epoch of {steps}: resume with the "
+                               f"flags it was trained with")
+        batches = self.batches(start, drawn=lambda: self.gen.set_state(now))
+        return batches, start, {k: list(v.unbind()) for k, v in p["terms"].items()}, p["sizes"].tolist()
+
+    def checkpoint_within(self, step: int, terms: dict[str, list[torch.Tensor]], sizes: list[int]) -> None:
+        """Write ``last.pt`` after ``step`` steps of the running epoch (every rank's random state to rank 0): the
+        weights and random states now, the generator's state at the epoch's start and the terms so far."""
+        rngs = gather_to_main(rng_state(self.gen), self.world)  # a collective: every rank, at the same step
+        if not self.world.is_main:
+            return
+        state = self.state(rngs)
+        state["position"] = {"step": step, "epoch_gen": self.epoch_gen, "sizes": torch.tensor(sizes),
+                             "terms": {k: torch.stack(v) for k, v in terms.items()}}
+        save_checkpoint(self.out / LAST, state)
+        self.pending, self.saved_at, self.saved_epoch = None, time.monotonic(), self.epoch
+
 
     # ---- one epoch -----------------------------------------------------------------------------------------
     def train_epoch(self) -> dict[str, float]:
@@ -216,19 +263,21 @@ class Trainer:
         terms stay on the device and are averaged once at the end of the epoch (over every rank)."""
         self.model.train()
         steps = self.steps_per_epoch()
-        terms: dict[str, list[torch.Tensor]] = {}
-        sizes = []
+        batches, start, terms, sizes = self.begin_epoch(steps)
+        every = self.cfg.checkpoint_steps
         per_step = list(self.schedulers.values()) if self.model.schedule_every == "step" else []
-        bar = tqdm(self.batches(), total=steps, leave=False, disable=steps < 100 or not self.world.is_main,
+        bar = tqdm(batches, total=steps, initial=start, leave=False, disable=steps < 100 or not self.world.is_main,
                    desc=f"epoch {self.epoch + 1}")
-        for batch in bar:
-            out = self.model.train_step(batch, self.step)
+        for step, batch in enumerate(bar, start + 1):
+            out = self.train_step(batch, self.step)
             self.scaler.update()
             for sched in per_step:
                 sched.step()
             for k, v in out.items():
                 terms.setdefault(k, []).append(v.detach())
             sizes.append(batch.x.shape[0])
+            if every and step % every == 0 and step < steps:
+                self.checkpoint_within(step, terms, sizes)
         if self.model.schedule_every == "epoch":
             for sched in self.schedulers.values():
                 sched.step()
@@ -388,3 +437,13 @@ class Trainer:
                     atomic_write(path, lambda tmp, src=whole: shutil.copyfile(src, tmp), suffix=".png")
                 else:
                     plots.plot_latent_variance(var[rows], epochs[rows], path, f"{name}, {part} {k} epochs")
+
+
+def _then(items: Iterable, action: Callable[[], object]) -> Iterator:
+    """``items``, with ``action`` run once the first item was drawn (an epoch's order is drawn with it)."""
+    it = iter(items)
+    first = next(it, None)
+    action()
+    if first is not None:
+        yield first
+        yield from it
