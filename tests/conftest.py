@@ -1,20 +1,29 @@
-"""Shared fixtures: a tiny toy-face dataset and a tiny trained CVAE run, built once per test session."""
+"""Shared fixtures (a tiny toy-face dataset and tiny trained runs, built once per test session) and the `data`
+marker: a test marked ``@pytest.mark.data("lfw/photos")`` skips, with one reason, when that part of ../shared/data
+is absent."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.fakes import tiny_args, train_toy_identity
+from tests.helpers import SHARED_DATA
 
 
-def tiny_args(tmp: Path, model: str = "cvae", *extra: str) -> list[str]:
-    """Flags for a seconds-long training run on 160 toy faces at 32 px, all under ``tmp``."""
-    return ["--dataset", "toy", "--toy_dir", str(tmp / "toy"), "--toy_n", "160", "--resize", "32",
-            "--cache_dir", str(tmp / "cache"), "--latent_size", "6", "--batch_size", "16",
-            "--n_epochs", "3", "--eval_every", "1", "--out", str(tmp / model), *extra]
+def pytest_collection_modifyitems(config, items) -> None:
+    """Skip each ``data`` test whose folders or files under ../shared/data are not all there."""
+    for item in items:
+        for mark in item.iter_markers("data"):
+            wanted = mark.args or (".",)
+            missing = [part for part in wanted if not (SHARED_DATA / part).exists()]
+            if missing:
+                item.add_marker(pytest.mark.skip(reason=f"needs {SHARED_DATA / missing[0]}, which is absent"))
+                break
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -54,22 +63,19 @@ def smile_run(toy_root) -> Path:
 
 
 @pytest.fixture(scope="session")
+def evaluated_smile_run(smile_run) -> tuple[Path, str]:
+    """``smile_run`` after ``evaluate.py --run`` (its metrics.json, figures and fitted judges), and what that
+    printed: every test that reads the evaluation gets it, whichever runs first."""
+    import evaluate
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        evaluate.main(["--run", str(smile_run)])
+    return smile_run, printed.getvalue()
+
+
+@pytest.fixture(scope="session")
 def toy_identity(tmp_path_factory) -> Path:
     """An identity run (train_identity.py) on 12 toy people, one epoch, verified."""
-    from test_identity import train_toy_identity
-
     return train_toy_identity(tmp_path_factory.mktemp("toy_identity"), n_people=12, n_epochs=1, batch_size=12)
 
-
-def record_run(out: Path, model, faces=None):
-    """Write the flags.json of a model trained directly with the Trainer (no training script), so Run.load and
-    the exploration code can read the folder."""
-    from facegen.data.spec import DataSpec
-    from facegen.runs import Run
-
-    cond = list(faces.cond_names) if faces is not None else [f"c{i}" for i in range(model.cfg.cond_dim)]
-    run = Run(path=out, model_name=model.name, model_config=model.cfg.to_dict(), train_config={}, data=DataSpec(),
-              dataset={"source": "test", "n_faces": 0, "n_train": 0, "n_val": 0, "size": model.cfg.size,
-                       "channels": model.cfg.channels, "cond_names": cond})
-    run.save()
-    return run

@@ -19,7 +19,8 @@ from facegen.cli.args import guard
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"  # the real faces; tests marked `data` skip when it is absent
 PROGRESS = re.compile(r"\d+%\|")  # a tqdm progress-bar line, not a message
-FLAT = 5.0  # a figure whose pixel values (0..255) spread less than this is one flat colour
+PAGE = 250  # a pixel with every channel at or above this is the white page or a grid's frame
+ONE_COLOUR = 0.9  # a figure whose drawn pixels are this much of one colour shows nothing
 
 
 def run_script(script: str, *args: object, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -75,9 +76,14 @@ def script_refusal(proc: subprocess.CompletedProcess, *needles: str) -> str:
 
 
 def written(folder: Path, *names: str) -> None:
-    """Each figure exists and shows something: a readable image that is not one flat colour."""
+    """Each figure exists and shows something: a readable image in which at least 1 % of the pixels are drawn
+    (not the white page or a grid's white frame) and no one colour covers 90 % of the drawn pixels (as it does
+    in a grid of black or grey squares)."""
     for name in names:
         assert (folder / name).is_file(), f"{name} was not written"
         with Image.open(folder / name) as im:
-            pixels = np.asarray(im.convert("RGB"), dtype=np.float32)
-        assert pixels.std() > FLAT, f"{name} is one flat colour"
+            pixels = np.asarray(im.convert("RGB")).reshape(-1, 3)
+        drawn = pixels[(pixels < PAGE).any(1)]
+        assert len(drawn) >= 0.01 * len(pixels), f"{name} is blank"
+        most = np.unique(drawn, axis=0, return_counts=True)[1].max() / len(drawn)
+        assert most <= ONE_COLOUR, f"{name} is {most:.0%} one colour"

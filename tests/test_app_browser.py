@@ -13,16 +13,16 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from tests.helpers import ROOT, SHARED_DATA
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
-PHOTO = ROOT.parent / "shared" / "data" / "lfw" / "photos" / "Aaron_Eckhart_0001.jpg"
+PHOTO = SHARED_DATA / "lfw" / "photos" / "Aaron_Eckhart_0001.jpg"  # checked after Chromium, so CI fails without it
 START_SECONDS = 180  # the app's start on a busy 2-core machine (imports, model, page)
 EDIT_MS = 60_000
 

@@ -14,7 +14,6 @@ import hashlib
 import importlib
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -30,10 +29,8 @@ from facegen.core import lock
 from facegen.data.cache import decode_images
 from facegen.data.photos import load_photos
 from facegen.train.trainer import Trainer
-from tests.test_celeba_scripts import write_celeba
-
-ROOT = Path(__file__).resolve().parents[1]
-PROGRESS = re.compile(r"\d+%\|")  # a tqdm progress-bar line, not a message
+from tests.fakes import write_celeba
+from tests.helpers import ROOT, call, message_lines, refusal
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------
@@ -43,37 +40,14 @@ def tree(folder: Path) -> dict[str, str]:
             for p in sorted(Path(folder).rglob("*"))}
 
 
-def call(script: str, argv: list, capsys) -> tuple[int, str, str]:
-    """Run SCRIPT.py's main(argv) as its command line does (through guard); returns (exit status, stdout,
-    stderr)."""
-    main = importlib.import_module(script).main
-    capsys.readouterr()
-    try:
-        guard(lambda: main([str(a) for a in argv]))
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def message_lines(err: str) -> list[str]:
-    return [ln for ln in err.replace("\r", "\n").splitlines() if ln.strip() and not PROGRESS.search(ln)]
-
-
 def refused(script: str, argv: list, capsys, *needles: str, unchanged: Path | None = None) -> str:
     """The script exits 2 with one line naming each of ``needles``; ``unchanged`` is byte for byte as before."""
     before = tree(unchanged) if unchanged is not None else None
     code, _, err = call(script, argv, capsys)
-    lines = message_lines(err)
-    assert code == 2, (code, err)
-    assert "Traceback" not in err, err
-    assert len(lines) == 1, err
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
+    line = refusal(code, err, *needles)
     if unchanged is not None:
         assert tree(unchanged) == before, "the run folder changed"
-    return lines[0]
+    return line
 
 
 def toy(root: Path, model: bool = True) -> list:

@@ -11,8 +11,8 @@ from PIL import Image
 
 from facegen.core.errors import FacegenError
 from facegen.data.celeba import load_celeba, normalize_attr_name, read_celeba_attrs, read_celeba_partition
+from tests.helpers import SHARED_DATA
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NAMES = (
     "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair "
     "Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup "
@@ -124,7 +124,7 @@ def test_loader_errors(celeba, tmp_path):
         read_celeba_partition(tmp_path / "partition.txt")
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "celeba").is_dir(), reason="shared CelebA data not present")
+@pytest.mark.data("celeba")
 def test_the_real_celeba_subset(tmp_path):
     root = SHARED_DATA / "celeba"
     faces = load_celeba(root / "img_align_celeba", root / "list_attr_celeba.txt", size=32, channels=3,

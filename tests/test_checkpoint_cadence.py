@@ -17,8 +17,9 @@ import torch
 from facegen.cli.training import train_main
 from facegen.core.files import load_checkpoint
 from facegen.runs import LAST
-from tests.conftest import tiny_args
+from tests.fakes import tiny_args
 
+pytestmark = pytest.mark.slow  # each test trains in subprocesses
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 6
 STUDY = ["--n_epochs", str(EPOCHS), "--eval_every", "2"]

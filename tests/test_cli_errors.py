@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.conftest import tiny_args
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_script(script: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
+from tests.fakes import tiny_args
+from tests.helpers import run_script, script_refusal
 
 
 def write_labels(path: Path, rows: list[str]) -> Path:
@@ -48,7 +31,7 @@ def small_folder(tmp_path) -> tuple[Path, Path]:
 def test_missing_data_folder(tmp_path):
     proc = run_script("cvae.py", "--data", str(tmp_path / "nope"), "--labels", str(tmp_path / "l.csv"),
                       "--out", str(tmp_path / "run"))
-    assert_one_line_error(proc, str(tmp_path / "nope"))
+    script_refusal(proc, str(tmp_path / "nope"))
 
 
 def test_empty_data_folder(tmp_path):
@@ -56,7 +39,7 @@ def test_empty_data_folder(tmp_path):
     labels = write_labels(tmp_path / "l.csv", ["0,a.jpg,0.5"])
     proc = run_script("cvae.py", "--data", str(tmp_path / "empty"), "--labels", str(labels),
                       "--out", str(tmp_path / "run"))
-    assert_one_line_error(proc, "empty")
+    script_refusal(proc, "empty")
 
 
 def test_truncated_image(small_folder, tmp_path):
@@ -65,7 +48,7 @@ def test_truncated_image(small_folder, tmp_path):
     (folder / "20_0_0_2017.jpg").write_bytes(data[: len(data) // 3])
     proc = run_script("cvae.py", "--data", str(folder), "--labels", str(labels), "--resize", "32",
                       "--cache_dir", str(tmp_path / "cache"), "--out", str(tmp_path / "run"))
-    assert_one_line_error(proc, "20_0_0_2017.jpg")
+    script_refusal(proc, "20_0_0_2017.jpg")
 
 
 def test_non_image_file(small_folder, tmp_path):
@@ -73,33 +56,33 @@ def test_non_image_file(small_folder, tmp_path):
     (folder / "21_0_0_2017.jpg").write_text("not an image at all")
     proc = run_script("cvae.py", "--data", str(folder), "--labels", str(labels), "--resize", "32",
                       "--cache_dir", str(tmp_path / "cache"), "--out", str(tmp_path / "run"))
-    assert_one_line_error(proc, "21_0_0_2017.jpg")
+    script_refusal(proc, "21_0_0_2017.jpg")
 
 
 def test_malformed_label_file(small_folder, tmp_path):
     folder, _ = small_folder
     labels = write_labels(tmp_path / "bad.csv", ["0,20_0_0_2017.jpg,0.5", "1,21_0_0_2017.jpg,lots"])
     proc = run_script("cvae.py", "--data", str(folder), "--labels", str(labels), "--out", str(tmp_path / "run"))
-    assert_one_line_error(proc, "bad.csv", "3")
+    script_refusal(proc, "bad.csv", "3")
 
 
 def test_label_out_of_range(small_folder, tmp_path):
     folder, _ = small_folder
     labels = write_labels(tmp_path / "bad.csv", ["0,20_0_0_2017.jpg,1.7"])
     proc = run_script("cvae.py", "--data", str(folder), "--labels", str(labels), "--out", str(tmp_path / "run"))
-    assert_one_line_error(proc, "bad.csv")
+    script_refusal(proc, "bad.csv")
 
 
 @pytest.mark.parametrize("size", ["16", "200"])
 def test_resize_out_of_range(tmp_path, size):
     proc = run_script("ae.py", "--resize", size, "--out", str(tmp_path / "run"))
-    assert_one_line_error(proc, "--resize", "from 32 to 128")
+    script_refusal(proc, "--resize", "from 32 to 128")
 
 
 def test_existing_run_is_not_overwritten(toy_root, tiny_run, tmp_path):
     before = (tiny_run / "checkpoints/last.pt").read_bytes()
     proc = run_script("cvae.py", *tiny_args(toy_root, "cvae"))
-    assert_one_line_error(proc, "--resume", "--overwrite")
+    script_refusal(proc, "--resume", "--overwrite")
     assert (tiny_run / "checkpoints/last.pt").read_bytes() == before
 
 
@@ -108,7 +91,7 @@ def test_resume_with_other_shapes_is_refused(toy_root, tiny_run):
     args = tiny_args(toy_root, "cvae")
     args[args.index("--latent_size") + 1] = "9"
     proc = run_script("cvae.py", *args, "--resume")
-    assert_one_line_error(proc, "--latent_size", "9")
+    script_refusal(proc, "--latent_size", "9")
     assert (tiny_run / "checkpoints/last.pt").read_bytes() == before
 
 
@@ -120,7 +103,7 @@ def test_corrupt_checkpoint_is_reported(toy_root, tiny_run, tmp_path):
     args = tiny_args(toy_root, "cvae")
     args[args.index("--out") + 1] = str(copy)
     proc = run_script("cvae.py", *args, "--resume", "--n_epochs", "4")
-    assert_one_line_error(proc, "last.pt")
+    script_refusal(proc, "last.pt")
 
 
 def test_cuda_request_without_gpu(tmp_path):
@@ -128,12 +111,12 @@ def test_cuda_request_without_gpu(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     proc = run_script("ae.py", "--device", "cuda", "--out", str(tmp_path / "run"))
-    assert_one_line_error(proc, "--device cpu")
+    script_refusal(proc, "--device cpu")
 
 
 def test_unknown_flag_is_one_line(tmp_path):
     proc = run_script("vae.py", "--no_such_flag")
-    assert_one_line_error(proc, "--no_such_flag")
+    script_refusal(proc, "--no_such_flag")
 
 
 def test_resume_needs_only_the_run_folder(toy_root, tiny_run, tmp_path):
@@ -148,4 +131,4 @@ def test_resume_needs_only_the_run_folder(toy_root, tiny_run, tmp_path):
     assert flags["n_epochs"] == 4 and flags["latent_size"] == 6 and flags["toy_n"] == 160
     assert (copy / "training.csv").read_text().count("\n") == 5  # header + epochs 1-4
     proc = run_script("cvae.py", "--resume", "--out", str(copy), "--latent_size", "9")
-    assert_one_line_error(proc, "--latent_size", "9")
+    script_refusal(proc, "--latent_size", "9")

@@ -20,7 +20,7 @@ from facegen.data.batches import Batch
 from facegen.models.base import Model, ModelConfig, Step, option
 from facegen.models.registry import MODELS, register
 from facegen.runs import LAST, Run
-from tests.conftest import tiny_args
+from tests.fakes import tiny_args
 
 ROOT = Path(__file__).resolve().parents[1]
 

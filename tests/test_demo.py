@@ -3,8 +3,6 @@ photo_edit.edit_photo's, faces are outlined, bad files are one line naming the f
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -16,8 +14,9 @@ from facegen.core.errors import FacegenError
 from facegen.data.landmarks import find_faces
 from facegen.data.photos import read_photo
 from facegen.runs import Run
+from tests.helpers import SHARED_DATA
 
-PHOTO = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw" / "photos" / "Aaron_Eckhart_0001.jpg"
+PHOTO = SHARED_DATA / "lfw" / "photos" / "Aaron_Eckhart_0001.jpg"
 TEMPLATE = Template(box=(0.15, 0.2, 0.7, 0.7), eyes=((0.35, 0.42), (0.65, 0.42)), n_faces=10, n_eyes=10)
 
 
@@ -28,7 +27,7 @@ def demo(tiny_run) -> PhotoDemo:
     return PhotoDemo(run, model, TEMPLATE, smile_judge(model, run))
 
 
-@pytest.mark.skipif(not PHOTO.is_file(), reason="needs the shared LFW photos")
+@pytest.mark.data("lfw/photos/Aaron_Eckhart_0001.jpg")
 def test_the_demo_edit_is_edit_photos_and_outlines_the_face(demo):
     done = demo.edit(PHOTO, 1.0)
     photo = read_photo(PHOTO)
@@ -43,7 +42,7 @@ def test_the_demo_edit_is_edit_photos_and_outlines_the_face(demo):
     assert "1 face(s)" in done.status and "set to smile +1.00" in done.status
 
 
-@pytest.mark.skipif(not PHOTO.is_file(), reason="needs the shared LFW photos")
+@pytest.mark.data("lfw/photos/Aaron_Eckhart_0001.jpg")
 def test_a_large_photo_keeps_its_size_and_its_view_is_shrunk(demo, tmp_path):
     big = tmp_path / "big.png"
     Image.open(PHOTO).resize((1000, 1000), Image.Resampling.BICUBIC).save(big)

@@ -20,8 +20,7 @@ from facegen.nn.features import (
 )
 from facegen.runs import LAST, Run, prepare_run_dir
 from facegen.train.trainer import TrainConfig, Trainer
-from tests.conftest import record_run
-from tests.test_train import structured_faces
+from tests.fakes import record_run, structured_faces
 
 
 @pytest.fixture()

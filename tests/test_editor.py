@@ -16,6 +16,7 @@ from facegen.data.landmarks import LEFT_CORNER, LEFT_EYE, MOUTH, RIGHT_CORNER, R
 from facegen.data.mouths import SIDE, mouth_frame
 from facegen.data.smile_geometry import cross_validate, fit
 from facegen.models.editor.ganimation import GANimation, GANimationConfig, total_variation
+from tests.helpers import SHARED_DATA
 
 
 def _editor(size: int = 32) -> GANimation:
@@ -132,7 +133,7 @@ def test_reshaping_moves_the_corners_out_and_up_as_a_real_smile_does_and_nothing
         assert -moved[1] == pytest.approx(SMILE_SHAPE["lift"] * d, rel=0.5)
 
 
-SHARED_LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw" / "photos"
+SHARED_LFW = SHARED_DATA / "lfw" / "photos"
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +149,7 @@ def tiny_editor(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.mark.skipif(not SHARED_LFW.is_dir(), reason="needs the shared LFW photos")
+@pytest.mark.data("lfw/photos")
 def test_edit_photo_with_an_editor_run_edits_the_mouth_and_keeps_the_rest(tiny_editor, tmp_path):
     import edit_photo
     from facegen.data.photos import read_photo

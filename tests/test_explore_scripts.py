@@ -2,11 +2,8 @@
 
 import dataclasses
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -21,17 +18,7 @@ from facegen.analysis.latent import explore
 from facegen.core.errors import FacegenError
 from facegen.models.registry import build_model
 from facegen.runs import Run
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def written(run: Path, *names: str) -> None:
-    """Each figure exists and shows something: a readable PNG that is not one flat colour."""
-    for name in names:
-        assert (run / name).is_file(), name
-        with Image.open(run / name) as im:
-            pixels = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.float32))
-        assert pixels.std() > 5, f"{name} is a flat image"
+from tests.helpers import run_script, script_refusal, written
 
 
 def face_photo(path: Path, size: int = 80) -> Path:
@@ -127,8 +114,5 @@ def test_bad_inputs_are_one_line_errors(tiny_run, tmp_path):
 
 
 def test_bad_run_folder_exits_2_with_one_line(tmp_path):
-    result = subprocess.run([sys.executable, "sample_prior.py", "--run", str(tmp_path), "--sweep"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and "flags.json" in lines[0]
+    line = script_refusal(run_script("sample_prior.py", "--run", tmp_path, "--sweep"), "flags.json")
+    assert line.startswith("error:")

@@ -1,8 +1,6 @@
 """export_model.py: a run as one safetensors file (no pickle) that every --run flag accepts, bit for bit."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +17,7 @@ from facegen.core.files import save_checkpoint
 from facegen.models.registry import build_model
 from facegen.runs import LAST, Run, load_trained, outputs_folder
 from tests.fakes import record_run
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import run_script, script_refusal
 
 
 def pixels(path: Path) -> np.ndarray:
@@ -95,9 +92,7 @@ def test_a_model_file_that_does_not_fit_is_one_line(tiny_run, tmp_path):
 ])
 def test_export_refusals_are_one_line(tiny_run, tmp_path, extra, message):
     (tmp_path / "exists.safetensors").write_bytes(b"keep me")
-    r = subprocess.run([sys.executable, str(ROOT / "export_model.py"), "--run", str(tiny_run), *extra],
-                       capture_output=True, text=True, cwd=tmp_path)
-    assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    script_refusal(run_script("export_model.py", "--run", tiny_run, *extra, cwd=tmp_path), message)
     assert (tmp_path / "exists.safetensors").read_bytes() == b"keep me"
 
 

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from facegen.analysis.judges.identity import (
     IdentityJudge,
@@ -31,8 +30,8 @@ from facegen.data.split import split_groups
 from facegen.losses.margin import cosface_logits, cosface_loss, cosine_logits
 from facegen.models.classifier.identity import jittered
 from facegen.nn.identity import IdentityNet, cosine_distance, stage_size
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.fakes import train_toy_identity
+from tests.helpers import SHARED_DATA, written
 
 
 # ---- CosFace ------------------------------------------------------------------------------------------------
@@ -173,33 +172,6 @@ def test_blur_and_down_up_keep_a_constant_image():
 
 
 # ---- the model through the one trainer, on toy people -------------------------------------------------------
-def make_people(root: Path, n_people: int = 16, per_person: int = 4, size: int = 64) -> Path:
-    """An LFW layout of toy people: each person a random smooth colour pattern, each photo that pattern shifted
-    a little with noise."""
-    images = root / "lfwcrop_color_64"
-    images.mkdir(parents=True)
-    g = torch.Generator().manual_seed(0)
-    for p in range(n_people):
-        base = F.interpolate(torch.rand(1, 3, 4, 4, generator=g), size=size + 8, mode="bilinear")[0]
-        for k in range(per_person):
-            dx, dy = torch.randint(0, 9, (2,), generator=g).tolist()
-            img = (base[:, dy:dy + size, dx:dx + size] + 0.05 * torch.randn(3, size, size, generator=g)).clamp(0, 1)
-            name = images / f"Person_{p:02d}_{k + 1:04d}.jpg"
-            Image.fromarray((img * 255).byte().permute(1, 2, 0).numpy()).save(name)
-    return root
-
-
-def train_toy_identity(tmp: Path, n_people: int, n_epochs: int, batch_size: int) -> Path:
-    """An identity run (train_identity.py, verified) on ``n_people`` toy people of 3 photos each, in tmp/run."""
-    import train_identity
-
-    data = make_people(tmp / "lfw", n_people=n_people, per_person=3)
-    train_identity.main(["--data", str(data), "--resize", "32", "--width", "4", "--dim", "16", "--n_epochs",
-                         str(n_epochs), "--batch_size", str(batch_size), "--val_fraction", "0.5", "--cache_dir",
-                         str(tmp / "cache"), "--out", str(tmp / "run"), "--device", "cpu"])
-    return tmp / "run"
-
-
 @pytest.fixture(scope="module")
 def identity_run(tmp_path_factory) -> Path:
     return train_toy_identity(tmp_path_factory.mktemp("identity"), n_people=24, n_epochs=3, batch_size=16)
@@ -214,7 +186,7 @@ def test_train_identity_writes_a_verified_run(identity_run):
     assert v["n_people"] == 12 and v["n_pairs"] == 2 * v["n_same"] > 0 and v["folds"] == 6
     assert 0.5 <= v["accuracy_mean"] <= 1 and np.isfinite(v["threshold"])
     assert set(result["calibration"]["rows"]) >= {"blur sigma 1 px", "a different person"}
-    assert (identity_run / "mean_face.png").exists() and (identity_run / "plots/verification.png").exists()
+    written(identity_run, "mean_face.png", "plots/verification.png")
     log = (identity_run / "training.csv").read_text().splitlines()[0]
     assert "train_cosface" in log and "val_cos_same" in log
 
@@ -237,7 +209,7 @@ def test_judge_needs_a_verified_identity_run(tmp_path, identity_run):
         load_judge(copy)
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "lfw" / "lfwcrop_color_64").is_dir(), reason="no shared LFW data")
+@pytest.mark.data("lfw/lfwcrop_color_64")
 def test_real_lfw_people_split_and_classes(tmp_path):
     from facegen.data.spec import DataSpec
 

@@ -3,18 +3,16 @@ tight crops, tilted heads, faces at the border and small faces (those skip witho
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from facegen.data.landmarks import LEFT_CORNER, NOSE_TIP, RIGHT_CORNER, Face, find_faces, mouth_width_ratio
+from tests.helpers import SHARED_DATA
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 UTK = SHARED_DATA / "utkface" / "UTKFace"
 LFW_PHOTOS = SHARED_DATA / "lfw" / "photos"
-needs_data = pytest.mark.skipif(not UTK.is_dir() or not LFW_PHOTOS.is_dir(), reason="needs the shared UTKFace and LFW")
+needs_data = pytest.mark.data("utkface/UTKFace", "lfw/photos")
 
 
 def _planted(eye_distance: float = 40.0, nose_offset: float = 0.0) -> np.ndarray:

@@ -13,35 +13,8 @@ from facegen.core.errors import FacegenError
 from facegen.core.files import write_csv
 from facegen.data.lfw import load_lfw, parse_lfw_name, person_names, read_lfw, split_by_person
 from facegen.data.split import split_groups
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-FILES = {  # file -> colour; people with "-" and "_" in their names
-    "AJ_Cook_0001.jpg": (200, 30, 30),
-    "Abdullah_al-Attiyah_0001.jpg": (30, 200, 30),
-    "Abdullah_al-Attiyah_0002.jpg": (30, 30, 200),
-    "Abdullah_al-Attiyah_0003.jpg": (200, 200, 30),
-    "Jean-Pierre_Raffarin_0001.jpg": (30, 200, 200),
-    "Jean-Pierre_Raffarin_0002.jpg": (200, 30, 200),
-    "Madonna_0001.jpg": (120, 120, 120),
-}
-PEOPLE = ["AJ_Cook", "Abdullah_al-Attiyah", "Jean-Pierre_Raffarin", "Madonna"]
-
-
-def make_lfw(root: Path, with_index: bool = True) -> Path:
-    """An LFW layout: root/lfwcrop_color_64/*.jpg (solid colours, 64 px) and root/faces.csv."""
-    images = root / "lfwcrop_color_64"
-    images.mkdir(parents=True)
-    for name, colour in FILES.items():
-        Image.new("RGB", (64, 64), colour).save(images / name, quality=95)
-    if with_index:
-        write_csv(root / "faces.csv", ["file", "person", "image_no", "person_images"], index_rows())
-    return root
-
-
-def index_rows() -> list[list[object]]:
-    counts = {p: sum(parse_lfw_name(f)[0] == p for f in FILES) for p in PEOPLE}
-    return [[f"lfwcrop_color_64/{f}", parse_lfw_name(f)[0], parse_lfw_name(f)[1], counts[parse_lfw_name(f)[0]]]
-            for f in sorted(FILES)]
+from tests.fakes import LFW_FILES, LFW_PEOPLE, lfw_index_rows, make_lfw
+from tests.helpers import SHARED_DATA
 
 
 @pytest.mark.parametrize(
@@ -69,24 +42,24 @@ def test_names_without_a_person_and_number_are_one_line_errors(name):
 def test_loads_the_faces_with_their_people(tmp_path, with_index):
     root = make_lfw(tmp_path / "lfw", with_index)
     faces = load_lfw(root, size=32, channels=3, cache_dir=None)
-    assert faces.names == sorted(FILES) and len(faces) == 7
+    assert faces.names == sorted(LFW_FILES) and len(faces) == 7
     assert faces.images.shape == (7, 3, 32, 32) and faces.images.dtype == torch.uint8
     assert faces.cond.shape == (7, 0) and faces.cond_names == [] and faces.labelled.all()
-    assert person_names(faces.names) == PEOPLE
+    assert person_names(faces.names) == LFW_PEOPLE
     assert faces.meta["person"].dtype == torch.int64
-    assert [PEOPLE[i] for i in faces.meta["person"].tolist()] == [parse_lfw_name(n)[0] for n in faces.names]
+    assert [LFW_PEOPLE[i] for i in faces.meta["person"].tolist()] == [parse_lfw_name(n)[0] for n in faces.names]
     assert faces.meta["person"].tolist() == [0, 1, 1, 1, 2, 2, 3]
     assert torch.isnan(faces.meta["age"]).all() and (faces.meta["gender"] == -1).all()
     colours = faces.images.float().mean((2, 3))
-    assert torch.allclose(colours, torch.tensor([FILES[n] for n in faces.names], dtype=torch.float32), atol=3)
+    assert torch.allclose(colours, torch.tensor([LFW_FILES[n] for n in faces.names], dtype=torch.float32), atol=3)
     assert faces.source == f"LFW: 7 faces of 4 people from {root / 'lfwcrop_color_64'}"
 
 
 def test_the_image_folder_itself_max_images_grey_and_the_cache(tmp_path):
     root = make_lfw(tmp_path / "lfw")
     faces = load_lfw(root / "lfwcrop_color_64", size=16, channels=1, cache_dir=tmp_path / "cache", max_images=4)
-    assert faces.names == sorted(FILES)[:4] and faces.images.shape == (4, 1, 16, 16)
-    assert faces.meta["person"].tolist() == [0, 1, 1, 1] and person_names(faces.names) == PEOPLE[:2]
+    assert faces.names == sorted(LFW_FILES)[:4] and faces.images.shape == (4, 1, 16, 16)
+    assert faces.meta["person"].tolist() == [0, 1, 1, 1] and person_names(faces.names) == LFW_PEOPLE[:2]
     assert len(list((tmp_path / "cache").glob("faces-*.pt"))) == 1
     again = load_lfw(root, size=16, channels=1, cache_dir=tmp_path / "cache", max_images=4)
     assert torch.equal(again.images, faces.images)
@@ -121,7 +94,7 @@ def rewrite_index(root: Path, rows: list[list[object]], header: list[str] | None
 )
 def test_an_index_that_disagrees_with_the_folder_is_a_one_line_error(tmp_path, change, message):
     root = make_lfw(tmp_path / "lfw")
-    rows = index_rows()
+    rows = lfw_index_rows()
     change(rows)
     rewrite_index(root, rows)
     with pytest.raises(FacegenError, match=message) as err:
@@ -136,7 +109,7 @@ def test_bad_folders_are_one_line_errors(tmp_path):
     with pytest.raises(FacegenError, match="holds no images"):
         load_lfw(tmp_path / "empty", size=8, channels=3, cache_dir=None)
     root = make_lfw(tmp_path / "lfw")
-    rewrite_index(root, index_rows(), ["file", "name", "image_no", "person_images"])
+    rewrite_index(root, lfw_index_rows(), ["file", "name", "image_no", "person_images"])
     with pytest.raises(FacegenError, match="line 1: expected the header"):
         read_lfw(root)
     (root / "faces.csv").unlink()
@@ -145,7 +118,7 @@ def test_bad_folders_are_one_line_errors(tmp_path):
         read_lfw(root)
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "lfw").is_dir(), reason="shared LFW data not present")
+@pytest.mark.data("lfw")
 def test_the_real_lfw(tmp_path):
     root = SHARED_DATA / "lfw"
     paths, persons = read_lfw(root)  # checks faces.csv against all 13,233 file names

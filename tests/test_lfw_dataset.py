@@ -15,7 +15,7 @@ from facegen.data.spec import DataSpec
 from facegen.models.registry import build_model
 from facegen.runs import Run
 from facegen.train.trainer import TrainConfig, Trainer
-from tests.test_lfw import make_lfw
+from tests.fakes import make_lfw
 
 
 def test_lfw_loads_without_conditions_and_splits_by_person(tmp_path):

@@ -17,8 +17,9 @@ from facegen.analysis.editing.model_card import ModelCard, card_path, model_conf
 from facegen.analysis.editing.photo import Template
 from facegen.core.errors import FacegenError
 from facegen.runs import DEFAULT_MODEL, Run
+from tests.helpers import SHARED_DATA
 
-PHOTO = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfw" / "photos" / "Aaron_Eckhart_0001.jpg"
+PHOTO = SHARED_DATA / "lfw" / "photos" / "Aaron_Eckhart_0001.jpg"
 MAX_BYTES = 25 * 1024 * 1024
 
 
@@ -72,7 +73,7 @@ def test_the_shipped_default_loads_and_matches_its_card():
     assert len(card.principal.names) >= 4 and card.template.eyes is not None
 
 
-@pytest.mark.skipif(not PHOTO.is_file(), reason="needs the shared LFW photos")
+@pytest.mark.data("lfw/photos/Aaron_Eckhart_0001.jpg")
 def test_edit_photo_without_run_uses_the_default_and_measures_nothing(tmp_path, capsys, monkeypatch):
     """The issue's command as it is: python edit_photo.py PHOTO --smile 1 (into results/photos/)."""
     monkeypatch.setattr(model_card, "face_template", lambda *a: pytest.fail("the template was measured"))

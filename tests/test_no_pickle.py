@@ -7,14 +7,11 @@ import os
 import random
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import record_run
 from PIL import Image
 
 import upgrade_run
@@ -25,8 +22,9 @@ from facegen.data.cache import decode_images
 from facegen.models.registry import build_model
 from facegen.nn.attrnet import load_attribute_net
 from facegen.runs import LAST, Run
+from tests.fakes import record_run
+from tests.helpers import ROOT, run_script, script_refusal
 
-ROOT = Path(__file__).resolve().parents[1]
 UNPICKLING = re.compile(r"weights_only\s*=\s*False|pickle\.loads?\(|joblib\.load\(|allow_pickle\s*=\s*True|"
                         r"torch\.load\((?![^)]*weights_only\s*=\s*True)")
 CONVERTER = ROOT / "facegen" / "cli" / "upgrade.py"  # the documented --trust opt-in: the one place allowed
@@ -71,11 +69,9 @@ def planted(tiny_run, tmp_path_factory) -> tuple[Path, Path, Path]:
 
 
 def refused(args: list[str], marker: Path, cwd: Path) -> str:
-    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd)
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    line = script_refusal(run_script(*args, cwd=cwd))
     assert not marker.exists(), "the payload ran"
-    return lines[0]
+    return line
 
 
 @pytest.mark.parametrize("family, argv", [
@@ -89,7 +85,7 @@ def refused(args: list[str], marker: Path, cwd: Path) -> str:
 ])
 def test_a_planted_checkpoint_is_refused_and_never_runs(planted, tmp_path, family, argv):
     run, d2f, marker = planted
-    args = [str(ROOT / argv[0]), *(a.format(run=run, d2f=d2f, tmp=tmp_path) for a in argv[1:])]
+    args = [argv[0], *(a.format(run=run, d2f=d2f, tmp=tmp_path) for a in argv[1:])]
     line = refused(args, marker, tmp_path)
     assert "holds pickled Python objects" in line and "upgrade_run.py --run RUN --trust" in line, line
 

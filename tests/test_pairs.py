@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -15,8 +13,9 @@ from facegen.data.cache import decode_images
 from facegen.data.faceset import FaceSet
 from facegen.data.pairs import load_pairs
 from facegen.data.split import split_groups
+from tests.helpers import SHARED_DATA
 
-RAP3DF = Path(__file__).resolve().parents[2] / "shared" / "data" / "rap3df"  # as conftest.SHARED_DATA
+RAP3DF = SHARED_DATA / "rap3df"
 
 
 def write_pair(folder, stem: str, value: int, size=(40, 40), depth_dir="depth", photo_dir="photo"):
@@ -165,7 +164,7 @@ def test_batches_flip_source_and_face_together():
                                  torch.device("cpu")).in_order(4))).source is None
 
 
-@pytest.mark.skipif(not (RAP3DF / "pairs.csv").is_file(), reason="no shared/data/rap3df")
+@pytest.mark.data("rap3df/pairs.csv")
 def test_real_kinect_pairs(tmp_path):
     faces = load_pairs(RAP3DF, size=32, cache_dir=tmp_path / "cache")
     assert len(faces) == 787 and faces.meta["subject"].unique().numel() == 142

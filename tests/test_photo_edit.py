@@ -4,11 +4,8 @@ and the identity strip (the face detector's tests skip without OpenCV or without
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +18,7 @@ from facegen.analysis.judges.identity import load_judge
 from facegen.data.align import apply, invert, paste_change, similarity_from_box, similarity_from_points, warp
 from facegen.data.landmarks import LEFT_EYE, RIGHT_EYE, Face
 from facegen.runs import Run
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-HAS_CV2 = importlib.util.find_spec("cv2") is not None
+from tests.helpers import SHARED_DATA, run_script, script_refusal
 
 
 def plant_template(run_dir: Path, template: dict | None = None) -> Path:
@@ -117,8 +111,7 @@ def test_an_off_centre_small_face_gets_the_edit_of_its_aligned_crop(tiny_run, me
     assert torch.equal(in_photo[0][:, outside], photo[:, outside])
 
 
-@pytest.mark.skipif(not HAS_CV2 or not (SHARED_DATA / "lfw" / "photos").is_dir(),
-                    reason="needs OpenCV and the shared LFW photos")
+@pytest.mark.data("lfw/photos")
 def test_folder_mode_goes_on_past_a_bad_file(tiny_run, tmp_path, capsys):
     import edit_photo
 
@@ -139,8 +132,7 @@ def test_folder_mode_goes_on_past_a_bad_file(tiny_run, tmp_path, capsys):
     assert (photos / "broken.jpg").read_text() == "not a photo"
 
 
-@pytest.mark.skipif(not HAS_CV2 or not (SHARED_DATA / "utkface" / "UTKFace").is_dir(),
-                    reason="needs OpenCV and the shared UTKFace faces")
+@pytest.mark.data("utkface/UTKFace")
 def test_template_of_real_faces_is_plausible():
     from facegen.analysis.editing.photo import measure_template
     from facegen.data.cache import decode_images
@@ -172,13 +164,12 @@ def test_bad_photos_are_one_line_errors(tiny_run, tmp_path):
         edit_photo.main([str(tmp_path / "missing.jpg"), *args])
     broken = tmp_path / "broken.jpg"
     broken.write_text("not a photo")
-    if HAS_CV2:
-        with pytest.raises(FacegenError, match="cannot read"):
-            edit_photo.main([str(broken), *args])
-        flat = tmp_path / "flat.png"
-        Image.new("RGB", (120, 100), (128, 128, 128)).save(flat)
-        with pytest.raises(FacegenError, match="no face found"):
-            edit_photo.main([str(flat), *args])
+    with pytest.raises(FacegenError, match="cannot read"):
+        edit_photo.main([str(broken), *args])
+    flat = tmp_path / "flat.png"
+    Image.new("RGB", (120, 100), (128, 128, 128)).save(flat)
+    with pytest.raises(FacegenError, match="no face found"):
+        edit_photo.main([str(flat), *args])
     with pytest.raises(FacegenError, match="from -1 to 1"):
         edit_photo.main([str(broken), "--run", str(tiny_run), "--smile", "2", "--out", str(tmp_path / "out")])
 
@@ -225,11 +216,8 @@ def test_an_output_is_never_written_over_an_input_photo(tiny_run, tmp_path):
     noise_photo(folder / "face.jpg", seed=1)
     noise_photo(folder / "face_smile+1.png", seed=2)
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    proc = subprocess.run([sys.executable, str(ROOT / "edit_photo.py"), str(folder), "--run", str(tiny_run),
-                           "--smile", "1", "--out", str(folder)], capture_output=True, text=True)
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
-    assert "face_smile+1.png over the input photo" in lines[0] and "another --out" in lines[0]
+    proc = run_script("edit_photo.py", folder, "--run", tiny_run, "--smile", "1", "--out", folder)
+    script_refusal(proc, "face_smile+1.png over the input photo", "another --out")
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 

@@ -21,8 +21,8 @@ from PIL import Image
 from facegen.data.toyfaces import make_toy_dataset
 from facegen.nn.attrnet import AttributeNet, save_attribute_net
 from facegen.train.trainer import Trainer
-from tests.test_bad_input import call, message_lines
-from tests.test_celeba_scripts import write_celeba
+from tests.fakes import write_celeba
+from tests.helpers import call, message_lines
 
 MODELS = ["ae", "vae", "cvae", "sscvae", "dfcvae", "attrnet", "ganimation"]
 

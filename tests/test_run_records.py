@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +13,7 @@ import cvae
 from facegen.core.errors import FacegenError
 from facegen.core.typecheck import fits
 from facegen.runs import FLAGS, Run
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import run_script, script_refusal
 
 
 def damaged(tiny_run: Path, tmp_path: Path, section: str, key: str, value: object) -> Path:
@@ -44,9 +41,7 @@ def test_a_value_of_the_wrong_type_is_one_line_naming_it(tiny_run, tmp_path, sec
 def test_reading_and_resuming_a_damaged_run_exit_2_without_a_traceback(tiny_run, tmp_path):
     run = damaged(tiny_run, tmp_path, "model_config", "size", [64])
     for argv in (["sample_prior.py", "--run", str(run)], ["cvae.py", "--resume", "--out", str(run)]):
-        proc = subprocess.run([sys.executable, str(ROOT / argv[0]), *argv[1:]], capture_output=True, text=True)
-        lines = proc.stderr.strip().splitlines()
-        assert proc.returncode == 2 and len(lines) == 1 and "size is list [64], not int" in lines[0], proc.stderr
+        script_refusal(run_script(*argv), "size is list [64], not int")
 
 
 @pytest.mark.parametrize("key, value, words", [

@@ -21,6 +21,7 @@ from facegen.data.labels import read_smile_labels, write_smile_labels
 from facegen.data.photos import load_photos
 from facegen.data.toyfaces import make_toy_dataset
 from facegen.runs import Run
+from tests.helpers import written
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def test_gender_flag_changes_the_decoded_samples(semi_run):
 def test_condition_axis_walks(semi_run, axis, name):
     sample_across_axis.main(["--run", str(semi_run), "--axis", axis, "--steps", "4",
                              *(["--gender", "-0.5"] if axis == "gender" else [])])
-    assert (semi_run / "axis" / name).is_file()
+    written(semi_run / "axis", name)
 
 
 def test_condition_walk_with_one_row_per_prior_sample(semi_run):
@@ -93,7 +94,7 @@ def test_photos_without_a_label_take_the_degree_q_predicts(semi_run, tmp_path):
     _, y_set, _ = faces_to_edit(model, run, 1, [photo], 0.3)
     assert float(y_set[0, 0]) == pytest.approx(0.3)
     changing_smiles.main(["--run", str(semi_run), "--images", str(photo), "--set", "-1,1", "--gender", "female"])
-    assert (semi_run / "forcing" / "forcing_photos_set_-1_1_gender1.png").is_file()
+    written(semi_run, "forcing/forcing_photos_set_-1_1_gender1.png")
 
 
 def test_evaluate_reports_q_error_and_gender_control(semi_run, capsys):

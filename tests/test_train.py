@@ -8,24 +8,10 @@ import torch
 from facegen.core.errors import FacegenError
 from facegen.core.files import load_checkpoint
 from facegen.core.seeding import seed_everything
-from facegen.data.faceset import FaceSet
 from facegen.models.registry import build_model
 from facegen.runs import LAST, prepare_run_dir
 from facegen.train.trainer import TrainConfig, Trainer
-
-
-def structured_faces(n: int = 64, size: int = 32) -> FaceSet:
-    """Images that are learnable: a vertical ramp whose colour and a bright blob depend on a label."""
-    g = torch.Generator().manual_seed(0)
-    y = torch.rand(n, 1, generator=g) * 2 - 1
-    ramp = torch.linspace(0, 1, size)
-    colour = torch.rand(n, 3, 1, 1, generator=g)
-    img = colour * ramp[None, None, :, None] * torch.ones(1, 1, 1, size)
-    rows = ((y[:, 0] + 1) / 2 * (size - 8)).long()
-    for i, r in enumerate(rows.tolist()):
-        img[i, :, r:r + 6, size // 2 - 3:size // 2 + 3] = 1.0
-    images = (img * 255).round().to(torch.uint8)
-    return FaceSet(images, y, ["smile"], torch.ones(n, dtype=torch.bool), [f"{i}.png" for i in range(n)])
+from tests.fakes import structured_faces
 
 
 def make_trainer(out: Path, n_epochs: int, model: str = "cvae", lr: float = 2e-3, lr_step: int = 100,

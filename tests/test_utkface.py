@@ -14,8 +14,7 @@ from facegen.core.errors import FacegenError
 from facegen.data import load_dataset, resolve_data
 from facegen.data.labels import write_smile_labels
 from facegen.data.utkface import load_utkface, parse_utk_name
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.helpers import SHARED_DATA
 
 
 @pytest.mark.parametrize(
@@ -145,7 +144,7 @@ def test_resolve_data_prefers_explicit_then_default_folders(tmp_path, monkeypatc
         resolve_data(None, None, "celeba")
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "utkface").is_dir(), reason="shared UTKFace data not present")
+@pytest.mark.data("utkface")
 def test_the_real_labelled_utkface_faces(tmp_path, capsys):
     root = SHARED_DATA / "utkface"
     faces = load_dataset(data=root / "UTKFace", labels=root / "smiles_dataset.txt", size=32, channels=3,
