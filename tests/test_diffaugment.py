@@ -21,6 +21,18 @@ def test_shape_dtype_device_kept_and_gradients_reach_the_input(device, dtype):
     assert x.grad is not None and x.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize("policy", ["color", "translation", "cutout", "color,translation,cutout"])
+def test_the_gradient_is_the_true_gradient_of_each_op(policy):
+    """With its random draws fixed, each op is a differentiable function of the images: autograd's gradient must
+    match finite differences (a detached statistic, such as a mean that does not pass gradients, would not)."""
+    x = torch.rand(2, 3, 8, 6, dtype=torch.float64, requires_grad=True)
+
+    def augment(images: torch.Tensor) -> torch.Tensor:
+        return diff_augment(images, policy, generator=torch.Generator().manual_seed(3))
+
+    assert torch.autograd.gradcheck(augment, (x,), eps=1e-6, atol=1e-6)
+
+
 def test_empty_policy_is_the_identity_and_unknown_ops_are_one_line_errors():
     x = torch.rand(2, 3, 8, 8)
     assert torch.equal(diff_augment(x, ""), x) and torch.equal(diff_augment(x, " , "), x)

@@ -73,10 +73,13 @@ def test_identity_numbers_of_a_cvae_run(tiny_run, toy_identity):
     judge = load_judge(toy_identity)
     numbers = identity_kept(model, run, judge, faces)
     assert set(numbers) >= {"reconstruction", "plain -1", "plain +1", "threshold", "framing_box"}
-    for key in ("reconstruction", "plain -1", "plain +1"):
-        assert 0 <= numbers[key]["share_same"] <= 1 and 0 <= numbers[key]["mean_distance"] <= 2
     x = faces.images.float() / 255
     out = outputs(model, run, x, faces.cond)
+    box = tuple(numbers["framing_box"])
+    for key in ("reconstruction", "plain -1", "plain +1"):  # each output against its own original face
+        d = 1 - (judge.embeddings(x, box) * judge.embeddings(out[key], box)).sum(1)
+        assert numbers[key]["mean_distance"] == pytest.approx(float(d.mean()), abs=1e-5), key
+        assert numbers[key]["share_same"] == float((d <= judge.threshold).float().mean()), key
     assert set(out) == {"reconstruction", "plain -1", "plain +1", "residual -1", "residual +1", "replace -1",
                         "replace +1"}
     assert out["residual +1"].shape == x.shape

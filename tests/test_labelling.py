@@ -1,7 +1,6 @@
 """The labelling slideshow (driven headlessly through the figure's key callbacks) and the merge formula."""
 
-import subprocess
-import sys
+import csv
 from pathlib import Path
 
 import matplotlib
@@ -22,8 +21,7 @@ from facegen.apps.labelling import (  # noqa: E402
 )
 from facegen.core.errors import FacegenError  # noqa: E402
 from facegen.data.labels import read_smile_labels  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import run_script, script_refusal  # noqa: E402
 
 
 @pytest.fixture
@@ -121,19 +119,21 @@ def test_bad_answers_file_is_one_clear_error(tmp_path):
 
 
 def test_script_merges_into_a_label_file_a_model_reads(tmp_path):
-    for rater, rt in (("r1", 0.6), ("r2", 0.9)):
-        for i, smiling in enumerate((True, False, True)):
+    """Three raters: all say 0.jpg smiles and 1.jpg does not; two of three say 2.jpg smiles. The agreement file
+    counts the smiling answers and the share of raters giving the majority answer."""
+    for rater, rt, answers in (("r1", 0.6, (True, False, True)), ("r2", 0.9, (True, False, True)),
+                               ("r3", 0.7, (True, False, False))):
+        for i, smiling in enumerate(answers):
             append_answer(tmp_path / f"{rater}.csv", Answer(f"{i}.jpg", smiling, rt * (i + 1)))
     out = tmp_path / "merged.csv"
-    done = subprocess.run([sys.executable, str(ROOT / "label_smiles.py"), "--merge", str(tmp_path / "r1.csv"),
-                           str(tmp_path / "r2.csv"), "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+    done = run_script("label_smiles.py", "--merge", *(tmp_path / f"r{k}.csv" for k in (1, 2, 3)), "--out", out)
     assert done.returncode == 0, done.stderr
     labels = read_smile_labels(out)
-    assert set(labels) == {"0.jpg", "1.jpg", "2.jpg"} and labels["1.jpg"] < 0 < labels["0.jpg"]
-    assert (tmp_path / "merged_agreement.csv").exists()
-    done = subprocess.run([sys.executable, str(ROOT / "label_smiles.py"), "--images", str(tmp_path / "none"),
-                           "--rater", "r1"], capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert set(labels) == {"0.jpg", "1.jpg", "2.jpg"} and labels["1.jpg"] < 0 < labels["2.jpg"] < labels["0.jpg"]
+    with open(tmp_path / "merged_agreement.csv", newline="") as f:
+        rows = [(r["image"], int(r["n_raters"]), int(r["n_smiling"]), float(r["agreement"])) for r in csv.DictReader(f)]
+    assert rows == [("0.jpg", 3, 3, 1.0), ("1.jpg", 3, 0, 1.0), ("2.jpg", 3, 2, pytest.approx(2 / 3, abs=1e-4))]
+    script_refusal(run_script("label_smiles.py", "--images", tmp_path / "none", "--rater", "r1"))
 
 
 def test_labels_from_two_simulated_raters_train_a_cvae(toy_root, tmp_path):
@@ -153,9 +153,8 @@ def test_labels_from_two_simulated_raters_train_a_cvae(toy_root, tmp_path):
             clock.now += slowness * (0.4 + 1.2 * (1 - abs(smile)))
             press(window.fig, "s" if smile > 0 else "n")
     out = tmp_path / "merged.csv"
-    done = subprocess.run([sys.executable, str(ROOT / "label_smiles.py"), "--merge", str(tmp_path / "labels" /
-                           "alice.csv"), str(tmp_path / "labels" / "bob.csv"), "--out", str(out)],
-                          capture_output=True, text=True, cwd=ROOT)
+    done = run_script("label_smiles.py", "--merge", tmp_path / "labels" / "alice.csv", tmp_path / "labels" / "bob.csv",
+                      "--out", out)
     assert done.returncode == 0, done.stderr
     merged = read_smile_labels(out)
     assert len(merged) == 40

@@ -58,12 +58,23 @@ def test_reparameterization_passes_gradients():
     assert logvar.grad is not None and logvar.grad.abs().sum() > 0
 
 
-def test_vae_loss_is_recon_plus_beta_kl():
+def test_vae_loss_is_the_batch_mean_of_recon_plus_beta_kl():
+    """The loss written out: per face, the squared error summed over pixels of the decoded posterior sample plus
+    beta times the KL to the prior (torch.distributions), averaged over the batch."""
     torch.manual_seed(0)
     model = build_model("vae", dict(size=32, channels=1, latent_size=4, beta=0.5))
-    out = model.loss(torch.rand(4, 1, 32, 32), torch.zeros(4, 0))
-    torch.testing.assert_close(out["loss"], out["recon"] + 0.5 * out["kl"])
-    assert out["kl"] >= 0
+    x, y = torch.rand(4, 1, 32, 32), torch.zeros(4, 0)
+    torch.manual_seed(1)
+    out = model.loss(x, y)
+    mu, logvar = model.encode(x, y)
+    std = (0.5 * logvar).exp()
+    torch.manual_seed(1)
+    z = mu + std * torch.randn_like(mu)
+    recon = (model.decode(z, y) - x).square().flatten(1).sum(1).mean()
+    kl = kl_divergence(Normal(mu, std), Normal(0.0, 1.0)).sum(1).mean()
+    torch.testing.assert_close(out["recon"], recon)
+    torch.testing.assert_close(out["kl"], kl)
+    torch.testing.assert_close(out["loss"], recon + 0.5 * kl)
 
 
 def test_cvae_decoder_uses_the_condition():

@@ -59,10 +59,19 @@ def test_memorised_samples_sit_on_training_faces_and_copies_have_no_diversity():
 
 
 def test_feature_maps_give_one_vector_per_face():
+    """Pixel features are each face's 5 x 5 px block means (40 px in 8 x 8 blocks) of its values in [0, 1], in
+    channel, row, column order; net features are the attribute net's relu4 averaged over positions."""
     images = torch.randint(0, 256, (5, 3, 40, 40), dtype=torch.uint8)
-    assert feature_vectors(PixelFeatures(), images).shape == (5, 3 * 8 * 8)
+    x = images.float() / 255
+    blocks = x.view(5, 3, 8, 5, 8, 5).mean((3, 5)).flatten(1)
+    torch.testing.assert_close(feature_vectors(PixelFeatures(), images), blocks)
     torch.manual_seed(0)
-    assert feature_vectors(NetFeatures(AttributeNet(2, 3, 32)), images).shape == (5, 128)
+    net = AttributeNet(2, 3, 32).eval()
+    with torch.no_grad():
+        relu4 = net.features(x, ["relu4"])[0].mean((2, 3))
+    got = feature_vectors(NetFeatures(net), images)
+    assert got.shape == (5, 128)
+    torch.testing.assert_close(got, relu4)
 
 
 def test_laplacian_energy_closed_forms_and_blur_lowers_sharpness():

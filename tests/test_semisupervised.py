@@ -1,7 +1,9 @@
 """The semi-supervised CVAE (M2 with a continuous smile degree) and the mixed labelled / unlabelled batches."""
 
+import math
 from collections import Counter
 
+import pytest
 import torch
 
 from facegen.core.files import load_checkpoint
@@ -55,7 +57,24 @@ def test_unlabelled_faces_train_the_head_through_the_drawn_degree():
     out = net.loss(x, y, torch.zeros(8, dtype=torch.bool))
     out["recon"].backward()  # the reconstruction alone reaches q(y|x) only through the reparameterised y
     assert net.smile_head.weight.grad.abs().sum() > 0
-    assert out["kl_y"] >= 0 and out["sup"] == 0
+    assert out["sup"] == 0
+
+
+def test_the_y_kl_is_q_y_against_the_uniform_prior_averaged_over_unlabelled_faces():
+    """kl_y = KL(q(b|x) || U(0, 1)) = integral of q log q over [0, 1], integrated numerically here, averaged over
+    the unlabelled faces only; the labelled faces' mean -log q(y|x) is ``sup``."""
+    x, y = torch.rand(8, 3, 32, 32), torch.rand(8, 1) * 2 - 1
+    labelled = torch.arange(8) < 3
+    net = model()
+    out = net.loss(x, y, labelled)
+    with torch.no_grad():
+        q = net.smile_posterior(x)
+        b = torch.linspace(0, 1, 100_001, dtype=torch.float64)[1:-1, None]
+        density = torch.distributions.Beta(q.concentration1.double(), q.concentration0.double()).log_prob(b).exp()
+        kl = torch.trapezoid(torch.where(density > 0, density * density.log(), 0.0), b[:, 0], dim=0)
+        nll = math.log(2) - q.log_prob(((y[:, 0] + 1) / 2).clamp(5e-4, 1 - 5e-4))  # LABEL_EPS / 2 inside
+    assert out["kl_y"].item() == pytest.approx(float(kl[~labelled].mean()), rel=1e-4)
+    assert out["sup"].item() == pytest.approx(float(nll[labelled].mean()), rel=1e-5)
 
 
 def test_supervised_term_and_known_extra_conditions():
