@@ -5,10 +5,14 @@ for bit where a straight run ends, and a damaged shard is one line naming it."""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 
 import pytest
 import torch
-from helpers import call, refusal
+from helpers import ROOT, call, refusal
 
 from facegen.core.distributed import World
 from facegen.core.files import load_checkpoint
@@ -87,7 +91,8 @@ def test_each_rank_reads_its_own_shards_through_the_buffer():
     shards = torch.arange(40) // 6 + 3  # 7 shards (3 to 9): six of 6 faces, one of 4
     seen = []
     for rank in range(2):
-        order = buffered_order(shards, 5, torch.Generator().manual_seed(9), rank, 2)
+        own = torch.Generator().manual_seed(rank)
+        order = buffered_order(shards, 5, torch.Generator().manual_seed(9), own, rank, 2)
         perm = torch.randperm(7, generator=torch.Generator().manual_seed(9))
         mine = perm[rank::2] + 3
         stream = torch.cat([torch.nonzero(shards == k).flatten() for k in mine.tolist()])
@@ -95,7 +100,8 @@ def test_each_rank_reads_its_own_shards_through_the_buffer():
         read_at = {int(f): i for i, f in enumerate(stream)}
         assert all(read_at[int(f)] <= i + 5 - 1 for i, f in enumerate(order[:len(order) - 5]))
         assert order.tolist() != stream.tolist(), "the buffer did not mix"
-        assert buffered_order(shards, 1, torch.Generator().manual_seed(9), rank, 2).tolist() == stream.tolist()
+        assert buffered_order(shards, 1, torch.Generator().manual_seed(9), torch.Generator(), rank, 2).tolist() == \
+            stream.tolist()
         seen.append(set(order.tolist()))
     assert not seen[0] & seen[1] and len(seen[0] | seen[1]) == 40
 
@@ -114,6 +120,10 @@ def test_every_rank_serves_the_same_number_of_batches(sharded, faces):
         served = [len(list(data.shuffled(2, torch.Generator().manual_seed(epoch_seed), world=World(r, 3))))
                   for r in range(3)]
         assert served == [data.shuffled_steps(2, World(0, 3))] * 3
+    gens = [torch.Generator().manual_seed(5) for _ in range(3)]
+    for rank, gen in enumerate(gens):
+        list(data.shuffled(2, gen, world=World(rank, 3)))
+    assert all(torch.equal(g.get_state(), gens[0].get_state()) for g in gens), "the ranks' shared generators diverged"
 
 
 # ---- through the training script -----------------------------------------------------------------------------
@@ -195,3 +205,35 @@ def test_shard_flags_that_contradict_the_shards_are_refused(toy_shards, tmp_path
     refusal(code, err, "drop --data")
     code, _, err = call("cvae", ["--shards", tmp_path, "--out", tmp_path / "r"], capsys)
     refusal(code, err, "shards.json", "prepare_data.py")
+
+
+def torchrun_cvae(*args, script: str = "cvae.py") -> subprocess.CompletedProcess:
+    """``script`` under torchrun with 2 processes (one thread each) on this machine."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--rdzv-backend", "c10d",
+                           "--rdzv-endpoint", f"127.0.0.1:{port}", "--nproc-per-node", "2", script, *map(str, args)],
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_two_processes_resumed_within_an_epoch_end_bit_for_bit(toy_shards, tmp_path):
+    """torchrun, 2 processes reading their own shards through the buffer: stopped on every rank after the
+    checkpoint at step 3 of epoch 2 and resumed, the run ends with a straight run's weights and losses."""
+    flags = ["--shards", toy_shards, "--n_epochs", 2, "--batch_size", 4, "--checkpoint_steps", 3,
+             "--shuffle_buffer", 12, "--base_channels", 8, "--eval_every", 1]
+    straight = torchrun_cvae(*flags, "--out", tmp_path / "straight")
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    stopped = torchrun_cvae(3, *flags, "--out", tmp_path / "stopped", script="tests/shard_stop_worker.py")
+    assert stopped.returncode != 0, stopped.stderr[-3000:]
+    assert load_checkpoint(tmp_path / "stopped/checkpoints/last.pt")["position"]["step"] == 3
+    resumed = torchrun_cvae("--resume", "--out", tmp_path / "stopped")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a = load_checkpoint(tmp_path / "straight/checkpoints/last.pt")
+    b = load_checkpoint(tmp_path / "stopped/checkpoints/last.pt")
+    assert a["world_size"] == b["world_size"] == 2 and a["epoch"] == b["epoch"] == 2
+    for k, v in a["model"].items():
+        assert torch.equal(v, b["model"][k]), k
+    assert [r["train_loss"] for r in a["history"]] == [r["train_loss"] for r in b["history"]]

@@ -13,7 +13,7 @@ import torch
 from facegen.core.distributed import ONE_PROCESS, World
 from facegen.core.errors import FacegenError
 from facegen.data.faceset import FaceSet
-from facegen.data.shards import ShardImages, buffered_order
+from facegen.data.shards import ShardImages, buffered_order, rank_generator
 
 
 @dataclass
@@ -108,8 +108,9 @@ class DeviceFaces:
         many faces mixes them (:func:`~facegen.data.shards.buffered_order`); every rank serves the same number of
         batches (:meth:`shuffled_steps`), the faces past it in its shards wait for another epoch."""
         if self.shuffle_buffer:
-            order = buffered_order(self.shards, self.shuffle_buffer, generator, world.rank, world.size)
-            flips = (torch.rand(len(order), generator=generator) < 0.5).to(self.device) if flip else None
+            mine = rank_generator(generator, world.rank)  # the shared generator moves alike on every rank
+            order = buffered_order(self.shards, self.shuffle_buffer, generator, mine, world.rank, world.size)
+            flips = (torch.rand(len(order), generator=mine) < 0.5).to(self.device) if flip else None
             cut = [slice(s * batch_size, (s + 1) * batch_size) for s in range(self.shuffled_steps(batch_size, world))]
             yield from self.serve((order[c], None if flips is None else flips[c]) for c in cut[start:])
             return

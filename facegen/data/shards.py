@@ -302,20 +302,28 @@ def _read_labels(folder: Path, shard: ShardFile) -> dict[str, np.ndarray]:
     return arrays
 
 
-def buffered_order(shards: torch.Tensor, buffer: int, generator: torch.Generator, world_rank: int,
-                   world_size: int) -> torch.Tensor:
+def rank_generator(generator: torch.Generator, world_rank: int) -> torch.Generator:
+    """A generator of this rank's own, seeded by one draw from the shared ``generator``: what a rank draws for its
+    own faces (their buffer, their flips) then moves the shared generator alike on every rank."""
+    seed = int(torch.randint(2**62, (1,), generator=generator))
+    return torch.Generator().manual_seed(seed + world_rank)
+
+
+def buffered_order(shards: torch.Tensor, buffer: int, generator: torch.Generator, mine_generator: torch.Generator,
+                   world_rank: int, world_size: int) -> torch.Tensor:
     """One epoch's order of this rank's faces, WebDataset style: the shards that hold faces of the set are permuted
-    (the same permutation on every rank), rank r reads shards r, r + world_size, ... of it front to back, and a
-    buffer of ``buffer`` faces mixes them (each face read replaces a uniformly drawn one in the full buffer, which
-    is emitted; the buffer is drained in random order at the end). ``shards`` is the shard number of each face of
-    the set, in position order; the result holds positions. Draws only from ``generator``."""
+    (the same permutation on every rank: drawn from the shared ``generator``), rank r reads shards r,
+    r + world_size, ... of it front to back, and a buffer of ``buffer`` faces mixes them (each face read replaces a
+    uniformly drawn one in the full buffer, which is emitted; the buffer is drained in random order at the end:
+    drawn from ``mine_generator``, the rank's own). ``shards`` is the shard number of each face of the set, in
+    position order; the result holds positions."""
     present = torch.unique(shards)
     perm = present[torch.randperm(len(present), generator=generator)]
     mine = perm[world_rank::world_size]
     stream = torch.cat([torch.nonzero(shards == k).flatten() for k in mine.tolist()] or [torch.zeros(0).long()])
     n = len(stream)
-    slots = torch.rand(n, generator=generator)  # one uniform draw per face read, turned into a slot below
-    drain = torch.randperm(min(buffer, n), generator=generator)
+    slots = torch.rand(n, generator=mine_generator)  # one uniform draw per face read, turned into a slot below
+    drain = torch.randperm(min(buffer, n), generator=mine_generator)
     out = torch.empty(n, dtype=torch.long)
     held = stream[:buffer].tolist()
     emitted = 0

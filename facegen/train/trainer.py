@@ -242,17 +242,20 @@ class Trainer:
             raise FacegenError(f"the checkpoint stopped at step {start} of an epoch of {steps}: resume with the "
                                f"flags it was trained with")
         batches = self.batches(start, drawn=lambda: self.gen.set_state(now))
-        return batches, start, {k: list(v.unbind()) for k, v in p["terms"].items()}, p["sizes"].tolist()
+        mine = p["ranks"][self.world.rank]  # this rank's own terms so far (each rank sums its own faces)
+        terms = {k: [t.to(self.device) for t in v.unbind()] for k, v in mine["terms"].items()}
+        return batches, start, terms, mine["sizes"].tolist()
 
     def checkpoint_within(self, step: int, terms: dict[str, list[torch.Tensor]], sizes: list[int]) -> None:
-        """Write ``last.pt`` after ``step`` steps of the running epoch (every rank's random state to rank 0): the
-        weights and random states now, the generator's state at the epoch's start and the terms so far."""
-        rngs = gather_to_main(rng_state(self.gen), self.world)  # a collective: every rank, at the same step
+        """Write ``last.pt`` after ``step`` steps of the running epoch (every rank's random state and terms to rank
+        0): the weights and random states now, the generator's state at the epoch's start and every rank's terms so
+        far."""
+        mine = {"terms": {k: torch.stack(v).cpu() for k, v in terms.items()}, "sizes": torch.tensor(sizes)}
+        gathered = gather_to_main({"rng": rng_state(self.gen), **mine}, self.world)  # a collective: every rank
         if not self.world.is_main:
             return
-        state = self.state(rngs)
-        state["position"] = {"step": step, "epoch_gen": self.epoch_gen, "sizes": torch.tensor(sizes),
-                             "terms": {k: torch.stack(v) for k, v in terms.items()}}
+        state = self.state([g.pop("rng") for g in gathered])
+        state["position"] = {"step": step, "epoch_gen": self.epoch_gen, "ranks": gathered}
         save_checkpoint(self.out / LAST, state)
         self.pending, self.saved_at, self.saved_epoch = None, time.monotonic(), self.epoch
 
