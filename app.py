@@ -11,12 +11,13 @@ from pathlib import Path
 
 from facegen.analysis.editing.model_card import photo_template
 from facegen.analysis.editing.photo import smile_judge
-from facegen.analysis.latent import space
+from facegen.analysis.editing.photo_files import require_code_editing
 from facegen.apps.demo import PhotoDemo, PriorDemo, build_page, serve
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.cli.sliders import build_state
 from facegen.core.argtypes import int_between
 from facegen.data.cache import list_images
+from facegen.models.capabilities import Decoder, Editor, Sampler
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "shared" / "data" / "lfw" / "photos"
 PRINCIPAL_SLIDERS = 4  # the first principal axes shown as sliders in the prior tab
@@ -33,13 +34,11 @@ def parser() -> Parser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     run, model = open_run(args, writes=False)
-    editor = model.can("edit")  # an expression editor edits photos itself; a CVAE through its code (as edit_photo.py)
+    editor = isinstance(model, Editor)  # an expression editor edits photos itself; a CVAE through its code
     if not editor:
-        run.require("encode", "editing photos")
-        run.require("decode", "editing photos")
-        space.require_conditional(run, "editing a photo's smile")
+        require_code_editing(run, model)
     photos = PhotoDemo(run, model, None if editor else photo_template(run), None if editor else smile_judge(model, run))
-    draws = model.can("sample") and model.can("decode")
+    draws = isinstance(model, Sampler) and isinstance(model, Decoder)
     prior = PriorDemo(build_state(run, model, method="pca", k=PRINCIPAL_SLIDERS)) if draws else None
     examples = list_images(EXAMPLES) if EXAMPLES.is_dir() else []
     title = f"Model: `{run.source.name}` ({run.model_name}, {run.size} px, conditions {', '.join(run.cond_names)})."

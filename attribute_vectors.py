@@ -8,6 +8,7 @@ from pathlib import Path
 
 from facegen.analysis.directions.attribute_figures import write_attribute_vectors
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
+from facegen.models.capabilities import Encoder
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--attrs", type=Path, default=None, help="CelebA list_attr_celeba.txt (default: the run's)")
     p.add_argument("--by", default=None, help="also compute the vectors within each value of this attribute")
     args = p.parse_args(argv)
-    run, model = open_run(args, ("encode", "attribute vectors from encoded faces"))
+    run, model = open_run(args, (Encoder, "attribute vectors from encoded faces"))
     write_attribute_vectors(run, model, args.data, args.attrs, args.by)
 
 

@@ -16,6 +16,7 @@ from facegen.cli.args import (
     open_run,
 )
 from facegen.core.argtypes import degree, float_list, nonnegative_int, positive_int
+from facegen.models.capabilities import Decoder, Encoder
 
 MAX_SHIFT = 2.0  # a shift of 2 takes any degree in [-1, +1] across the whole range
 
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     set_to = args.set_to
     shifts = None if set_to else args.shifts
     others = condition_values(args)
-    run, model = open_run(args, ("encode", "forcing smiles on real faces"), ("decode", "forcing smiles"))
+    run, model = open_run(args, (Encoder, "forcing smiles on real faces"), (Decoder, "forcing smiles"))
     for path in explore.changing_smiles(run, model, shifts=shifts, set_to=set_to, n=args.n,
                                         images=args.images, own_degree=args.own_degree, face=args.face, **others):
         print(f"wrote {path}")

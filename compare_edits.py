@@ -14,6 +14,7 @@ from facegen.analysis.evaluation import edit_identity
 from facegen.analysis.judges.identity import load_judge
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.argtypes import nonnegative_int
+from facegen.models.capabilities import Decoder, Encoder
 
 
 def parser() -> Parser:
@@ -34,7 +35,7 @@ def parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    run, model = open_run(args, ("encode", "editing faces"), ("decode", "editing faces"))
+    run, model = open_run(args, (Encoder, "editing faces"), (Decoder, "editing faces"))
     judge = load_judge(args.identity, next(model.parameters()).device)
     result = edit_identity.study(run, model, judge, args.unseen, args.seed, args.inversion_steps, args.pivotal_steps)
     print("\n".join(edit_identity.study_table(result)))

@@ -13,27 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from facegen.analysis.evaluation.smile_study import (
-    Judges,
-    editor_method,
-    human_gap,
-    lfw_crop_framing,
-    residual_method,
-    run_set,
-    save_strips,
-    table,
-)
-from facegen.analysis.judges.celeba_judge import load_judge as load_smile_judge
-from facegen.analysis.judges.identity import load_judge as load_identity_judge
+from facegen.analysis.evaluation.editor_comparison import EditorStudy, run_editor_study
 from facegen.cli.args import Parser, guard
 from facegen.core.argtypes import int_at_least
 from facegen.core.files import write_json
 from facegen.core.seeding import seed_everything
-from facegen.data.labels import read_smile_labels
-from facegen.data.mouths import read_split
-from facegen.runs import load_trained
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,36 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     seed_everything(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "flags.json", {k: str(v) for k, v in vars(args).items()})
-    labels = read_smile_labels(args.utkface / "smiles_dataset.txt")
-    faces_dir = args.utkface / "UTKFace"
-    labelled = [n for n in labels if (faces_dir / n).is_file()]
-    gap = human_gap([faces_dir / n for n in labelled], [labels[n] for n in labelled])
-    print(f"mouth width / jaw width, human-labelled faces: smiling {gap['smiling']:.3f}, not {gap['not_smiling']:.3f}")
-    lfw = sorted(args.lfw.glob("*.jpg")) if args.lfw is not None else []
-    framing = lfw_crop_framing(lfw or [faces_dir / n for n in labelled[:40]])
-    judges = Judges(load_smile_judge(args.feature_net), load_identity_judge(args.identity), framing, gap["gap"])
-    editor = load_trained(args.editor)[1]
-    methods = {"editor": editor_method(editor)}
-    if args.ablations:
-        methods.update({"editor, no reshaping": editor_method(editor, reshape=False),
-                        "reshaping only": editor_method(editor, draw=False)})
-    if args.cvae is not None:
-        methods["residual"] = residual_method(*load_trained(args.cvae))
-    held = [n for n in read_split(args.mouths) if (faces_dir / n).is_file()]
-    pick = np.sort(np.random.default_rng(args.seed).permutation(len(held))[:args.n])
-    sets = {"UTKFace held-out": [faces_dir / held[i] for i in pick]}
-    if lfw:
-        sets["LFW photos"] = lfw
-    columns = ["photo", *(f"{m} {t:+g}" for m in methods for t in (-1, 1))]
-    results = {}
-    for name, paths in sets.items():
-        shown: list = []
-        results[name] = run_set(paths, methods, judges, shown=shown)
-        save_strips(shown, columns, args.out, name.split()[0].lower())
-        print(f"{name}: {results[name]['edited']} of {len(paths)} photos edited")
-    write_json(args.out / "study.json", {"human_gap": gap, "framing_eyes": framing.eyes, "sets": results})
-    (args.out / "table.md").write_text(table(results), encoding="utf-8")
-    print(table(results))
+    print(run_editor_study(EditorStudy(**vars(args))))
 
 
 if __name__ == "__main__":

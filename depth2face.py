@@ -16,7 +16,7 @@ from facegen.runs import FLAGS, Run
 
 MODES = ("supervised", "gan", "pix2pix", "semi", "cycle", "face2depth")
 MODEL = {mode: mode if mode == "face2depth" else f"d2f_{mode}" for mode in MODES}
-DEFAULTS = ["--resize", "64", "--batch_size", "16"]
+DEFAULTS = {"--resize": "64", "--batch_size": "16"}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,11 +37,8 @@ def main(argv: list[str] | None = None) -> None:
             pre.print_help()
             return
         mode = "supervised"
-    given = {a.split("=")[0] for a in rest if a.startswith("--")}
-    defaults = [] if "--resume" in given else [
-        v for i in range(0, len(DEFAULTS), 2) if DEFAULTS[i] not in given for v in DEFAULTS[i:i + 2]]
     out = ["--out", str(known.out)] if known.out is not None else []
-    train_main(defaults + rest + out, MODEL[mode])
+    train_main(rest + out, MODEL[mode], defaults=DEFAULTS)
 
 
 if __name__ == "__main__":

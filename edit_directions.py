@@ -13,6 +13,7 @@ from facegen.analysis.directions.steering import ATTRIBUTE_METHODS
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.cli.steering import add_judge_args, add_method_arg, judges_from, sampling_from
 from facegen.core.argtypes import positive_int, span
+from facegen.models.capabilities import Decoder
 
 MAX_AMOUNT = 10.0  # lengths of the mean difference along the direction: beyond this an edit only saturates
 
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     add_judge_args(p)
     args = p.parse_args(argv)
     fixed = [c.strip() for c in args.fixed.split(",") if c.strip()]
-    run, model = open_run(args, ("decode", "attribute edits"))
+    run, model = open_run(args, (Decoder, "attribute edits"))
     write_directions(run, model, args.attribute, fixed, args.n, args.amounts, args.seed, args.method,
                      judges_from(args, run, model), sampling_from(args))
 

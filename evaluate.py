@@ -8,6 +8,7 @@ from pathlib import Path
 from facegen.analysis.evaluation import metrics
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.lock import check_unlocked
+from facegen.models.capabilities import Decoder, Encoder
 
 
 def parser() -> Parser:
@@ -28,8 +29,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if args.judges is not None:
         check_unlocked(args.judges)
-    run, model = open_run(args, ("encode", "evaluating reconstructions and smile edits (compare_models.py measures "
-                                           "GANs without an encoder)"), ("decode", "evaluating a generator"))
+    run, model = open_run(args, (Encoder, "evaluating reconstructions and smile edits (compare_models.py measures "
+                                           "GANs without an encoder)"), (Decoder, "evaluating a generator"))
     result = metrics.evaluate_run(run, model, seed=args.seed, judges=args.judges, identity=args.identity)
     print("\n".join(metrics.summary(result)))
     print(f"wrote {args.run / 'metrics.json'}")

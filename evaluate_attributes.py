@@ -10,6 +10,7 @@ from pathlib import Path
 from facegen.analysis.evaluation.attribute_edits import evaluate_attributes
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.argtypes import float_list, positive_int
+from facegen.models.capabilities import Decoder, Encoder
 from facegen.nn.features import DEFAULT_FEATURE_NET
 
 MAX_AMOUNT = 10.0  # lengths of the mean difference: beyond this an edit only saturates
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     attributes = [a.strip() for a in args.attributes.split(",") if a.strip()]
     fixed = [c.strip() for c in args.fixed.split(",") if c.strip()]
-    run, model = open_run(args, ("encode", "judging attribute edits"), ("decode", "attribute edits"))
+    run, model = open_run(args, (Encoder, "judging attribute edits"), (Decoder, "attribute edits"))
     evaluate_attributes(run, model, args.classifier, attributes, fixed, args.amounts, args.n, args.seed,
                         next(model.parameters()).device, svm=not args.mean_only)
 

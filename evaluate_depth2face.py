@@ -13,6 +13,7 @@ from facegen.cli.args import Parser, add_common_args, guard
 from facegen.core.devices import pick_device
 from facegen.core.files import write_text
 from facegen.core.seeding import seed_everything
+from facegen.models.capabilities import Translator, require
 from facegen.runs import Run
 
 
@@ -32,12 +33,12 @@ def main(argv: list[str] | None = None) -> None:
     seed_everything(args.seed)
     device = pick_device(args.device)
     judge_run = Run.load(args.face2depth)
-    judge_run.require("translate", "judging correspondence")
+    require(judge_run.model_class, Translator, "judging correspondence")
     judge = judge_run.load_model(device)
     results = []
     for path in args.run:
         run = Run.load(path)
-        run.require("translate", "evaluating a depth -> face translator")
+        require(run.model_class, Translator, "evaluating a depth -> face translator")
         results.append(evaluate_translator(run, run.load_model(device), judge_run, judge, device, args.seed))
     lines = table(results)
     print("\n".join(lines))

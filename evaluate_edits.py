@@ -12,6 +12,7 @@ from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_r
 from facegen.cli.steering import add_judge_args, judges_from, sampling_from
 from facegen.core.argtypes import float_list, int_at_least
 from facegen.core.errors import FacegenError
+from facegen.models.capabilities import Decoder, Sampler
 
 
 def names(text: str, flag: str, allowed: tuple[str, ...] | None = None) -> list[str]:
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     add_judge_args(p)
     args = p.parse_args(argv)
     distances, shifts = args.distances, args.shifts
-    run, model = open_run(args, ("decode", "measuring edits"), ("sample", "measuring edits of prior samples"))
+    run, model = open_run(args, (Decoder, "measuring edits"), (Sampler, "measuring edits of prior samples"))
     judges = judges_from(args, run, model)
     attributes = (default_attributes(judges) if args.attributes == "auto"
                   else names(args.attributes, "--attributes"))

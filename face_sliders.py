@@ -13,10 +13,10 @@ from facegen.analysis.directions.principal import PRINCIPAL
 from facegen.analysis.directions.steering import ATTRIBUTE_METHODS
 from facegen.apps.sliders import parse_settings
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
-from facegen.cli.sliders import build_state
+from facegen.cli.sliders import build_state, show_sliders
 from facegen.cli.steering import add_judge_args, judges_from, sampling_from
 from facegen.core.argtypes import int_at_least
-from facegen.core.errors import FacegenError
+from facegen.models.capabilities import Decoder, Encoder, require
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,30 +43,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.save is not None and args.screenshot is not None:
         p.error("--save renders without a window and --screenshot photographs the window: pass one")
     settings = parse_settings(args.settings)
-    run, model = open_run(args, ("decode", "the slider window"))
+    run, model = open_run(args, (Decoder, "the slider window"))
     if args.photo is not None:
-        model.require("encode", "--photo (encoding a photo)")
+        require(model, Encoder, "--photo (encoding a photo)")
     attributes = [a.strip() for a in args.attributes.split(",") if a.strip()]
     state = build_state(run, model, method=args.method, k=args.k, attributes=attributes,
                         attribute_method=args.attribute_method, judges=judges_from(args, run, model),
                         sampling=sampling_from(args))
     if args.photo is not None:
         state.load_photo(args.photo)
-    for name in settings:
-        state.slider(name)
-    if args.save is not None:
-        state.set_many(settings)
-        png, js = state.save(args.save)
-        print(f"wrote {png} and {js}")
-        return
-    from facegen.apps.slider_window import open_window
-
-    window = open_window(state, Path("face.png"), args.seed, settings, args.screenshot)
-    if args.screenshot is not None:
-        if not args.screenshot.is_file():
-            raise FacegenError(f"the window closed before its screenshot was taken: {args.screenshot} not written")
-        times = window.redraw_seconds
-        print(f"wrote {args.screenshot}; {len(times)} redraws, slowest {1000 * max(times, default=0):.0f} ms")
+    show_sliders(state, settings, args.save, args.screenshot, args.seed)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from pathlib import Path
 from facegen.analysis.latent.interpolation import MODES, write_interpolations
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.argtypes import int_at_least, positive_int
+from facegen.models.capabilities import Decoder, Encoder
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n_pairs", type=positive_int, default=6, help="pairs to draw (>= 1)")
     p.add_argument("--steps", type=int_at_least(2), default=8, help="points on each path, both ends included (>= 2)")
     args = p.parse_args(argv)
-    run, model = open_run(args, ("encode", "interpolating between encoded faces"), ("decode", "interpolations"))
+    run, model = open_run(args, (Encoder, "interpolating between encoded faces"), (Decoder, "interpolations"))
     write_interpolations(run, model, images=args.images, ids=args.ids, mode=args.pairs,
                          attribute=args.attribute, n_pairs=args.n_pairs, steps=args.steps, seed=args.seed)
 

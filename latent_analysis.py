@@ -6,6 +6,7 @@ Figures go to RUN/plots and RUN/interp.
 from facegen.analysis.latent import explore
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.argtypes import int_at_least, nonnegative_int, positive_int
+from facegen.models.capabilities import Decoder, Encoder
 
 
 def parser() -> Parser:
@@ -22,7 +23,7 @@ def parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    run, model = open_run(args, ("encode", "latent analysis of the encoded faces"), ("decode", "interpolations"))
+    run, model = open_run(args, (Encoder, "latent analysis of the encoded faces"), (Decoder, "interpolations"))
     for path in explore.latent_analysis(run, model, seed=args.seed, pair=args.pair,
                                         n_pairs=args.n_pairs, steps=args.steps):
         print(f"wrote {path}")

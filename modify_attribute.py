@@ -13,6 +13,7 @@ from facegen.analysis.directions.steering import ATTRIBUTE_METHODS
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.cli.steering import add_judge_args, add_method_arg, judges_from, sampling_from
 from facegen.core.argtypes import positive_int, span
+from facegen.models.capabilities import Decoder, Encoder
 
 MAX_AMOUNT = 10.0  # multiples of the attribute vector: beyond this an edit only saturates
 N_DEFAULT = 6
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
                    help=f"START:STOP:STEP multiples of the vector (from -{MAX_AMOUNT:g} to {MAX_AMOUNT:g})")
     add_judge_args(p)
     args = p.parse_args(argv)
-    run, model = open_run(args, ("encode", "attribute edits of real faces"), ("decode", "attribute edits"))
+    run, model = open_run(args, (Encoder, "attribute edits of real faces"), (Decoder, "attribute edits"))
     having = args.having is not None
     n = args.having if having else (args.without or N_DEFAULT)
     modify_attribute(run, model, args.attribute, args.images, n, having, args.amounts, args.seed, args.method,

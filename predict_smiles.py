@@ -12,6 +12,7 @@ from facegen.analysis.latent import smile_head
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.files import check_writable_file
 from facegen.data.labels import write_smile_labels
+from facegen.models.capabilities import SmilePredictor
 from facegen.runs import write_json
 
 
@@ -32,8 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.out is not None:
         check_writable_file(args.out, "--out")
-    run, model = open_run(args, ("predict_condition", "predicting smile degrees"), writes=args.heldout)
-    smile_head.require_smile_head(run)
+    run, model = open_run(args, (SmilePredictor, "predicting smile degrees"), writes=args.heldout)
     if args.images is not None and args.out is not None:
         degrees = smile_head.predict_folder(model, run, args.images)
         write_smile_labels(args.out, degrees)

@@ -10,15 +10,14 @@ from facegen.cli.args import (
     add_common_args,
     add_condition_args,
     add_run_arg,
+    check_condition_range,
     condition_values,
     guard,
-    note_extrapolation,
     open_run,
 )
 from facegen.core.argtypes import bounds, degree, int_at_least, positive_int
-from facegen.core.errors import FacegenError
+from facegen.models.capabilities import Decoder
 
-CONDITION_AXES = ("cond", "smile", "gender", "age")
 MAX_RANGE = 10.0  # prior standard deviations: a walk beyond this only saturates
 
 
@@ -44,27 +43,13 @@ def parser() -> Parser:
     return p
 
 
-def parse_axis(text: str | None) -> int | str | None:
-    """An integer dimension, a condition name ('cond' is the smile degree), or None (with --all)."""
-    if text is None or text in CONDITION_AXES:
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise FacegenError(f"--axis {text!r} is neither a latent dimension (0, 1, ...) nor a condition "
-                           f"({', '.join(CONDITION_AXES)})") from None
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    axis = parse_axis(args.axis)
+    axis = explore.parse_axis(args.axis)
     others = condition_values(args)
     if isinstance(axis, str) and args.bounds:
-        if max(map(abs, args.bounds)) > EXTRAPOLATE:
-            raise FacegenError(f"--range {args.bounds[0]:g}:{args.bounds[1]:g}: a condition walk may reach at most "
-                               f"{EXTRAPOLATE:g} past its [-1, +1] units")
-        note_extrapolation("--range", args.bounds)
-    run, model = open_run(args, ("decode", "walking a latent axis"))
+        check_condition_range("--range", args.bounds)
+    run, model = open_run(args, (Decoder, "walking a latent axis"))
     for path in explore.sample_across_axis(run, model, axis=axis, every=args.all, bounds=args.bounds,
                                            steps=args.steps, degree=args.degree, from_image=args.from_image,
                                            n=args.n, seed=args.seed, **others):

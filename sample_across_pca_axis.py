@@ -5,6 +5,7 @@ from facegen.analysis.directions.principal import PRINCIPAL
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.cli.steering import add_method_arg
 from facegen.core.argtypes import bounds, degree, int_at_least
+from facegen.models.capabilities import Decoder
 
 MAX_RANGE = 10.0  # standard deviations along a principal axis: a walk beyond this only saturates
 
@@ -32,7 +33,7 @@ def parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    run, model = open_run(args, ("decode", "principal walks"))
+    run, model = open_run(args, (Decoder, "principal walks"))
     for path in walks.sample_across_pca_axis(run, model, bounds=args.bounds, steps=args.steps, degree=args.degree,
                                                method=args.method, k=args.k, n_samples=args.samples, seed=args.seed,
                                                start=args.start):

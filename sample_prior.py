@@ -13,6 +13,7 @@ from facegen.cli.args import (
     open_run,
 )
 from facegen.core.argtypes import degree, float_between, float_list, positive_int, span
+from facegen.models.capabilities import Decoder, Sampler
 
 MAX_TEMPERATURE = 10.0  # prior standard deviations: beyond this every sample saturates
 
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.degrees:
         note_extrapolation("--degrees", args.degrees)
     others = condition_values(args)
-    run, model = open_run(args, ("sample", "sampling from the prior"), ("decode", "decoding samples"))
+    run, model = open_run(args, (Sampler, "sampling from the prior"), (Decoder, "decoding samples"))
     temperature = args.temperature if args.temperature is not None else run.model_config.get("temperature", 1.0)
     for path in explore.sample_prior(run, model, seed=args.seed, degree=args.degree, n=args.n,
                                      temperature=temperature, degrees=args.degrees, temperatures=args.temperatures,

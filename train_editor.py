@@ -13,14 +13,8 @@ DEFAULTS = {"--data": "data/mouths/images", "--labels": "data/mouths/labels.csv"
 
 
 def main(argv: list[str] | None = None) -> None:
-    import sys
-
-    argv = sys.argv[1:] if argv is None else list(argv)
-    given = {a.split("=")[0] for a in argv}
-    if "--dataset" in given:  # another dataset (e.g. the toy faces): no default data folder
-        given |= {"--data", "--labels"}
-    extra = [] if "--resume" in given else [v for k, d in DEFAULTS.items() if k not in given for v in (k, d)]
-    train_main(extra + argv, "ganimation", epochs=10)
+    # another --dataset (e.g. the toy faces) takes no default data folder
+    train_main(argv, "ganimation", defaults=DEFAULTS, implied={"--dataset": ("--data", "--labels")}, epochs=10)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ layers are the default feature network of the DFC-VAE (vae.py --loss perceptual)
 edits in evaluate_attributes.py; both read RUN/attribute_net.pt, written at the end.
 """
 
-import sys
 
 from facegen.analysis.judges.attribute_accuracy import report
 from facegen.cli.args import guard
@@ -13,16 +12,12 @@ from facegen.cli.training import train_main
 from facegen.core.distributed import world_from_env
 from facegen.runs import Run
 
-DEFAULTS = ["--dataset", "celeba", "--resize", "64", "--lr", "2e-3", "--batch_size", "64", "--eval_every", "1",
-            "--out", "results/feature_net"]
+DEFAULTS = {"--dataset": "celeba", "--resize": "64", "--lr": "2e-3", "--batch_size": "64", "--eval_every": "1",
+            "--out": "results/feature_net"}
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    given = {a.split("=")[0] for a in argv if a.startswith("--")}
-    defaults = [v for i in range(0, len(DEFAULTS), 2) if DEFAULTS[i] not in given for v in DEFAULTS[i:i + 2]
-                if "--resume" not in given or DEFAULTS[i] == "--out"]
-    out = train_main(defaults + argv, "attrnet", epochs=4)
+    out = train_main(argv, "attrnet", defaults=DEFAULTS, epochs=4)
     if world_from_env().is_main:
         report(Run.load(out))
 

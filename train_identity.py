@@ -5,7 +5,6 @@ defaults below and without the verification), so --resume, --amp and torchrun wo
 Example: python train_identity.py --data ../shared/data/lfw --n_epochs 30 --device cuda
 """
 
-import sys
 
 from facegen.analysis.judges import identity
 from facegen.cli.args import guard
@@ -14,16 +13,12 @@ from facegen.core.devices import pick_device
 from facegen.core.distributed import world_from_env
 from facegen.runs import Run
 
-DEFAULTS = ["--dataset", "lfw", "--resize", "64", "--val_fraction", "0.2", "--lr", "2e-3", "--batch_size", "128",
-            "--eval_every", "5", "--out", "results/identity"]
+DEFAULTS = {"--dataset": "lfw", "--resize": "64", "--val_fraction": "0.2", "--lr": "2e-3", "--batch_size": "128",
+            "--eval_every": "5", "--out": "results/identity"}
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    given = {a.split("=")[0] for a in argv if a.startswith("--")}
-    defaults = [v for i in range(0, len(DEFAULTS), 2) if DEFAULTS[i] not in given for v in DEFAULTS[i:i + 2]
-                if "--resume" not in given or DEFAULTS[i] == "--out"]
-    out = train_main(defaults + argv, "identity", epochs=20)
+    out = train_main(argv, "identity", defaults=DEFAULTS, epochs=20)
     if world_from_env().is_main:
         run = Run.load(out)
         result = identity.report(run, pick_device(run.args.get("device", "auto")), run.args.get("seed", 0))

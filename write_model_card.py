@@ -16,6 +16,7 @@ from facegen.analysis.editing.model_card import make_card, model_config, write_c
 from facegen.analysis.latent import smile_head
 from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_run
 from facegen.core.errors import FacegenError
+from facegen.models.capabilities import Encoder, SmilePredictor
 from facegen.runs import Run
 
 
@@ -25,7 +26,7 @@ def measured(run: Run, model) -> dict:
     last = rows[-1]
     out = {"epochs": int(last["epoch"]), **{k: round(float(v), 3) for k, v in last.items()
                                              if k.startswith("val_") and v}}
-    if model.can("predict_condition"):
+    if isinstance(model, SmilePredictor):
         out["smile_head_heldout"] = {k: round(v, 4) if isinstance(v, float) else v
                                      for k, v in smile_head.heldout_error(model, *run.faces()).items()}
     return out
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", type=Path, required=True, help="the exported model (export_model.py --out)")
     p.add_argument("--note", default="", help="a line added to the provenance (e.g. why the epochs were cut)")
     args = p.parse_args(argv)
-    run, model = open_run(args, ("encode", "the photo template and principal directions"), writes=False)
+    run, model = open_run(args, (Encoder, "the photo template and principal directions"), writes=False)
     exported = Run.load(args.model)
     if model_config(exported) != model_config(run):
         raise FacegenError(f"--model {args.model} is not the model of --run {args.run}: export it first "

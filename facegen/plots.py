@@ -50,6 +50,15 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
     return (image.float() * 255 + 0.5).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
+def save_image(image: torch.Tensor, path: Path) -> None:
+    """One image (C, H, W) in [0, 1] as an 8-bit PNG (grey for one channel), written whole or not at all."""
+    from PIL import Image
+
+    pixels = (image.detach().float().cpu().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    pixels = pixels[..., 0] if pixels.shape[-1] == 1 else np.ascontiguousarray(pixels)
+    atomic_write(path, lambda tmp: Image.fromarray(pixels).save(tmp, format="png"), suffix=".png")
+
+
 def save_grid(images: torch.Tensor, path: Path, nrow: int = 8, padding: int = 2) -> None:
     """Images (N, C, H, W) in [0, 1] as one RGB PNG grid, ``nrow`` images per row (:func:`make_grid`)."""
     from PIL import Image

@@ -81,8 +81,9 @@ class Run:
             raise FacegenError(f"{source} is not a run's flags.json (it lacks {', '.join(RECORD_KEYS)}): pass the "
                                f"folder a training script wrote")
         _check_record(record, source)
+        data = DataSpec.from_dict(record["data"], model_class(record["model"]).data_needs)
         return cls(path=path, model_name=record["model"], model_config=record["model_config"],
-                   train_config=record["train_config"], data=DataSpec.from_dict(record["data"]),
+                   train_config=record["train_config"], data=data,
                    dataset=record["dataset"], args=record.get("args", {}), command=record.get("command", ""),
                    world_size=record.get("world_size", 1), model_file=model_file)
 
@@ -123,9 +124,6 @@ class Run:
     def cond_names(self) -> list[str]:
         """The condition columns the run's model sees (none for unconditional models)."""
         return list(self.dataset["cond_names"]) if self.model_class.conditional else []
-
-    def require(self, capability: str, what: str) -> None:
-        self.model_class.require(capability, what)
 
     @property
     def source(self) -> Path:

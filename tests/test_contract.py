@@ -15,10 +15,13 @@ from torch import nn
 
 import sample_prior
 import train
+from facegen.core.errors import FacegenError
 from facegen.core.files import load_checkpoint
 from facegen.data.batches import Batch
+from facegen.models import capabilities
 from facegen.models.base import Model, ModelConfig, Step, option
-from facegen.models.registry import MODELS, register
+from facegen.models.capabilities import GaussianPrior
+from facegen.models.registry import MODELS, build_model, discover, register
 from facegen.runs import LAST, Run
 from tests.fakes import tiny_args
 
@@ -31,12 +34,11 @@ class LinearAEConfig(ModelConfig):
     shrink: float = option(0.0, "weight decay on the code, a second flag of the test model")
 
 
-class LinearAE(Model):
+class LinearAE(GaussianPrior, Model):
     """A linear autoencoder with a standard-normal 'prior' on its code: enough to encode, decode and sample.
     Two optimizers (encoder, decoder) updated on alternate steps, so one of them skips every other step."""
 
     Config = LinearAEConfig
-    capabilities = frozenset({"encode", "decode", "sample"})
 
     def __init__(self, cfg: LinearAEConfig):
         super().__init__(cfg)
@@ -145,3 +147,35 @@ def test_a_script_refuses_in_one_line_what_the_run_cannot_do(tiny_run, tmp_path)
                           text=True)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and "sample" in lines[0] and "ae run" in lines[0], proc.stderr
+
+
+# what each registered model can do, as the README's model table says; a model that loses a method (or a new
+# model) fails here rather than in a script
+AUTOENCODER = {"Encoder", "Decoder", "SteerableGenerator"}
+VAE = AUTOENCODER | {"Sampler", "EvidenceBound"}
+GAN = {"Decoder", "Sampler", "SteerableGenerator"}
+PROTOCOLS = {"ae": AUTOENCODER, "vae": VAE, "cvae": VAE, "dfcvae": VAE, "sscvae": VAE | {"SmilePredictor"},
+             "dcgan": GAN, "cgan": GAN, "vaegan": GAN | {"Encoder"}, "cvaegan": GAN | {"Encoder"},
+             "glow": {"Encoder", "Decoder", "Sampler", "Likelihood"}, "attrnet": set(), "identity": {"Embedder"},
+             "ganimation": {"Editor"}, **{name: {"Translator"} for name in ("d2f_supervised", "d2f_gan", "d2f_pix2pix",
+                                                                           "d2f_semi", "d2f_cycle", "face2depth")}}
+
+
+@pytest.mark.parametrize("name", sorted(discover()))
+def test_every_model_implements_exactly_its_capabilities(name):
+    model = build_model(name, dict(size=32, channels=3, cond_dim=2))
+    has = {p.__name__ for p in capabilities.ABILITY if isinstance(model, p)}
+    assert has == PROTOCOLS[name]
+    assert has == {p.__name__ for p in capabilities.ABILITY if capabilities.implements(type(model), p)}
+
+
+def test_a_protocol_is_checked_by_its_methods_not_by_a_declaration():
+    """The test's own model is an Encoder and Decoder because it defines encode, decode and latent_size, and a
+    Sampler through GaussianPrior; it is no Likelihood, Translator or Editor."""
+    model = LinearAE(LinearAEConfig(size=8, channels=1))
+    assert isinstance(model, capabilities.Encoder) and isinstance(model, capabilities.Decoder)
+    assert isinstance(model, capabilities.Sampler)
+    for other in (capabilities.Likelihood, capabilities.Translator, capabilities.Editor, capabilities.EvidenceBound):
+        assert not isinstance(model, other)
+    with pytest.raises(FacegenError, match="predicting smiles needs a model that can predict the smile, and a "):
+        capabilities.require(model, capabilities.SmilePredictor, "predicting smiles")

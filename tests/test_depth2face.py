@@ -27,6 +27,7 @@ from facegen.analysis.evaluation.translation import (
 )
 from facegen.core.errors import FacegenError
 from facegen.core.files import load_checkpoint
+from facegen.data.needs import DataNeeds
 from facegen.data.spec import DataSpec, round_robin
 from facegen.data.unpaired import load_unpaired
 from facegen.models.img2img.translator import snapshot_rows
@@ -66,8 +67,8 @@ def write_pairs(folder: Path, subjects: list[str]) -> None:
 def test_pairs_split_by_subject_with_a_round_robin_held_out_order_and_paired_count(tmp_path):
     subjects = [f"s{i % 9}" for i in range(40)]
     write_pairs(tmp_path / "pairs", subjects)
-    spec = DataSpec(paired=True, pairs=tmp_path / "pairs", size=32, cache_dir=tmp_path / "cache", val_fraction=0.34,
-                    seed=3, paired_count=5)
+    spec = DataSpec(needs=DataNeeds(pairs=True), pairs=tmp_path / "pairs", size=32, cache_dir=tmp_path / "cache",
+                    val_fraction=0.34, seed=3, paired_count=5)
     train, val = spec.split(spec.load())
     assert len(train) + len(val) == 40 and train.sources is not None and val.sources is not None
     assert not set(train.meta["subject"].tolist()) & set(val.meta["subject"].tolist())
@@ -77,7 +78,7 @@ def test_pairs_split_by_subject_with_a_round_robin_held_out_order_and_paired_cou
     held = val.meta["subject"].tolist()
     n_subjects = len(set(held))
     assert len(set(held[:n_subjects])) == n_subjects  # the first pairs show every held-out subject once
-    again = DataSpec.from_dict(spec.to_dict())  # what Run.faces() does with flags.json
+    again = DataSpec.from_dict(spec.to_dict(), spec.needs)  # what Run.faces() does with flags.json
     train2, val2 = again.split(again.load())
     assert train2.names == train.names and val2.names == val.names and torch.equal(train2.labelled, train.labelled)
     assert int(DataSpec(**{**spec.__dict__, "paired_count": 1000}).split(spec.load())[0].labelled.sum()) == len(train)
@@ -121,7 +122,7 @@ def test_supervised_training_on_toy_pairs_lowers_held_out_l1(space):
     mean_face = train.images.float().mean(0) / 255
     baseline = float((val.images.float() / 255 - mean_face).abs().mean())
     assert steps <= 300 and last < 0.92 * first and last < 0.97 * baseline, (first, last, baseline)
-    assert run.model_name == "d2f_supervised" and run.data.paired and run.dataset["n_train_targets"] == len(train)
+    assert run.model_name == "d2f_supervised" and run.data.needs.pairs and run.dataset["n_train_targets"] == len(train)
     grid = out / "iterations" / "iter_15.png"
     assert grid.is_file() and (out / "training.gif").is_file()
     faces = snapshot_faces(grid, 32)  # the generated rows read back from the grid: the model's own faces

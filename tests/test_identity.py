@@ -26,10 +26,12 @@ from facegen.core.errors import FacegenError
 from facegen.data.faceset import FaceSet
 from facegen.data.framing import FULL, crop_box, fit_box
 from facegen.data.lfw import person_classes
+from facegen.data.needs import DataNeeds, Targets
 from facegen.data.split import split_groups
 from facegen.losses.margin import cosface_logits, cosface_loss, cosine_logits
 from facegen.models.classifier.identity import jittered
 from facegen.nn.identity import IdentityNet, cosine_distance, stage_size
+from facegen.runs import Run
 from tests.fakes import train_toy_identity
 from tests.helpers import SHARED_DATA, written
 
@@ -179,7 +181,7 @@ def identity_run(tmp_path_factory) -> Path:
 
 def test_train_identity_writes_a_verified_run(identity_run):
     flags = json.loads((identity_run / "flags.json").read_text())
-    assert flags["model"] == "identity" and flags["data"]["person_as_condition"]
+    assert flags["model"] == "identity" and Run.load(identity_run).data.needs.targets is Targets.PERSON
     assert flags["model_config"]["cond_dim"] == 12  # half of the 24 people train
     result = json.loads((identity_run / "verification.json").read_text())
     v = result["verification"]
@@ -214,7 +216,7 @@ def test_real_lfw_people_split_and_classes(tmp_path):
     from facegen.data.spec import DataSpec
 
     spec = DataSpec(dataset="lfw", data=SHARED_DATA / "lfw", size=32, cache_dir=tmp_path, val_fraction=0.2,
-                    person_as_condition=True)
+                    needs=DataNeeds(Targets.PERSON))
     faces = spec.load()
     train, val = spec.split(faces)
     t = int(train.cond.max()) + 1

@@ -5,21 +5,29 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from facegen.losses.elbo import kl_to_standard_normal, reparameterize
+from facegen.models.capabilities import Decoder, Encoder, EvidenceBound, Sampler
 from facegen.models.registry import build_model, discover
 from facegen.nn.conv import level_sizes
+
+TINY = dict(size=32, channels=3, latent_size=7, cond_dim=1)
+
+
+def with_latent_size(protocol: type) -> list[str]:
+    """The registered models with a --latent_size flag whose tiny instance implements ``protocol``."""
+    return sorted(n for n, c in discover().items()
+                  if "latent_size" in c.Config.__dataclass_fields__ and isinstance(build_model(n, TINY), protocol))
 
 
 @pytest.mark.parametrize("size", [32, 50, 64, 128])
 @pytest.mark.parametrize("channels", [1, 3])
-@pytest.mark.parametrize("name", sorted(n for n, c in discover().items() if {"encode", "decode"} <= c.capabilities
-                                         and "latent_size" in c.Config.__dataclass_fields__))
+@pytest.mark.parametrize("name", [n for n in with_latent_size(Encoder) if n in with_latent_size(Decoder)])
 def test_encoder_decoder_shapes(name, size, channels):
     model = build_model(name, dict(size=size, channels=channels, latent_size=7, cond_dim=1)).eval()
     x = torch.rand(3, channels, size, size)
     y = torch.rand(3, 1) * 2 - 1
     mu, logvar = model.encode(x, y)
     assert mu.shape == (3, 7)
-    assert (logvar is None) == (not model.variational)
+    assert (logvar is None) == (name == "ae")  # every other one encodes a Gaussian posterior
     out = model.decode(mu, y)
     assert out.shape == x.shape
     assert 0 <= out.min() and out.max() <= 1
@@ -109,3 +117,32 @@ def test_losses_are_float32_under_mixed_precision(name):
         assert out[key].dtype == torch.float32 and torch.isfinite(out[key]), key
     out["loss"].backward()
     assert all(p.grad is not None for p in net.encoder.parameters())
+
+
+@pytest.mark.parametrize("name", with_latent_size(Sampler))
+def test_a_gaussian_prior_sample_decodes_temperature_times_the_generators_normal_draw(name):
+    """sample(n, y, t, g) is decode(t * z) with z the n x latent_size standard normals ``g`` draws; at temperature
+    0 every sample is the decoded origin."""
+    torch.manual_seed(0)
+    model = build_model(name, TINY).eval()
+    y = torch.rand(4, 1) * 2 - 1
+    with torch.no_grad():
+        got = model.sample(4, y, 0.5, torch.Generator().manual_seed(3))
+        z = torch.randn(4, model.latent_size, generator=torch.Generator().manual_seed(3))
+        torch.testing.assert_close(got, model.decode(0.5 * z, y))
+        origin = model.sample(4, y, 0.0, torch.Generator().manual_seed(5))
+        torch.testing.assert_close(origin, model.decode(torch.zeros(4, model.latent_size), y))
+    assert not torch.allclose(got, origin)
+
+
+@pytest.mark.parametrize("name", ["vae", "cvae", "sscvae"])
+def test_the_elbo_is_minus_the_unweighted_terms_of_the_loss(name):
+    """elbo(x, y) = -(recon + KL) of the same posterior draw, whatever beta weights the KL in training."""
+    model = build_model(name, dict(TINY, beta=4.0))
+    assert isinstance(model, EvidenceBound)
+    x, y = torch.rand(3, 3, 32, 32), torch.rand(3, 1) * 2 - 1
+    torch.manual_seed(2)
+    out = model.loss(x, y)
+    torch.manual_seed(2)
+    torch.testing.assert_close(model.elbo(x, y), -(out["recon"] + out["kl"]))
+    assert not torch.allclose(model.elbo(x, y), -out["loss"])

@@ -3,7 +3,6 @@ and the identity strip (the face detector's tests skip without OpenCV or without
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from pathlib import Path
@@ -13,8 +12,10 @@ import pytest
 import torch
 
 from facegen.analysis.editing.photo import Template, alignment, edit_face, template_file
+from facegen.analysis.editing.photo_files import PhotoJob
 from facegen.analysis.evaluation import edit_identity
 from facegen.analysis.judges.identity import load_judge
+from facegen.cli.photos import identity_strip
 from facegen.data.align import apply, invert, paste_change, similarity_from_box, similarity_from_points, warp
 from facegen.data.landmarks import LEFT_EYE, RIGHT_EYE, Face
 from facegen.runs import Run
@@ -175,7 +176,6 @@ def test_bad_photos_are_one_line_errors(tiny_run, tmp_path):
 
 
 def test_identity_strip_puts_each_edit_beside_its_crop_with_its_distance(tiny_run, toy_identity, tmp_path):
-    import edit_photo
 
     run = Run.load(tiny_run)
     model = run.load_model()
@@ -187,9 +187,8 @@ def test_identity_strip_puts_each_edit_beside_its_crop_with_its_distance(tiny_ru
         assert len(done.edited_crops) == 2 and torch.equal(done.crop, crop)
         assert torch.allclose(done.edited_crops[1], done.photos[1], atol=1e-5)  # the crop is the whole photo here
         crops.append((f"face {i}", done))
-    args = argparse.Namespace(out=tmp_path, method="residual")
     judge = load_judge(toy_identity)
-    edit_photo.identity_strip(judge, run, crops, [-1.0, 1.0], "smile", args)
+    identity_strip(judge, run, crops, PhotoJob(tmp_path / "photo.png", tmp_path, [-1.0, 1.0]))
     stored = json.loads((tmp_path / "identity.json").read_text())
     assert stored["faces"] == ["face 0", "face 1"] and set(stored["distances"]) == {"reconstruction", "smile -1",
                                                                                        "smile +1"}

@@ -25,6 +25,7 @@ from facegen.cli.args import guard
 from facegen.core.errors import FacegenError
 from facegen.core.files import save_checkpoint
 from facegen.models.base import Model, ModelConfig, option
+from facegen.models.capabilities import GaussianPrior
 from facegen.models.registry import MODELS, register
 from facegen.runs import LAST, Run
 
@@ -78,12 +79,11 @@ class PCAGeneratorConfig(ModelConfig):
     code: int = option(6, "latent size")
 
 
-class PCAGenerator(Model):
+class PCAGenerator(GaussianPrior, Model):
     """A linear generator x = clamp(m + W z, 0, 1), z ~ N(0, I): the top principal components of toy faces, each
     column of W one component times its standard deviation. No encoder."""
 
     Config = PCAGeneratorConfig
-    capabilities = frozenset({"decode", "sample"})
 
     def __init__(self, cfg: PCAGeneratorConfig):
         super().__init__(cfg)

@@ -14,6 +14,7 @@ from PIL import Image
 
 from facegen.apps.sliders import SliderState
 from facegen.core.errors import FacegenError
+from facegen.models.capabilities import Encoder
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -44,7 +45,7 @@ class SliderWindow:
             self.sliders[name] = slider
         self.path = TextBox(figure.add_axes((0.12, 0.11, 0.5, 0.05)), "file ", initial=str(save_path))
         buttons = [("random face", self.random), ("reset", self.reset), ("save PNG", self.save)]
-        if state.model.can("encode"):
+        if isinstance(state.model, Encoder):
             buttons.insert(2, ("load photo", self.load))
         self.buttons = []
         for i, (label, action) in enumerate(buttons):
@@ -61,7 +62,7 @@ class SliderWindow:
     def redraw(self) -> None:
         start = time.perf_counter()
         self.im.set_data(self._pixels())
-        if self.state.model.cfg.channels == 1:
+        if self.state.model.channels == 1:
             self.im.set_cmap("gray")
         self.fig.canvas.draw_idle()
         self.redraw_seconds.append(time.perf_counter() - start)

@@ -33,6 +33,7 @@ from facegen.core.files import atomic_write, write_json
 from facegen.data.photos import load_photos
 from facegen.data.utkface import age_condition
 from facegen.models.base import Model
+from facegen.models.capabilities import Encoder, require
 from facegen.runs import Run
 
 
@@ -152,8 +153,8 @@ class SliderState:
 
     def load_photo(self, path: Path) -> None:
         """Encode a photo (at the current conditions) and make it the current face."""
-        self.model.require("encode", "loading a photo into the slider window")
-        x = load_photos([Path(path)], self.model.cfg.size, self.model.cfg.channels).to(self.device)
+        require(self.model, Encoder, "loading a photo into the slider window")
+        x = load_photos([Path(path)], self.model.size, self.model.channels).to(self.device)
         with torch.no_grad():
             z = self.model.encode(x, self.condition().to(self.device))[0][0]
         self.set_face(z)

@@ -26,6 +26,7 @@ from facegen.core.lock import check_unlocked
 from facegen.core.seeding import seed_everything
 from facegen.data.utkface import GENDERS, age_condition
 from facegen.models.base import Model
+from facegen.models.capabilities import require
 from facegen.runs import DEFAULT_MODEL, Run, outputs_folder
 
 ROOT = DEFAULT_MODEL.parents[1]  # the repository, for short paths in messages
@@ -148,6 +149,14 @@ def note_extrapolation(flag: str, values: list[float] | tuple[float, ...], low: 
               f"[{low:g}, {high:+g}]: the model extrapolates there", file=sys.stderr)
 
 
+def check_condition_range(flag: str, bounds: tuple[float, float]) -> None:
+    """A condition walk's LOW:HIGH: one line beyond EXTRAPOLATE past [-1, +1], a note past [-1, +1]."""
+    if max(map(abs, bounds)) > EXTRAPOLATE:
+        raise FacegenError(f"{flag} {bounds[0]:g}:{bounds[1]:g}: a condition walk may reach at most "
+                           f"{EXTRAPOLATE:g} past its [-1, +1] units")
+    note_extrapolation(flag, bounds)
+
+
 def add_run_arg(p: argparse.ArgumentParser, default_model: bool = False) -> None:
     """--run: the folder of a trained run (made by ae.py, vae.py, cvae.py, ...) or a model exported from one;
     with ``default_model`` it may be omitted, and :func:`open_run` then opens the shipped default model."""
@@ -160,9 +169,10 @@ def add_run_arg(p: argparse.ArgumentParser, default_model: bool = False) -> None
         p.add_argument("--run", type=Path, required=True, help=where)
 
 
-def open_run(args: argparse.Namespace, *needs: tuple[str, str], writes: bool = True) -> tuple[Run, Model]:
+def open_run(args: argparse.Namespace, *needs: tuple[type, str], writes: bool = True) -> tuple[Run, Model]:
     """Seed everything from --seed, then the run in --run and its trained model on --device. Each of ``needs``
-    is (capability, what the script does with it): a run whose model lacks one is refused in one line, as is a
+    is (a protocol of :mod:`facegen.models.capabilities`, what the script does with it): a run whose model does
+    not implement one is refused in one line, as is a
     run another process is writing (training) and, when the script ``writes`` its figures into the run, a
     read-only run folder. Temporaries left in the run by killed processes are removed. No --run (a script that
     offers :func:`add_run_arg`'s ``default_model``): the shipped default model, said in one line."""
@@ -174,7 +184,7 @@ def open_run(args: argparse.Namespace, *needs: tuple[str, str], writes: bool = T
     check_unlocked(args.run)
     run = Run.load(args.run)
     for capability, what in needs:
-        run.require(capability, what)
+        require(run.model_class, capability, what)
     device = pick_device(args.device)
     if writes:
         check_writable_folder(run.path, "--run" if run.model_file is None else f"--run {run.model_file}: its outputs")

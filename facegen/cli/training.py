@@ -26,7 +26,6 @@ from facegen.core.argtypes import (
     learning_rate,
     nonnegative_float,
     nonnegative_int,
-    open_unit,
     positive_int,
     probability,
 )
@@ -34,10 +33,9 @@ from facegen.core.devices import pick_device
 from facegen.core.errors import FacegenError
 from facegen.core.seeding import seed_everything
 from facegen.core.threads import usable_cores
-from facegen.data.faceset import FaceSet
+from facegen.data.needs import LABELED_FRACTION
 from facegen.data.spec import DataSpec
-from facegen.data.unpaired import unpaired_arg
-from facegen.models.base import Model, ModelConfig
+from facegen.models.base import Model, ModelConfig, Schedule
 from facegen.models.registry import model_class
 from facegen.runs import FLAGS, Run
 from facegen.train.run_folder import RunFolder, check_out
@@ -82,28 +80,7 @@ def training_parser(cls: type[Model], script: str = "", epochs: int = 200) -> Pa
     if cls.conditional:
         d.add_argument("--conditions", default="smile",
                        help="comma-separated conditions, smile first (CelebA: attribute names, e.g. Smiling)")
-    if cls.uses_unlabeled:
-        d.add_argument("--unlabeled", type=Path, default=None, help="folder of unlabelled faces (e.g. data/UTKFace)")
-        d.add_argument("--max_unlabeled", type=nonnegative_int, default=None,
-                       help="use at most N unlabelled faces (0: none, the labelled-only baseline of the same model)")
-        d.add_argument("--labeled_fraction", type=open_unit, default=TrainConfig.labeled_fraction,
-                       help="share of labelled faces in every batch, strictly between 0 and 1 (an epoch is one pass "
-                            "over the unlabelled faces)")
-    if cls.uses_pairs:
-        d.add_argument("--pairs", type=Path, default=None,
-                       help="folder of depth -> face pairs (pairs.csv, or depth/ + photo/ subfolders paired by file "
-                            "name); default: the toy pairs drawn into --toy_dir")
-    if cls.uses_paired_count:
-        d.add_argument("--paired_count", type=nonnegative_int, default=None,
-                       help="only N training pairs (drawn with --seed) keep their photo as target; the others "
-                            "serve as depth maps alone (default: all)")
-        d.add_argument("--labeled_fraction", type=open_unit, default=TrainConfig.labeled_fraction,
-                       help="share of target pairs in every batch when some pairs are without (an epoch is one "
-                            "pass over those)")
-    if cls.uses_unpaired:
-        d.add_argument("--unpaired", type=unpaired_arg, default=None,
-                       help="real faces for the discriminator: a folder of photos (UTKFace, LFW, CelebA or any) or "
-                            "'toy'; default: the training pairs' photos, never shown with their depth maps")
+    cls.data_needs.add_flags(d)
     add_model_args(p, cls)
     t = p.add_argument_group("training")
     t.add_argument("--n_epochs", type=positive_int, default=epochs, help="epochs to train (>= 1)")
@@ -201,25 +178,25 @@ def resumed_model(out: Path, family: set[str]) -> str | None:
 
 # ---- from flags to a run ------------------------------------------------------------------------------------
 def data_spec(args: argparse.Namespace, cls: type[Model]) -> DataSpec:
-    conditions = getattr(args, "conditions", "" if args.dataset == "lfw" else "smile")  # LFW has no labels
+    conditions = args.conditions if cls.conditional else ("" if args.dataset == "lfw" else "smile")  # LFW: no labels
     return DataSpec(dataset=args.dataset, data=args.data, labels=args.labels, attrs=args.attrs, size=args.resize,
                     channels=1 if args.grayscale else 3,
                     conditions=[c.strip() for c in conditions.split(",") if c.strip()], cache_dir=args.cache_dir,
                     num_workers=args.num_workers, toy_dir=args.toy_dir, toy_n=args.toy_n,
-                    unlabeled=getattr(args, "unlabeled", None), max_unlabeled=getattr(args, "max_unlabeled", None),
-                    val_fraction=args.val_fraction, seed=args.seed,
-                    attributes_as_conditions=cls.condition_source == "attributes", paired=cls.uses_pairs,
-                    pairs=getattr(args, "pairs", None), paired_count=getattr(args, "paired_count", None),
-                    unpaired=getattr(args, "unpaired", None),
-                    person_as_condition=cls.condition_source == "person", shards=args.shards)
+                    val_fraction=args.val_fraction, seed=args.seed, needs=cls.data_needs, shards=args.shards,
+                    **cls.data_needs.flag_values(args))
 
 
-def condition_size(cls: type[Model], faces: FaceSet, train_faces: FaceSet) -> int:
-    """The model's cond_dim: the number of condition columns, or for a person-id target (condition_source
-    "person", one column of class numbers) the number of classes, i.e. of training people."""
-    if cls.condition_source == "person":
-        return int(train_faces.cond[:, 0].max()) + 1
-    return len(faces.cond_names)
+def data_flags(spec: DataSpec) -> list[str]:
+    """The training flags that give ``spec``: the inverse of :func:`data_spec` for a model without conditions and
+    with the default data needs (a study's runs are trained from its typed data this way)."""
+    flags = ["--dataset", spec.dataset, "--resize", str(spec.size), "--val_fraction", str(spec.val_fraction),
+             "--cache_dir", str(spec.cache_dir), "--num_workers", str(spec.num_workers), "--toy_dir",
+             str(spec.toy_dir), "--toy_n", str(spec.toy_n), "--seed", str(spec.seed)]
+    for flag, value in (("--data", spec.data), ("--labels", spec.labels), ("--attrs", spec.attrs)):
+        if value is not None:
+            flags += [flag, str(value)]
+    return flags + (["--grayscale"] if spec.channels == 1 else [])
 
 
 def model_config(args: argparse.Namespace, cls: type[Model], size: int, channels: int, cond_dim: int) -> ModelConfig:
@@ -234,7 +211,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(n_epochs=args.n_epochs, lr=args.lr, batch_size=args.batch_size, lr_step=args.lr_step,
                        lr_gamma=args.lr_gamma, clip_grad=args.clip_grad, eval_every=args.eval_every,
                        save_every=args.save_every, flip=not args.no_flip, jitter=args.jitter, seed=args.seed,
-                       labeled_fraction=getattr(args, "labeled_fraction", TrainConfig.labeled_fraction), amp=args.amp,
+                       labeled_fraction=getattr(args, "labeled_fraction", LABELED_FRACTION), amp=args.amp,
                        checkpoint_seconds=args.checkpoint_seconds, checkpoint_steps=args.checkpoint_steps,
                        shuffle_buffer=args.shuffle_buffer, compile=args.compile)
 
@@ -242,7 +219,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 def _check_resume_flags(out: Path, args: argparse.Namespace, cls: type[Model]) -> None:
     old = Run.load(out).args
     for key, value in vars(args).items():
-        if (key in RESUMABLE and not (key == "n_epochs" and cls.fixed_length)) or key not in old:
+        if (key in RESUMABLE and not (key == "n_epochs" and cls.schedule is Schedule.RUN)) or key not in old:
             continue
         if str(old[key]) != str(value):
             why = (f" (the {cls.name}'s schedule spans the run's length)" if key == "n_epochs" else "")
@@ -293,17 +270,16 @@ def train(cls: type[Model], args: argparse.Namespace) -> Path:
     if not world.is_main:
         faces, unpaired = spec.load(), spec.load_unpaired()
     train_faces, val_faces = spec.split(faces)
-    if cls.uses_unlabeled and not train_faces.labelled.any():
-        raise FacegenError(f"no labelled training faces in {faces.source}: the {cls.name} needs --labels FILE "
-                           f"naming faces in --data DIR")
-    cfg = model_config(args, cls, faces.size, faces.channels, condition_size(cls, faces, train_faces))
+    cls.data_needs.check(train_faces, cls.name)
+    cfg = model_config(args, cls, faces.size, faces.channels, cls.data_needs.cond_dim(faces, train_faces))
     tcfg = train_config(args)
     model = cls(cfg)
+    targets = {"n_train_targets": int(train_faces.labelled.sum())} if cls.data_needs.pairs else {}
     run = Run(path=args.out, model_name=cls.name, model_config=cfg.to_dict(), train_config=dataclasses.asdict(tcfg),
               data=spec, dataset={"source": faces.source, "n_faces": len(faces), "n_train": len(train_faces),
                                   "n_val": len(val_faces), "size": faces.size, "channels": faces.channels,
                                   "cond_names": faces.cond_names,
-                                  **({"n_train_targets": int(train_faces.labelled.sum())} if cls.uses_pairs else {}),
+                                  **targets,
                                   **({"n_unpaired": len(unpaired)} if unpaired is not None else {})},
               args={k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
               command=" ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), world_size=world.size)
@@ -346,10 +322,23 @@ def check_cache_dir(cache_dir: Path | None) -> None:
         raise FacegenError(f"--cache_dir {cache_dir} is a file: give a folder for the decoded-image cache")
 
 
-def train_main(argv: list[str] | None, default: str, **parser_kwargs) -> Path:
+def with_defaults(argv: list[str], defaults: dict[str, str], implied: dict[str, tuple[str, ...]]) -> list[str]:
+    """``argv`` after the script's ``defaults`` (flag -> value) that it does not give. With --resume only --out's
+    default is added (the run's flags.json holds the others). ``implied``: a given flag counts as giving these
+    too (e.g. --dataset gives --data: another dataset takes no default data folder)."""
+    given = {a.split("=")[0] for a in argv if a.startswith("--")}
+    given |= {flag for key in given for flag in implied.get(key, ())}
+    kept = {k: v for k, v in defaults.items() if k not in given and ("--resume" not in given or k == "--out")}
+    return [*(text for pair in kept.items() for text in pair), *argv]
+
+
+def train_main(argv: list[str] | None, default: str, *, defaults: dict[str, str] | None = None,
+               implied: dict[str, tuple[str, ...]] | None = None, **parser_kwargs) -> Path:
     """Parse ``argv`` for the model the script trains and train it: ``default``, or the variant of it a flag
-    selects (the model's ``variants``); with --resume the run's own model is resumed."""
+    selects (the model's ``variants``); with --resume the run's own model is resumed. ``defaults`` and
+    ``implied``: the script's own default flags (:func:`with_defaults`)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    argv = with_defaults(argv, defaults or {}, implied or {})
     variants = model_class(default).variants
     name = default
     for key, model in variants.items():

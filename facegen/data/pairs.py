@@ -180,6 +180,22 @@ def check_depth_map(path: Path) -> tuple[int, int]:
         raise FacegenError(f"cannot read depth map {path} ({e}): remove or replace the file") from None
 
 
+def load_depth_maps(paths: list[Path], size: int) -> torch.Tensor:
+    """A user's depth maps as floats in [0, 1] (N, 1, size, size), each checked: 8-bit grey, square, not flat."""
+    for path in paths:
+        w, h = check_depth_map(path)
+        if w != h:
+            raise FacegenError(f"depth map {path} is {w}x{h}: give square crops of the head, like the training "
+                               f"pairs (they are resized to {size} px)")
+    depth = decode_images(paths, size=size, channels=1, cache_dir=None)
+    flat = depth.flatten(1).amin(1) == depth.flatten(1).amax(1)
+    if flat.any():
+        bad = paths[int(flat.nonzero()[0])]
+        raise FacegenError(f"{bad} is one flat grey level: no depth map (near = bright, 0 = no depth) shows a "
+                           f"head like that")
+    return depth.float() / 255
+
+
 def _image_size(path: Path) -> tuple[int, int]:
     try:
         with Image.open(path) as im:

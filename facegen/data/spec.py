@@ -13,6 +13,7 @@ from facegen.core.errors import FacegenError
 from facegen.data import load_dataset
 from facegen.data.faceset import FaceSet
 from facegen.data.lfw import person_classes
+from facegen.data.needs import DataNeeds, Targets
 from facegen.data.shards import load_shards
 from facegen.data.split import split_groups, split_indices
 from facegen.data.unpaired import load_unpaired
@@ -22,7 +23,8 @@ PATHS = ("data", "labels", "attrs", "cache_dir", "toy_dir", "unlabeled", "pairs"
 
 @dataclass
 class DataSpec:
-    """The data flags of a training run; :meth:`load` decodes the faces (cached), :meth:`split` splits them."""
+    """The data flags of a training run and the model's :class:`DataNeeds` (which are not stored: the run's model
+    class declares them); :meth:`load` decodes the faces (cached), :meth:`split` splits them."""
 
     dataset: str = "auto"
     data: Path | None = None
@@ -39,31 +41,32 @@ class DataSpec:
     max_unlabeled: int | None = None
     val_fraction: float = 0.1
     seed: int = 0
-    attributes_as_conditions: bool = False  # a classifier's targets: every CelebA attribute (+1 / -1) as y
-    paired: bool = False  # depth -> face pairs: --pairs DIR, or the toy pairs (toy_dir's images/ + depth/)
-    pairs: Path | None = None
+    pairs: Path | None = None  # depth -> face pairs (needs.pairs): this folder, or the toy pairs in toy_dir
     paired_count: int | None = None  # only this many training pairs keep their photo as target (labelled)
     unpaired: str | None = None  # a folder of photos, or "toy": faces drawn apart from the pairs (load_unpaired)
-    person_as_condition: bool = False  # an identity net's targets: the person's class number as y (one column)
     shards: Path | None = None  # faces written by prepare_data.py, read from disk a batch at a time (data/shards.py)
+    needs: DataNeeds = DataNeeds()
 
     def to_dict(self) -> dict:
-        return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
+        """What flags.json keeps (the needs left out)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "needs"}
+        return {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
 
     @classmethod
-    def from_dict(cls, values: dict) -> DataSpec:
-        names = {f.name for f in dataclasses.fields(cls)}
+    def from_dict(cls, values: dict, needs: DataNeeds) -> DataSpec:
+        """The spec flags.json recorded, for a model with ``needs`` (fields it does not know are left out)."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"needs"}
         kept = {k: (Path(v) if k in PATHS and v not in (None, "None") else v) for k, v in values.items() if k in names}
         for k in PATHS:
             if kept.get(k) == "None":
                 kept[k] = None
-        return cls(**kept)
+        return cls(**kept, needs=needs)
 
     def load(self) -> FaceSet:
         """Every face the flags describe (decoded once, cached on disk)."""
         if not 32 <= self.size <= 128:
             raise FacegenError(f"--resize {self.size} is outside 32-128: pick a size in that range (e.g. 50 or 64)")
-        if self.paired:
+        if self.needs.pairs:
             if self.shards is not None:
                 raise FacegenError("depth -> face pairs are not read from shards: drop --shards, pass --pairs DIR")
             if self.data is not None or self.labels is not None or self.attrs is not None:
@@ -72,17 +75,17 @@ class DataSpec:
             return load_dataset(paired=True, pairs=self.pairs, size=self.size, channels=self.channels,
                                 cache_dir=self.cache_dir, num_workers=self.num_workers, toy_root=self.toy_dir,
                                 toy_n=self.toy_n)
-        conditions = [] if self.attributes_as_conditions or self.person_as_condition else self.conditions
         if self.shards is not None:
-            faces = load_shards(self.shards, conditions)
+            faces = load_shards(self.shards, self.conditions if self.needs.targets is Targets.CONDITIONS else [])
         else:
             faces = load_dataset(dataset=self.dataset, data=self.data, labels=self.labels, attrs=self.attrs,
-                                 size=self.size, channels=self.channels, conditions=conditions,
+                                 size=self.size, channels=self.channels,
+                                 conditions=self.conditions if self.needs.targets is Targets.CONDITIONS else [],
                                  cache_dir=self.cache_dir, num_workers=self.num_workers, toy_root=self.toy_dir,
                                  toy_n=self.toy_n, unlabeled=self.unlabeled, max_unlabeled=self.max_unlabeled)
-        if self.person_as_condition:
+        if self.needs.targets is Targets.PERSON:
             return person_classes(faces, self.val_fraction, self.seed)
-        return faces.with_attributes_as_conditions() if self.attributes_as_conditions else faces
+        return faces.with_attributes_as_conditions() if self.needs.targets is Targets.ATTRIBUTES else faces
 
     def split(self, faces: FaceSet) -> tuple[FaceSet, FaceSet]:
         """The run's fixed (train, validation) split. Depth/photo pairs are split by subject and faces with a

@@ -10,13 +10,17 @@ A model is an ``nn.Module`` subclass registered by name (:func:`facegen.models.r
 - its **training step** (:meth:`Model.train_step`): the maths of one update on a batch. It may update several
   optimizers, skip one, or keep a buffer; it goes through the trainer's :class:`Step` for autocast, loss
   scaling, gradient averaging over processes and clipping, and returns named scalar terms for the log;
-- its **capabilities** (:data:`CAPABILITIES`), so a script can tell in one line what a run cannot do.
+- its **data needs** (:class:`~facegen.data.needs.DataNeeds`): which data flags it takes and which stream the
+  trainer feeds it;
+- its **capabilities**: the protocols of :mod:`facegen.models.capabilities` it implements (encoder, decoder,
+  sampler, ...), which a script checks with ``isinstance``, so it can tell in one line what a run cannot do.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
+import enum
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -29,14 +33,7 @@ from facegen.core.errors import FacegenError
 from facegen.core.optim import Adam
 from facegen.data.batches import Batch
 from facegen.data.faceset import FaceSet
-
-# encode: image (+ condition) -> latent code;  decode: latent code (+ condition) -> image;  sample: draw from
-# the prior;  log_likelihood: exact log p(x);  predict_condition: the condition from an image (q(y|x));
-# classify: logits for labels;  translate: image -> image (e.g. depth map -> face);  embed: image -> a unit
-# vector whose distances compare faces (an identity embedding);  edit: image + target condition -> the same
-# image with only the expression changed (an expression editor)
-CAPABILITIES = ("encode", "decode", "sample", "log_likelihood", "predict_condition", "classify", "translate",
-                "embed", "edit")
+from facegen.data.needs import DataNeeds
 
 
 def option(default: Any, help: str, *, choices: tuple | None = None, flag: str | None = None,
@@ -90,6 +87,18 @@ class OptimSettings:
     steps_per_epoch: int = 1
 
 
+class Schedule(enum.Enum):
+    """When the trainer steps a model's learning-rate schedulers."""
+
+    EPOCH = "epoch"  # once per epoch
+    STEP = "step"  # once per batch
+    RUN = "run"  # once per batch, over the run's whole length (a one-cycle): --resume may not change --n_epochs
+
+    @property
+    def per_step(self) -> bool:
+        return self is not Schedule.EPOCH
+
+
 class Step(Protocol):
     """The trainer's side of one training step, handed to :meth:`Model.train_step`."""
 
@@ -100,47 +109,43 @@ class Step(Protocol):
         """Zero that optimizer's gradients, backpropagate ``loss`` (scaled under float16), average the gradients
         over processes, clip them, and step the optimizer."""
 
+    def all_reduce_mean(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The mean of ``tensor`` over the training processes (the tensor itself with one process), so every
+        process takes the same decision from it."""
+
 
 class Model(nn.Module, metaclass=abc.ABCMeta):
-    """Base of every model. Subclasses set ``Config``, ``capabilities``, ``conditional`` and implement
-    :meth:`train_step`; the others have defaults that suit a model with one optimizer."""
+    """Base of every model. Subclasses set ``Config``, ``conditional``, ``data_needs`` and implement
+    :meth:`train_step` and the capability protocols they have; the others have defaults that suit a model with
+    one optimizer."""
 
     name: ClassVar[str] = ""  # set by register()
     Config: ClassVar[type[ModelConfig]] = ModelConfig
-    capabilities: ClassVar[frozenset[str]] = frozenset()
     conditional: ClassVar[bool] = False  # the model sees the condition vector y (smile degree, ...)
     summary: ClassVar[str] = ""  # one line for --help and the README
-    schedule_every: ClassVar[str] = "epoch"  # when the trainer steps the schedulers: "epoch" or "step"
+    schedule: ClassVar[Schedule] = Schedule.EPOCH
     # flags that make a family's script train another model of the family, e.g. {"--unlabeled": "sscvae"}
     # (any value) or {"--loss=perceptual": "dfcvae"} (that value)
     variants: ClassVar[dict[str, str]] = {}
-    uses_unlabeled: ClassVar[bool] = False  # trains on labelled and unlabelled faces (--unlabeled)
-    uses_pairs: ClassVar[bool] = False  # trains on depth -> face pairs (--pairs DIR, else the toy pairs)
-    uses_paired_count: ClassVar[bool] = False  # --paired_count N: only N training pairs keep their photo as target
-    uses_unpaired: ClassVar[bool] = False  # draws real faces from a second set (--unpaired): see use_unpaired
-    # "attributes": a CelebA face's 40 attributes are its y; "person": y is one column holding the person's class
-    # number (training people 0 .. cond_dim - 1, held-out people above), for identity nets
-    condition_source: ClassVar[str] = "conditions"
-    fixed_length: ClassVar[bool] = False  # its schedule spans the whole run, so --resume may not change --n_epochs
+    data_needs: ClassVar[DataNeeds] = DataNeeds()
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
 
     @property
+    def size(self) -> int:
+        """The side of the square images the model takes and makes, in pixels."""
+        return self.cfg.size
+
+    @property
+    def channels(self) -> int:
+        return self.cfg.channels
+
+    @property
     def cond_dim(self) -> int:
+        """The length of the condition vector y the model sees (0 for an unconditional model)."""
         return self.cfg.cond_dim if self.conditional else 0
-
-    @classmethod
-    def can(cls, capability: str) -> bool:
-        return capability in cls.capabilities
-
-    @classmethod
-    def require(cls, capability: str, what: str) -> None:
-        """A one-line error when this kind of model cannot do what a script needs."""
-        if capability not in cls.capabilities:
-            raise FacegenError(f"{what} needs a model that can {capability.replace('_', ' ')}, and a {cls.name} "
-                               f"run cannot: use a run of a model that can (see the README's model table)")
 
     # ---- optimisation -------------------------------------------------------------------------------------
     def optimizers(self, settings: OptimSettings, device: torch.device) -> dict[str, torch.optim.Optimizer]:
@@ -155,8 +160,8 @@ class Model(nn.Module, metaclass=abc.ABCMeta):
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.uses_unpaired and cls.use_unpaired is Model.use_unpaired:
-            raise TypeError(f"{cls.__name__} sets uses_unpaired and so must define use_unpaired()")
+        if cls.data_needs.unpaired and cls.use_unpaired is Model.use_unpaired:
+            raise TypeError(f"{cls.__name__} needs unpaired faces and so must define use_unpaired()")
 
     # ---- the step and what the trainer shows ----------------------------------------------------------------
     @abc.abstractmethod
@@ -175,25 +180,14 @@ class Model(nn.Module, metaclass=abc.ABCMeta):
 
     def use_unpaired(self, faces: FaceSet) -> None:
         """Take the unpaired faces given with --unpaired (kept beside the model, never in its weights); called
-        once before training by models with ``uses_unpaired`` (each of which defines it: checked when the class
-        is made). Any other model takes none."""
+        once before training by models whose ``data_needs`` say ``unpaired`` (each of which defines it: checked
+        when the class is made). Any other model takes none."""
         raise FacegenError(f"the {self.name} model trains on no unpaired faces (--unpaired)")
 
     def epoch_end(self) -> dict[str, torch.Tensor]:
         """Per-epoch vectors to keep in the run's history (e.g. the variance of each latent dimension); the
         trainer plots each as a heat map over epochs."""
         return {}
-
-    # ---- optional hooks of decoder-capable models, for steering (facegen.analysis.directions.principal) ------------
-    def first_layer_weight(self) -> torch.Tensor | None:
-        """SeFa's hook: the matrix A (out_features, latent_size) by which the generator's first layer multiplies
-        the latent code z (only z's columns, not a condition's); None when the model has no such layer."""
-        return None
-
-    def generator_features(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor | None:
-        """GANSpace's hook: an intermediate activation of the generator for codes z (and conditions y), flattened
-        to (N, D); None when the model exposes none."""
-        return None
 
 
 def adam(params, lr: float, device: torch.device, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:

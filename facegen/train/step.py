@@ -8,7 +8,7 @@ import contextlib
 import torch
 from torch.profiler import record_function
 
-from facegen.core.distributed import World, average_gradients
+from facegen.core.distributed import World, all_reduce_sum, average_gradients
 
 
 class TrainStep:
@@ -44,3 +44,7 @@ class TrainStep:
             if self.clip_grad > 0:
                 torch.nn.utils.clip_grad_norm_(params, self.clip_grad)
             self.scaler.step(opt)
+
+    def all_reduce_mean(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The mean of ``tensor`` over the processes (a copy of it in a run of one process)."""
+        return all_reduce_sum(tensor.detach(), self.world) / self.world.size

@@ -31,7 +31,9 @@ from facegen.core.seeding import rng_state, set_rng_state
 from facegen.data.augment import color_jitter
 from facegen.data.batches import Batch, DeviceFaces
 from facegen.data.faceset import FaceSet
+from facegen.data.needs import LABELED_FRACTION
 from facegen.models.base import Model, OptimSettings
+from facegen.models.capabilities import Encoder
 from facegen.nn.sync_batchnorm import convert_batchnorm
 from facegen.train.compiled import step_function
 from facegen.train.step import TrainStep
@@ -54,7 +56,7 @@ class TrainConfig:
     seed: int = 0
     n_show: int = 32
     channels_last: bool = True  # NHWC activations: faster convolutions on CPU (oneDNN) and GPU
-    labeled_fraction: float = 0.25  # share of labelled faces per batch when the train set also has unlabelled ones
+    labeled_fraction: float = LABELED_FRACTION  # labelled share of a batch when the stream mixes in unlabelled ones
     amp: bool = False  # mixed precision: autocast to bfloat16 (float16 with loss scaling on GPUs without bf16)
     checkpoint_seconds: float = 30.0  # write checkpoints/last.pt at most this often (and at the end, on Ctrl-C,
     # on divergence and at every --save_every epoch); 0: after every epoch
@@ -104,6 +106,7 @@ class Trainer:
             broadcast_module(self.model)
         self.train_data = DeviceFaces(train, device, cfg.channels_last, cfg.shuffle_buffer)
         self.position: dict | None = None  # where a checkpoint written within an epoch stopped (see resume)
+        self.mixed = model.data_needs.mixed(train)  # labelled and unlabelled examples, a fixed share of each a batch
         self.val_data = DeviceFaces(val, device, cfg.channels_last)
         self.gen = torch.Generator().manual_seed(cfg.seed)  # batch order and flips: the same on every rank
         settings = OptimSettings(lr=cfg.lr, lr_step=cfg.lr_step, lr_gamma=cfg.lr_gamma, n_epochs=cfg.n_epochs,
@@ -125,18 +128,15 @@ class Trainer:
             torch.manual_seed(cfg.seed + world.rank)  # each rank its own noise; rank 0 keeps the 1-process stream
 
     # ---- batches -------------------------------------------------------------------------------------------
-    def semi_supervised(self) -> bool:
-        return not bool(self.train_data.labelled.all()) and bool(self.train_data.labelled.any())
-
     def steps_per_epoch(self) -> int:
-        if self.semi_supervised():
+        if self.mixed:
             return self.train_data.mixed_split(self.cfg.batch_size, self.cfg.labeled_fraction, self.world)[2]
         return self.train_data.shuffled_steps(self.cfg.batch_size, self.world)
 
     def batches(self, start: int = 0, drawn: Callable[[], object] | None = None):
         """The epoch's batches from batch ``start`` on (the order is drawn from the trainer's generator);
         ``drawn`` runs once the order is drawn, before any batch is jittered."""
-        if self.semi_supervised():  # one pass over the unlabelled faces, a fixed labelled share per batch
+        if self.mixed:  # one pass over the unlabelled faces, a fixed labelled share per batch
             batches = self.train_data.mixed(self.cfg.batch_size, self.gen, self.cfg.labeled_fraction,
                                             flip=self.cfg.flip, world=self.world, start=start)
         else:
@@ -259,7 +259,6 @@ class Trainer:
         save_checkpoint(self.out / LAST, state)
         self.pending, self.saved_at, self.saved_epoch = None, time.monotonic(), self.epoch
 
-
     # ---- one epoch -----------------------------------------------------------------------------------------
     def train_epoch(self) -> dict[str, float]:
         """One pass over this rank's shard of the training faces. Per step only the model's own work runs: its
@@ -268,7 +267,7 @@ class Trainer:
         steps = self.steps_per_epoch()
         batches, start, terms, sizes = self.begin_epoch(steps)
         every = self.cfg.checkpoint_steps
-        per_step = list(self.schedulers.values()) if self.model.schedule_every == "step" else []
+        per_step = list(self.schedulers.values()) if self.model.schedule.per_step else []
         bar = tqdm(batches, total=steps, initial=start, leave=False, disable=steps < 100 or not self.world.is_main,
                    desc=f"epoch {self.epoch + 1}")
         for step, batch in enumerate(bar, start + 1):
@@ -281,7 +280,7 @@ class Trainer:
             sizes.append(batch.x.shape[0])
             if every and step % every == 0 and step < steps:
                 self.checkpoint_within(step, terms, sizes)
-        if self.model.schedule_every == "epoch":
+        if not self.model.schedule.per_step:
             for sched in self.schedulers.values():
                 sched.step()
         for k, v in self.model.epoch_end().items():
@@ -323,7 +322,7 @@ class Trainer:
         validation terms and a snapshot grid. Ctrl-C writes the last finished epoch and raises
         :class:`Interrupted`."""
         cfg, main = self.cfg, self.world.is_main
-        if self.epoch == 0 and main and self.model.can("encode"):
+        if self.epoch == 0 and main and isinstance(self.model, Encoder):
             plots.save_grid(self.show.x, self.out / "iterations/original.png")
         if main and self.history:
             self.discard_later_logs()

@@ -34,6 +34,7 @@ from facegen.core.files import write_json
 from facegen.data.faceset import FaceSet
 from facegen.data.photos import load_photos
 from facegen.models.base import Model
+from facegen.models.capabilities import Encoder
 from facegen.runs import Run
 
 ATTRIBUTES_DIR = "attributes"
@@ -136,7 +137,7 @@ def modify_attribute(run: Run, model: Model, attribute: str, images: list[Path] 
     dirs = attribute_directions(run, model, method, attribute, [], judges, replace(sampling, seed=seed))
     name, vector = dirs.names[0], dirs.vector(0)
     if images:
-        x, names = load_photos(images, model.cfg.size, model.cfg.channels), [Path(p).name for p in images]
+        x, names = load_photos(images, model.size, model.channels), [Path(p).name for p in images]
         y = torch.zeros(len(x), model.cond_dim)
     else:
         faces = faces_for_edit(run, name, n, having, seed, judges)
@@ -185,7 +186,7 @@ def write_directions(run: Run, model: Model, attribute: str, condition: list[str
         print(f"  conditioned direction: cosine {cond['cosine_to_plain']:.3f} with the plain one, orthogonal "
               f"to {', '.join(conditions)}")
     write_json(out / f"{stem}.json", summary)
-    if model.can("encode"):
+    if isinstance(model, Encoder):
         sel = faces_for_edit(run, target, n, False, seed, judges)
         x, y, row_names = sel.images.float().div(255), sel.cond[:, :model.cond_dim], sel.names
         z = encode_images(model, x, y)
@@ -198,6 +199,6 @@ def write_directions(run: Run, model: Model, attribute: str, condition: list[str
     title = f"{target} along the {method} direction" + (f": plain vs. {', '.join(conditions)} held fixed"
                                                          if conditions else "")
     plots.save_labelled_rows(rows, [f"{face} {h}" for face in row_names for h in how], path, title,
-                             ["input" if model.can("encode") else "sample", *amount_labels(amounts)])
+                             ["input" if isinstance(model, Encoder) else "sample", *amount_labels(amounts)])
     print(f"directions and figure in {out} ({path.name})")
     return path

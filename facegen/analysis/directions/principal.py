@@ -18,7 +18,6 @@ PCA of prior samples would be meaningless: the prior N(0, I) is isotropic, every
 from __future__ import annotations
 
 import numpy as np
-import torch
 from sklearn.utils.extmath import randomized_svd
 
 from facegen.analysis.directions.direction import Directions, orient, prior_samples
@@ -26,6 +25,7 @@ from facegen.analysis.latent import space
 from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
 from facegen.models.base import Model
+from facegen.models.capabilities import Encoder, Sampler, SteerableGenerator, require
 from facegen.runs import Run
 
 PRINCIPAL = ("pca", "ganspace", "sefa")
@@ -70,31 +70,19 @@ def pca_directions(run: Run, model: Model, k: int) -> Directions:
 
 
 def supports(model: Model, method: str) -> bool:
-    """Whether ``method`` can find principal directions of this model (pca: an encoder; ganspace, sefa: hooks)."""
-    if method == "pca":
-        return model.can("encode")
-    if method == "sefa":
-        return model.first_layer_weight() is not None
-    device = next(model.parameters()).device
-    probe = torch.zeros(1, model.latent_size, device=device), torch.zeros(1, model.cond_dim, device=device)
-    return model.generator_features(*probe) is not None
-
-
-def _hook(model: Model, method: str) -> None:
-    if not supports(model, method):
-        hook = "first_layer_weight()" if method == "sefa" else "generator_features(z, y)"
-        raise FacegenError(f"--method {method} needs the model to expose {hook}, and a {model.name} run does not: "
-                           f"use another --method (see docs/steering.md)")
+    """Whether ``method`` can find principal directions of this model (pca: an encoder; ganspace, sefa: a
+    :class:`SteerableGenerator`)."""
+    return isinstance(model, Encoder if method == "pca" else SteerableGenerator)
 
 
 def available_methods(model: Model) -> list[str]:
     """The principal methods this model supports (ganspace also needs a prior to sample)."""
-    return [m for m in PRINCIPAL if supports(model, m) and (m != "ganspace" or model.can("sample"))]
+    return [m for m in PRINCIPAL if supports(model, m) and (m != "ganspace" or isinstance(model, Sampler))]
 
 
 def ganspace(run: Run, model: Model, k: int, n_samples: int, seed: int) -> Directions:
-    _hook(model, "ganspace")
-    model.require("sample", "--method ganspace (activations of prior samples)")
+    require(model, SteerableGenerator, "--method ganspace")
+    require(model, Sampler, "--method ganspace (activations of prior samples)")
     z, y = prior_samples(run, model, n_samples, seed)
     feats = batched(model.generator_features, z, y, device=next(model.parameters()).device).double().numpy()
     units, steps, share = ganspace_directions(z.double().numpy(), feats, k)
@@ -104,7 +92,7 @@ def ganspace(run: Run, model: Model, k: int, n_samples: int, seed: int) -> Direc
 
 
 def sefa(model: Model, k: int) -> Directions:
-    _hook(model, "sefa")
+    require(model, SteerableGenerator, "--method sefa")
     units, values = sefa_directions(model.first_layer_weight().double().cpu().numpy(), k)
     return Directions("sefa", [f"sefa{i}" for i in range(len(units))], units, np.ones(len(units)),
                       np.zeros(model.latent_size),
@@ -116,7 +104,7 @@ def principal_directions(run: Run, model: Model, method: str, k: int, n_samples:
     """The top-k directions of ``method`` (pca, ganspace or sefa), ordered by variance or eigenvalue."""
     check_k(k, model.latent_size)
     if method == "pca":
-        if not model.can("encode"):
+        if not isinstance(model, Encoder):
             raise FacegenError(ISOTROPIC)
         return pca_directions(run, model, k)
     if method == "ganspace":

@@ -33,6 +33,7 @@ from facegen.core.errors import FacegenError
 from facegen.data.celeba import normalize_attr_name
 from facegen.data.faceset import FaceSet
 from facegen.models.base import Model
+from facegen.models.capabilities import Decoder, Encoder, Sampler, require
 from facegen.runs import Run
 
 ATTRIBUTE_METHODS = ("mean_diff", "svm", "interfacegan")
@@ -96,15 +97,15 @@ class AttributeSource:
                  sampling: Sampling = SAMPLING):
         self.kind, self.judges, self.sampling = kind, judges, sampling
         if kind == "samples":
-            model.require("decode", "--method interfacegan (judging decoded prior samples)")
-            model.require("sample", "--method interfacegan (drawing codes from the prior)")
+            require(model, Decoder, "--method interfacegan (judging decoded prior samples)")
+            require(model, Sampler, "--method interfacegan (drawing codes from the prior)")
             if judges is None:
                 raise ValueError("prior samples are labelled by judges")
             self.codes, y = prior_samples(run, model, sampling.n_samples, sampling.seed)
             self.images = decode(model, self.codes, y)
             self.center = np.zeros(model.latent_size)
         else:
-            model.require("encode", "--method mean_diff or svm (codes of the run's labelled faces)")
+            require(model, Encoder, "--method mean_diff or svm (codes of the run's labelled faces)")
             self.faces = run.all_faces()
             self.codes = encode_faces(model, self.faces)[0]
             self.center = self.codes.double().mean(0).numpy()
@@ -163,7 +164,7 @@ def find_directions(run: Run, model: Model, method: str, *, attribute: str | Non
     """Directions of any method: an attribute's (``attribute``, optionally with ``fixed``) or the top ``k``
     principal ones (all of them when k is None)."""
     check_method(method)
-    model.require("decode", f"steering with --method {method}")
+    require(model, Decoder, f"steering with --method {method}")
     if method in ATTRIBUTE_METHODS:
         if attribute is None:
             raise FacegenError(f"--method {method} finds an attribute's direction: pass --attribute NAME")

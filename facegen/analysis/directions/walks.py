@@ -16,6 +16,7 @@ from facegen.analysis.latent import space
 from facegen.analysis.latent.explore import N_OVERVIEW, figure_name, note_unconditional, value_label, walk_values
 from facegen.core.errors import FacegenError
 from facegen.models.base import Model
+from facegen.models.capabilities import Encoder
 from facegen.runs import Run
 
 PRINCIPAL_TITLES = {"pca": "principal axes of the posterior means",
@@ -37,7 +38,7 @@ def walk_start(model: Model, start: str) -> str:
     since prior codes lie near the sphere |z| = sqrt(L), and decodes to a grey average face), else ``mean``."""
     if start not in WALK_STARTS:
         raise FacegenError(f"--start {start}: choose one of {', '.join(WALK_STARTS)}")
-    return start if start != "auto" else ("mean" if model.can("encode") else "sample")
+    return start if start != "auto" else ("mean" if isinstance(model, Encoder) else "sample")
 
 
 def sample_across_pca_axis(run: Run, model: Model, *, bounds: tuple[float, float] = (-3.0, 3.0), steps: int = 10,

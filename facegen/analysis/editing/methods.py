@@ -20,6 +20,7 @@ from facegen.analysis.judges.judge import Judge
 from facegen.analysis.latent import smile_head
 from facegen.core.errors import FacegenError
 from facegen.models.base import Model
+from facegen.models.capabilities import SmilePredictor
 
 CODES = ("", "inverted", "pivotal")
 APPLIED = ("", "residual", "replace")
@@ -44,7 +45,7 @@ def method_parts(name: str, offered: tuple[str, ...] = METHODS) -> tuple[str, st
 def own_degree(model: Model, judge: Judge | None, images: torch.Tensor) -> torch.Tensor:
     """Each face's own smile degree (N,): the model's q(y|x) when it predicts its condition (a semi-supervised
     run), else ``judge``'s score (the run's smile regressor)."""
-    if model.can("predict_condition"):
+    if isinstance(model, SmilePredictor):
         return smile_head.predict(model, images)
     if judge is None:
         raise ValueError("a model without q(y|x) needs a smile judge to read a face's own degree")

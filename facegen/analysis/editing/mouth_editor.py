@@ -34,6 +34,7 @@ from facegen.data.align import feather, invert, warp
 from facegen.data.landmarks import Face
 from facegen.data.mouths import SIDE, mouth_frame
 from facegen.models.base import Model
+from facegen.models.capabilities import Editor, require
 
 FEATHER = 0.15  # of the patch side: the border over which the editor's mask fades to zero
 # smiling minus non-smiling mean of the 148 human-labelled training faces' mouths, in eye distances
@@ -96,10 +97,10 @@ def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: fl
     ``reshape`` the mouth is first moved by the change from the face's own degree (the editor's critic's reading)
     to ``target`` (:func:`reshape_mouth`); without ``draw`` the generator is not applied (the reshaping alone, an
     ablation)."""
-    model.require("edit", "editing a smile with an expression editor")
+    require(model, Editor, "editing a smile with an expression editor")
     if not -1 <= target <= 1:
         raise FacegenError(f"smile {target:g} is outside -1..1: give a degree from -1 (no smile) to +1 (broad smile)")
-    size = model.cfg.size
+    size = model.size
     weight = feather(size, FEATHER)
     out, edits = photo.float(), []
     for face in faces:
@@ -110,7 +111,7 @@ def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: fl
             patch = warp(out, invert(frame), (size, size))
         if not draw:
             continue
-        y = torch.full((1, model.cfg.cond_dim), float(target))
+        y = torch.full((1, model.cond_dim), float(target))
         edited, colour, attention = model.edit(patch[None], y)
         alpha = warp((attention[0] * weight).float(), frame, tuple(photo.shape[-2:]), padding="zeros")
         paint = warp(colour[0].float(), frame, tuple(photo.shape[-2:]))

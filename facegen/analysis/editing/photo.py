@@ -43,6 +43,7 @@ from facegen.data.align import invert, paste_change, similarity_from_box, to_tem
 from facegen.data.cache import decode_images
 from facegen.data.landmarks import Face, faces_in_photo, find_faces
 from facegen.models.base import Model
+from facegen.models.capabilities import Editor, SmilePredictor
 from facegen.runs import Run
 
 TEMPLATES = "photo_templates"  # the user cache's folder of run templates (template_file)
@@ -141,7 +142,7 @@ def crop_face(photo: torch.Tensor, photo_to_crop: torch.Tensor, size: int, chann
 def smile_judge(model: Model, run: Run) -> Judge | None:
     """What tells a photo's own smile: None for semi-supervised runs (their q(y|x) does), else the run's smile
     regressor (fitted on first use and cached in the user's cache folder: the run is only read)."""
-    if model.can("predict_condition"):
+    if isinstance(model, SmilePredictor):
         return None
     train, val = run.faces()
     if not pixel.has_smiles(train):
@@ -189,7 +190,7 @@ def edit_face(model: Model, run: Run, photo: torch.Tensor, photo_to_crop: torch.
     ...", "pivotal ...": the same after per-photo inversion (and pivotal tuning). ``judge``:
     :func:`smile_judge`'s answer (looked up here when not given)."""
     crop = crop_face(photo, photo_to_crop, run.size, run.channels)[None]
-    if judge is None and not model.can("predict_condition"):
+    if judge is None and not isinstance(model, SmilePredictor):
         judge = smile_judge(model, run)
     own = float(own_degree(model, judge, crop)[0])
     y_own = space.condition_vector(run, own, 1, **others)
@@ -229,7 +230,7 @@ def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template |
         if not 1 <= face <= len(large):
             raise FacegenError(f"--face {face}: {name} has {len(large)} face(s) large enough to edit")
         large = [large[face - 1]]
-    if model.can("edit"):
+    if isinstance(model, Editor):
         edits = []
         for found in large:
             edits.append(edit_face_with_editor(model, edits[-1].photos if edits else None, photo, found, degrees,
@@ -253,12 +254,12 @@ def edit_face_with_editor(model: Model, edited: list[torch.Tensor] | None, photo
     editor's critic's reading of its mouth) by an expression editor, on top of ``edited`` (the photos with the
     faces before it already edited; None for the first). The crop is the face's mouth patch, its
     "reconstruction" the editor's output at the face's own degree."""
-    size = model.cfg.size
+    size = model.size
     patch = warp(photo.float(), invert(frame_tensor(face, size)), (size, size))
     own = float(model.degree(patch[None])[0, 0])
     targets = degrees if degrees is not None else [max(-1.0, min(1.0, own + s)) for s in (shifts or [])]
     photos = [edit_mouths(model, base, [face], t)[0] for base, t in zip(edited or [photo] * len(targets), targets,
                                                                         strict=True)]
-    at_own = model.edit(patch[None], torch.full((1, model.cfg.cond_dim), own))[0][0]
+    at_own = model.edit(patch[None], torch.full((1, model.cond_dim), own))[0][0]
     return FaceEdit(photos, own, patch, at_own, [warp(p, invert(frame_tensor(face, size)), (size, size))
                                                  for p in photos])

@@ -27,6 +27,7 @@ from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
 from facegen.data.faceset import FaceSet
 from facegen.models.base import Model
+from facegen.models.capabilities import Encoder
 from facegen.runs import Run
 
 SD_ROWS = [0.25 * i for i in range(1, 9)]  # the study's prior-sample figure: rows at sd 0.25, 0.5, ..., 2.0
@@ -88,7 +89,7 @@ def evaluate(run: Run, model: Model, features: nn.Module, *, n_samples: int, see
     train = _subset(train, n_train, seed)
     result: dict[str, float] = {}
     result["images_seen"], result["images_per_s"] = training_speed(run)
-    if model.can("encode"):
+    if isinstance(model, Encoder):
         result["mse_train"] = reconstruction_mse(reconstructions(model, train, device), train)
         recon = reconstructions(model, val, device)
         result["mse_heldout"] = reconstruction_mse(recon, val)

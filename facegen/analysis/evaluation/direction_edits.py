@@ -34,6 +34,7 @@ from facegen.core.errors import FacegenError
 from facegen.core.files import write_csv, write_json, write_text
 from facegen.core.stats import mean_pairwise_distance
 from facegen.models.base import Model
+from facegen.models.capabilities import Encoder
 from facegen.runs import Run
 
 STEERING_DIR = "steering"
@@ -52,7 +53,6 @@ class Edit:
     condition: int | None = None
     unit: str = "latent sd"
 
-
     @property
     def method(self) -> str:
         return "condition" if self.directions is None else self.directions.method
@@ -61,6 +61,7 @@ class Edit:
     def vector(self) -> np.ndarray | None:
         """The unit latent vector of a direction's edit, None for a condition's."""
         return None if self.directions is None else self.directions.vectors[self.k]
+
 
 @dataclass
 class Faces:
@@ -127,7 +128,7 @@ def default_attributes(judges: Judges) -> list[str]:
 
 def default_methods(model: Model) -> list[str]:
     """interfacegan; mean_diff and svm too where the run can encode (they need the data's labels)."""
-    return ["interfacegan"] + (["mean_diff", "svm"] if model.can("encode") else [])
+    return ["interfacegan"] + (["mean_diff", "svm"] if isinstance(model, Encoder) else [])
 
 
 def edits_of(dirs: Directions, target: str | None) -> list[Edit]:

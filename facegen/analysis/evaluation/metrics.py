@@ -22,6 +22,7 @@ from facegen.data.faceset import FaceSet
 from facegen.data.labels import read_smile_labels
 from facegen.data.utkface import parse_utk_name
 from facegen.models.base import Model
+from facegen.models.capabilities import EvidenceBound, Likelihood, SmilePredictor
 from facegen.runs import Run
 
 DEGREES = [round(-1 + 0.25 * i, 2) for i in range(9)]  # requested degrees -1 ... +1
@@ -39,12 +40,12 @@ def reconstruction(model: Model, val: FaceSet, seed: int) -> dict:
     torch.manual_seed(seed)
     device = next(model.parameters()).device
     sq, nll, n = 0.0, 0.0, 0
-    has_elbo = model.variational and hasattr(model, "loss")
+    has_elbo = isinstance(model, EvidenceBound)
     for batch in DeviceFaces(val, device).in_order(space.BATCH):
-        sq += (model.reconstruct(batch.x, batch.y) - batch.x).square().mean((1, 2, 3)).sum().item()
+        recon = model.decode(model.encode(batch.x, batch.y)[0], batch.y)
+        sq += (recon - batch.x).square().mean((1, 2, 3)).sum().item()
         if has_elbo:
-            out = model.loss(batch.x, batch.y, batch.labelled)
-            nll += (out["recon"] + out["kl"]).item() * len(batch.x)
+            nll -= model.elbo(batch.x, batch.y, batch.labelled).item() * len(batch.x)
         n += len(batch.x)
     return {"n_val": n, "val_mse_per_pixel": sq / n, "val_elbo": -nll / n if has_elbo else None}
 
@@ -57,7 +58,7 @@ def likelihood(model: Model, val: FaceSet, seed: int) -> dict:
     device = next(model.parameters()).device
     bpd = torch.cat([model.bits_per_dim(b.x, b.y).double().cpu()
                      for b in DeviceFaces(val, device).in_order(space.BATCH)])
-    return {"n_val": len(bpd), "n_bits": model.cfg.n_bits, "val_bits_per_dim": bpd.mean().item(),
+    return {"n_val": len(bpd), "n_bits": model.n_bits, "val_bits_per_dim": bpd.mean().item(),
             "standard_error": (bpd.std() / len(bpd) ** 0.5).item() if len(bpd) > 1 else None}
 
 
@@ -161,7 +162,7 @@ def evaluate_run(run: Run, model: Model, seed: int = 0, judges: Path | None = No
     faces are still the same person as the input
     (:func:`facegen.analysis.evaluation.edit_identity.identity_kept`). What cannot be measured is left out."""
     train, val = run.faces()
-    result: dict = ({"likelihood": likelihood(model, val, seed)} if model.can("log_likelihood")
+    result: dict = ({"likelihood": likelihood(model, val, seed)} if isinstance(model, Likelihood)
                     else {"reconstruction": reconstruction(model, val, seed)})
     result.update(evaluators={}, judges_from=str(judges or run.path))
     if judges is not None:  # another run's judges, so that two runs are measured by the same yardstick
@@ -192,7 +193,7 @@ def evaluate_run(run: Run, model: Model, seed: int = 0, judges: Path | None = No
     if identity is not None and run.cond_names:
         judge = load_judge(identity, next(model.parameters()).device)
         result["identity"] = edit_identity.identity_kept(model, run, judge, real)
-    if model.can("predict_condition") and val.labelled.any():
+    if isinstance(model, SmilePredictor) and val.labelled.any():
         result["smile_inference"] = smile_head.heldout_error(model, train, val)
     fixed = space.decode(model, z, space.condition_vector(run, 0.0, len(z)))
     result["diversity"] = {"degree": 0.0, "samples": mean_pairwise_rms(fixed),

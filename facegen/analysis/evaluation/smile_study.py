@@ -34,6 +34,7 @@ from facegen.data.align import crop_to_eyes, invert, warp
 from facegen.data.landmarks import Face, faces_in_photo, mouth_width_ratio
 from facegen.data.mouths import mouth_frame
 from facegen.data.photos import read_photo
+from facegen.models.capabilities import SmilePredictor
 
 Method = Callable[[torch.Tensor, Face, float], torch.Tensor]
 TWO_SAMPLE_SIZE = 48  # px of the mouth patches the two-sample classifier sees
@@ -239,7 +240,7 @@ def residual_method(run, model) -> Method:
     from facegen.analysis.editing.photo import alignment, edit_face, face_template, smile_judge
 
     template = face_template(run)
-    judge = None if model.can("predict_condition") else smile_judge(model, run)
+    judge = None if isinstance(model, SmilePredictor) else smile_judge(model, run)
 
     def method(photo: torch.Tensor, face: Face, t: float) -> torch.Tensor:
         to_crop, _ = alignment(face, template, run.size)

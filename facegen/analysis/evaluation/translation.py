@@ -123,7 +123,7 @@ def cycling(run_path: Path, size: int) -> dict:
     return {"epochs": epochs[1:], "change": change, "second_half": float(np.mean(half)) if half else None}
 
 
-SAME_DATA = ("paired", "pairs", "toy_dir", "toy_n", "seed", "val_fraction", "size", "channels")
+SAME_DATA = ("pairs", "toy_dir", "toy_n", "seed", "val_fraction", "size", "channels")
 N_FIGURE = 8
 
 

@@ -31,6 +31,7 @@ from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
 from facegen.data.celeba import normalize_attr_name
 from facegen.models.base import Model
+from facegen.models.capabilities import SmilePredictor
 from facegen.nn.attrnet import LAYERS, POOLED, AttributeNet, load_attribute_net, predict_probs
 from facegen.nn.features import DEFAULT_FEATURE_NET
 from facegen.runs import Run
@@ -81,7 +82,7 @@ class Judges:
             judges[SMILE] = smile
         if (gender := self._pixel_judge(GENDER)) is not None:
             judges[GENDER] = gender
-        if self.model.can("predict_condition"):
+        if isinstance(self.model, SmilePredictor):
             judges[SMILE_Q] = FunctionJudge("the run's q(y|x) (degree)", 0.0,
                                             lambda x: smile_head.predict(self.model, x).double().numpy())
         if self.classifier is not None:

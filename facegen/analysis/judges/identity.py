@@ -38,6 +38,7 @@ from facegen.data.cache import load_upright
 from facegen.data.faceset import FaceSet
 from facegen.data.framing import FULL, Box, crop_box, fit_box
 from facegen.models.base import Model
+from facegen.models.capabilities import Embedder, require
 from facegen.nn.identity import cosine_distance
 from facegen.runs import Run
 
@@ -141,7 +142,7 @@ class IdentityJudge:
 
     @property
     def size(self) -> int:
-        return self.model.cfg.size
+        return self.model.size
 
     def embeddings(self, images: torch.Tensor, box: Box = FULL) -> torch.Tensor:
         """Unit embeddings (N, dim) of images (uint8 or floats in [0, 1]) after cutting ``box`` from each."""
@@ -178,7 +179,7 @@ class IdentityJudge:
 def load_judge(path: Path, device: torch.device | str = "cpu") -> IdentityJudge:
     """The judge of the identity run in ``path`` (verified by verify_identity.py, which stores its threshold)."""
     run = Run.load(path)
-    run.require("embed", "judging identity")
+    require(run.model_class, Embedder, "judging identity")
     file = run.path / VERIFICATION
     if not file.exists() or not (run.path / MEAN_FACE).exists():
         raise FacegenError(f"{file} not found: run verify_identity.py --run {path} first (it picks the threshold)")
@@ -253,7 +254,7 @@ def mean_face(faces: FaceSet) -> torch.Tensor:
 def report(run: Run, device: torch.device | str = "cpu", seed: int = 0) -> dict:
     """Verify an identity run on its held-out people, calibrate it, and write RUN/verification.json,
     RUN/mean_face.png and RUN/plots/verification.png."""
-    run.require("embed", "verifying an identity embedding")
+    require(run.model_class, Embedder, "verifying an identity embedding")
     model = run.load_model(device)
     train, val = run.faces()
     verification, d, same = verify(model, val, seed)

@@ -21,6 +21,7 @@ from facegen.core.errors import FacegenError
 from facegen.data.photos import load_photos
 from facegen.data.utkface import age_years
 from facegen.models.base import Model
+from facegen.models.capabilities import SmilePredictor
 from facegen.runs import Run
 
 SWEEP = [round(-1 + 0.1 * i, 1) for i in range(21)]  # -1.0, -0.9, ..., +1.0
@@ -55,7 +56,7 @@ def faces_to_edit(model: Model, run: Run, n: int, images: Sequence[Path] | None,
     """Images (float), conditions and column labels of the faces to edit: the user's photos (with the given
     conditions), or the run's validation faces (labelled ones first) with their own. A face without a label
     gets ``own_degree``, or else the degree the run's q(y|x) predicts for it (semi-supervised runs), or 0."""
-    infer = own_degree is None and model.can("predict_condition")
+    infer = own_degree is None and isinstance(model, SmilePredictor)
     if images:
         x = load_photos(images, run.size, run.channels)
         degree = smile_head.predict(model, x) if infer else (own_degree or 0.0)
@@ -144,7 +145,7 @@ def _axis_base(model: Model, run: Run, degree: float, from_image: Path | None,
     y = space.condition_vector(run, degree, 1, **others)
     if from_image is None:
         return torch.zeros(model.latent_size), y
-    return space.encode_images(model, load_photos([from_image], model.cfg.size, model.cfg.channels), y)[0], y
+    return space.encode_images(model, load_photos([from_image], model.size, model.channels), y)[0], y
 
 
 def _condition_walk(run: Run, model: Model, axis: str, codes: torch.Tensor, y: torch.Tensor,
@@ -169,6 +170,20 @@ def _condition_walk(run: Run, model: Model, axis: str, codes: torch.Tensor, y: t
     row_labels = [name] if rows == 1 else [f"sample {i + 1}" for i in range(rows)]
     plots.save_labelled_rows(images, row_labels, path, f"{title}, latent code fixed along each row", col_labels=cols)
     return path
+
+
+CONDITION_AXES = ("cond", "smile", "gender", "age")  # what --axis may name besides a latent dimension
+
+
+def parse_axis(text: str | None) -> int | str | None:
+    """--axis: an integer dimension, a condition name ('cond' is the smile degree), or None (with --all)."""
+    if text is None or text in CONDITION_AXES:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise FacegenError(f"--axis {text!r} is neither a latent dimension (0, 1, ...) nor a condition "
+                           f"({', '.join(CONDITION_AXES)})") from None
 
 
 def sample_across_axis(run: Run, model: Model, *, axis: int | str | None, every: bool = False,

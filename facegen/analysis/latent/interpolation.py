@@ -82,7 +82,7 @@ def write_interpolations(run: Run, model: Model, *, images: list[Path] | None,
     if images:
         if len(images) != 2:
             raise FacegenError(f"--images takes exactly two photos (got {len(images)})")
-        x, names = load_photos(images, model.cfg.size, model.cfg.channels), [Path(p).name for p in images]
+        x, names = load_photos(images, model.size, model.channels), [Path(p).name for p in images]
         y = torch.zeros(2, model.cond_dim)
         (xa, xb), (ya, yb), labels = x.split(1), y.split(1), [f"{names[0]} -> {names[1]}"]
         path = run.path / INTERP_DIR / "files.png"

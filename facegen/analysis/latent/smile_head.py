@@ -11,24 +11,17 @@ from facegen.core.batching import batched
 from facegen.core.errors import FacegenError
 from facegen.data.cache import decode_images, list_images
 from facegen.data.faceset import FaceSet
-from facegen.models.base import Model
+from facegen.models.capabilities import SmilePredictor
 from facegen.runs import Run
 
 
-def require_smile_head(run: Run) -> None:
-    """A one-line error unless the run's model infers the smile degree from an image."""
-    if not run.model_class.can("predict_condition"):
-        raise FacegenError(f"this {run.model_name} run has no inference head q(y|x): train one with "
-                           f"cvae.py --unlabeled DIR")
-
-
-def predict(model: Model, images: torch.Tensor) -> torch.Tensor:
+def predict(model: SmilePredictor, images: torch.Tensor) -> torch.Tensor:
     """Mean smile degree of q(y|x) for (N, C, H, W) images (uint8, or float in [0, 1]), shape (N,), on the CPU."""
     model.eval()
     return batched(model.predict_smile, images, device=next(model.parameters()).device)
 
 
-def predict_folder(model: Model, run: Run, folder: Path) -> dict[str, float]:
+def predict_folder(model: SmilePredictor, run: Run, folder: Path) -> dict[str, float]:
     """File name -> predicted degree for every image in ``folder``, decoded the way the run's faces were."""
     paths = list_images(folder)
     images = decode_images(paths, size=run.size, channels=run.channels,
@@ -36,7 +29,7 @@ def predict_folder(model: Model, run: Run, folder: Path) -> dict[str, float]:
     return dict(zip((p.name for p in paths), predict(model, images).tolist(), strict=True))
 
 
-def heldout_error(model: Model, train: FaceSet, val: FaceSet) -> dict:
+def heldout_error(model: SmilePredictor, train: FaceSet, val: FaceSet) -> dict:
     """q(y|x)'s error on the labelled validation faces, beside the mean predictor (the mean labelled training
     degree): mean absolute error, root mean squared error, and correlation of prediction and label."""
     val = val.subset(torch.nonzero(val.labelled).flatten())

@@ -1,7 +1,7 @@
 """The attribute classifier as a model of the one trainer: binary cross-entropy on CelebA's 40 attributes.
 
-Its targets are the faces' attributes, served as the condition vector (+1 / -1, see DataSpec's
-``attributes_as_conditions``); the network is :class:`facegen.nn.attrnet.AttributeNet`. The learning rate
+Its targets are the faces' attributes, served as the condition vector (+1 / -1, see
+:class:`~facegen.data.needs.Targets`); the network is :class:`facegen.nn.attrnet.AttributeNet`. The learning rate
 follows a one-cycle schedule stepped every batch.
 """
 
@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from facegen.data.batches import Batch
-from facegen.models.base import Model, ModelConfig, OptimSettings, Step, adam
+from facegen.data.needs import DataNeeds, Targets
+from facegen.models.base import Model, ModelConfig, OptimSettings, Schedule, Step, adam
 from facegen.models.registry import register
 from facegen.nn.attrnet import AttributeNet
 
@@ -28,10 +29,8 @@ class AttributeClassifier(Model):
     """Logits for every attribute from an image; trained with BCE, targets (y + 1) / 2."""
 
     Config = AttrNetConfig
-    capabilities = frozenset({"classify"})
-    condition_source = "attributes"
-    schedule_every = "step"
-    fixed_length = True  # the one-cycle schedule is laid over all --n_epochs
+    data_needs = DataNeeds(Targets.ATTRIBUTES)
+    schedule = Schedule.RUN  # the one-cycle schedule is laid over all --n_epochs
     summary = "attribute classifier (CelebA's 40 attributes), the DFC-VAE's feature net and the edits' judge"
 
     def __init__(self, cfg: AttrNetConfig):

@@ -1,6 +1,6 @@
 """The identity embedding as a model of the one trainer: CosFace over the training people of LFW.
 
-Its targets are the people (``condition_source = "person"``: y is one column holding the class number of the
+Its targets are the people (``Targets.PERSON``: y is one column holding the class number of the
 face's person, training people 0 .. cond_dim - 1), so cond_dim is the number of training people and the
 classifier has one weight row per person. What is kept is the embedding network
 (:class:`facegen.nn.identity.IdentityNet`); the rows only serve the loss (:mod:`facegen.losses.margin`).
@@ -18,8 +18,9 @@ from torch import nn
 
 from facegen.core.errors import FacegenError
 from facegen.data.batches import Batch
+from facegen.data.needs import DataNeeds, Targets
 from facegen.losses.margin import cosface_loss
-from facegen.models.base import Model, ModelConfig, OptimSettings, option
+from facegen.models.base import Model, ModelConfig, OptimSettings, Schedule, option
 from facegen.models.registry import register
 from facegen.nn.identity import IdentityNet
 
@@ -68,9 +69,8 @@ class IdentityModel(Model):
     """Face embedding trained with a large-margin cosine softmax over the training people."""
 
     Config = IdentityConfig
-    capabilities = frozenset({"embed"})
-    condition_source = "person"
-    schedule_every = "step"
+    data_needs = DataNeeds(Targets.PERSON)
+    schedule = Schedule.RUN  # the one-cycle schedule is laid over all --n_epochs
     summary = "face identity embedding (CosFace over LFW's training people), the judge of 'same person'"
 
     def __init__(self, cfg: IdentityConfig):

@@ -71,7 +71,6 @@ class GANimation(Model):
     """Attention generator + critic-regressor for a continuous smile degree (models/editor)."""
 
     Config = GANimationConfig
-    capabilities = frozenset({"edit"})
     conditional = True
     summary = "GANimation smile editor: attention generator + regressing critic, trained unpaired"
 

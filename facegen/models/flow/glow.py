@@ -27,11 +27,10 @@ import torch
 from torch import Tensor
 
 from facegen.core.argtypes import int_between, nonnegative_int, positive_float, positive_int
-from facegen.core.distributed import all_reduce_sum, world_from_env
 from facegen.core.errors import FacegenError
 from facegen.data.batches import Batch
 from facegen.losses.likelihood import bits_per_dim, postprocess, preprocess, quantise
-from facegen.models.base import Model, ModelConfig, OptimSettings, Step, option
+from facegen.models.base import Model, ModelConfig, OptimSettings, Schedule, Step, option
 from facegen.models.registry import register
 from facegen.nn.glow import COUPLINGS, Glow
 
@@ -133,9 +132,8 @@ class GlowModel(Model):
     """Glow on the faces, conditional on the data's condition vector when it has one (``--conditions ''``: none)."""
 
     Config = GlowConfig
-    capabilities = frozenset({"encode", "decode", "sample", "log_likelihood"})
     conditional = True
-    schedule_every = "step"
+    schedule = Schedule.STEP
     summary = "Glow normalizing flow: exact likelihood (bits/dim), exact encoding, samples at a temperature"
 
     def __init__(self, cfg: GlowConfig):
@@ -151,6 +149,11 @@ class GlowModel(Model):
     def latent_size(self) -> int:
         """D = C * S * S: a face's code is as large as the face."""
         return self.flow.dim
+
+    @property
+    def n_bits(self) -> int:
+        """The bit depth of the images whose likelihood the flow gives."""
+        return self.cfg.n_bits
 
     def _y(self, y: Tensor | None) -> Tensor | None:
         return y if self.cond_dim else None
@@ -201,7 +204,7 @@ class GlowModel(Model):
         with step.autocast():
             bpd = self._bpd(x, batch.y).mean()
         value = bpd.item()
-        bad = all_reduce_sum(torch.tensor([0.0 if math.isfinite(value) else 1.0], device=x.device), world_from_env())
+        bad = step.all_reduce_mean(torch.tensor([0.0 if math.isfinite(value) else 1.0], device=x.device))
         finite = bool(bad.item() == 0)
         if finite:
             step.update(bpd, "model")

@@ -11,9 +11,10 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from facegen.core.distributed import all_reduce_sum, world_from_env
+from facegen.core.distributed import world_from_env
 from facegen.core.stats import mean_pairwise_distance
 from facegen.models.base import Model, adam
+from facegen.models.capabilities import GaussianPrior
 from facegen.nn.dcgan import Generator
 
 
@@ -70,17 +71,17 @@ class CollapseAlarm(nn.Module):
         self._epoch: list[torch.Tensor] = []
 
     def add(self, diversity: torch.Tensor) -> None:
+        """A step's diversity ratio, already averaged over the processes (``Step.all_reduce_mean``), so every
+        rank keeps the same best."""
         self._epoch.append(diversity.detach())
 
     def epoch_end(self) -> float | None:
         """The epoch's mean diversity ratio (None when no step ran), warning when it collapsed."""
         if not self._epoch:
             return None
-        world = world_from_env()
-        local = torch.stack(self._epoch).double()
+        diversity = float(torch.stack(self._epoch).double().mean())
         self._epoch.clear()
-        totals = all_reduce_sum(torch.stack([local.sum(), local.new_tensor(float(len(local)))]), world)
-        diversity = float(totals[0] / totals[1])  # over every rank's steps, so every rank keeps the same best
+        world = world_from_env()
         if diversity < self.threshold <= float(self.best) and world.is_main:
             print(f"warning: {self.model_name} samples were only {diversity:.2f} as varied as the real faces this "
                   f"epoch (best so far {float(self.best):.2f}, alarm below {self.threshold:g}): the generator may be "
@@ -90,7 +91,7 @@ class CollapseAlarm(nn.Module):
         return diversity
 
 
-class GeneratorModel(Model):
+class GeneratorModel(GaussianPrior, Model):
     """A model whose faces come from a DC-GAN :class:`Generator` (:meth:`sampler`); SeFa's and GANSpace's hooks
     (:class:`facegen.models.base.Model`) read that generator, the EMA copy when the model samples from one."""
 

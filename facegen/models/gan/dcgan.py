@@ -106,7 +106,6 @@ class GAN(GeneratorModel):
     """Generator + discriminator with the chosen adversarial loss, an optional EMA generator and DiffAugment."""
 
     Config = DCGANConfig
-    capabilities = frozenset({"decode", "sample"})
 
     def __init__(self, cfg: DCGANConfig):
         super().__init__(cfg)
@@ -181,7 +180,7 @@ class GAN(GeneratorModel):
                 self.ema.update(self.generator)
         self.steps += 1
         terms["diversity"] = diversity_ratio(fake, real)
-        self.alarm.add(terms["diversity"])
+        self.alarm.add(step.all_reduce_mean(terms["diversity"]))
         return terms
 
     @torch.no_grad()

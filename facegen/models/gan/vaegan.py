@@ -29,7 +29,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.distributed as dist
 from torch import nn
 
 from facegen.core.argtypes import nonnegative_float
@@ -103,8 +102,6 @@ class VAEGANBase(GeneratorModel):
     """Encoder, decoder (= DC-GAN generator), discriminator; three optimizers."""
 
     Config = VAEGANConfig
-    capabilities = frozenset({"encode", "decode", "sample"})
-    variational = True
 
     def __init__(self, cfg: VAEGANConfig):
         super().__init__(cfg)
@@ -169,14 +166,10 @@ class VAEGANBase(GeneratorModel):
             recon = recon + self.cfg.pixel_weight * self.feature_recon(fake, real)
         return recon
 
-    def gate_inputs(self, real_bce: torch.Tensor, fake_bce: torch.Tensor) -> tuple[float, float]:
+    def gate_inputs(self, real_bce: torch.Tensor, fake_bce: torch.Tensor, step: Step) -> tuple[float, float]:
         """The BCEs the gate reads: averaged over the processes under torchrun, so every rank takes the same
         decision (and joins the same gradient all-reduces)."""
-        stats = torch.stack([real_bce, fake_bce]).detach().float()
-        if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(stats)
-            stats /= dist.get_world_size()
-        real, fake = stats.tolist()
+        real, fake = step.all_reduce_mean(torch.stack([real_bce, fake_bce]).float()).tolist()
         return real, fake
 
     def train_step(self, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
@@ -192,7 +185,7 @@ class VAEGANBase(GeneratorModel):
             recon, prior = self.decoder(torch.cat([z_dec, torch.randn_like(z)]), repeat_condition(y, 2)).chunk(2)
             logits = self.discriminator(torch.cat([x, recon.detach(), prior.detach()]), y3).float()
             real_bce, fake_bce = discriminator_terms("bce", logits[:b], logits[b:])
-        gate = balance_gate(*self.gate_inputs(real_bce, fake_bce), equilibrium=cfg.equilibrium, margin=cfg.margin)
+        gate = balance_gate(*self.gate_inputs(real_bce, fake_bce, step), equilibrium=cfg.equilibrium, margin=cfg.margin)
         if gate.train_disc:
             step.update(real_bce + fake_bce, "disc")
         with frozen(self.discriminator), step.autocast():
@@ -208,7 +201,7 @@ class VAEGANBase(GeneratorModel):
         step.update(dec_loss, "dec")
         self._epoch_mu.append(mu.detach())
         diversity = diversity_ratio(prior, x)
-        self.alarm.add(diversity)
+        self.alarm.add(step.all_reduce_mean(diversity))
         ones = torch.ones((), device=x.device)
         return {"recon": recon_loss.detach(), "kl": kl.detach(), "d_loss": (real_bce + fake_bce).detach(),
                 "g_loss": g_adv.detach(), "d_real": torch.sigmoid(logits[:b].float()).mean().detach(),

@@ -36,6 +36,7 @@ from facegen.core.errors import FacegenError
 from facegen.core.files import load_checkpoint
 from facegen.data.batches import Batch
 from facegen.data.faceset import FaceSet
+from facegen.data.needs import DataNeeds
 from facegen.losses.adversarial import (
     LOSSES,
     check_critic,
@@ -114,7 +115,7 @@ class AdversarialTranslator(Translator):
     """Generator plus PatchGAN discriminator; subclasses choose what D sees and add terms."""
 
     Config = AdversarialConfig
-    uses_unpaired = True
+    data_needs = DataNeeds(pairs=True, unpaired=True)
     conditional_d: ClassVar[bool] = False  # D sees the depth map with the face (pix2pix)
 
     def __init__(self, cfg: AdversarialConfig):
@@ -241,7 +242,7 @@ class Pix2PixDepthToFace(AdversarialTranslator):
     Config = Pix2PixConfig
     summary = "depth map -> face: pix2pix (conditional PatchGAN + L1)"
     conditional_d = True
-    uses_unpaired = False
+    data_needs = DataNeeds(pairs=True)
 
     def extra_terms(self, batch: Batch, source: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.paired_terms(fake, batch.x, batch.labelled)
@@ -253,7 +254,7 @@ class SemiDepthToFace(AdversarialTranslator):
 
     Config = SemiConfig
     summary = "depth map -> face: L1 on --paired_count pairs + adversarial on unpaired faces"
-    uses_paired_count = True
+    data_needs = DataNeeds(pairs=True, unlabelled=True, unpaired=True)
 
     def extra_terms(self, batch: Batch, source: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.paired_terms(fake, batch.x, batch.labelled)

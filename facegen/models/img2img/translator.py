@@ -22,6 +22,7 @@ import torch
 
 from facegen.core.errors import FacegenError
 from facegen.data.batches import Batch
+from facegen.data.needs import DataNeeds
 from facegen.losses.perceptual import feature_distance
 from facegen.models.base import Model, ModelConfig, Step, option
 from facegen.models.registry import register
@@ -98,15 +99,14 @@ class Translator(Model):
     """A U-Net from the pair's source (depth map) to its target (photo); ``reverse`` swaps them."""
 
     Config: ClassVar[type[ModelConfig]] = TranslatorConfig
-    capabilities = frozenset({"translate"})
-    uses_pairs = True
+    data_needs = DataNeeds(pairs=True)
     reverse: ClassVar[bool] = False
 
     def __init__(self, cfg: TranslatorConfig):
         super().__init__(cfg)
         self.generator = unet(cfg, *self.channels_in_out(cfg))
         # the perceptual term's frozen net, for the configs that have one (the adversarial modes' do not)
-        self.features = LazyFeatureNet(cfg.feature_net) if hasattr(cfg, "feature_net") else None
+        self.features = LazyFeatureNet(cfg.feature_net) if isinstance(cfg, PairedTerms) else None
 
     def channels_in_out(self, cfg: TranslatorConfig) -> tuple[int, int]:
         """(input, output) channels: depth maps have 1, photos ``cfg.channels``."""

@@ -17,6 +17,7 @@ from facegen.core.argtypes import nonnegative_float, positive_int
 from facegen.data.batches import Batch
 from facegen.losses.elbo import kl_to_standard_normal, reconstruction_loss, reparameterize
 from facegen.models.base import Model, ModelConfig, Step, option
+from facegen.models.capabilities import GaussianPrior
 from facegen.models.registry import register
 from facegen.nn.conv import Decoder, Encoder
 
@@ -40,8 +41,7 @@ class Autoencoder(Model):
     condition vector y to the encoder (as constant planes) and to the decoder (concatenated to z)."""
 
     Config = AEConfig
-    capabilities = frozenset({"encode", "decode"})
-    variational = False
+    variational = False  # the code is a Gaussian posterior's mean (encode also gives its log-variance)
 
     def __init__(self, cfg: AEConfig):
         super().__init__(cfg)
@@ -135,14 +135,18 @@ class AE(Autoencoder):
 
 
 @register("vae")
-class VAE(Autoencoder):
+class VAE(GaussianPrior, Autoencoder):
     """Gaussian VAE: reconstruction + beta * KL(q(z|x) || N(0, I))."""
 
     Config = VAEConfig
-    capabilities = frozenset({"encode", "decode", "sample"})
     variational = True
     variants = {"--loss=perceptual": "dfcvae"}
     summary = "VAE: reconstruction + beta KL"
+
+    def elbo(self, x: torch.Tensor, y: torch.Tensor, labelled: torch.Tensor | None = None) -> torch.Tensor:
+        """The batch-mean ELBO -(reconstruction loss + KL) per face, one posterior sample (global RNG)."""
+        out = self.loss(x, y, labelled)
+        return -(out["recon"] + out["kl"])
 
 
 @register("cvae")

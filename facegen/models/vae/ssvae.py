@@ -28,6 +28,7 @@ from torch import nn
 from torch.distributions import Beta
 
 from facegen.core.argtypes import nonnegative_float
+from facegen.data.needs import DataNeeds
 from facegen.losses.elbo import kl_to_standard_normal, reparameterize
 from facegen.models.base import option
 from facegen.models.registry import register
@@ -48,8 +49,7 @@ class SemiSupervisedCVAE(CVAE):
     """CVAE plus the inference head q(y|x) for the smile degree, trained on labelled and unlabelled faces."""
 
     Config = SemiSupervisedConfig
-    capabilities = CVAE.capabilities | {"predict_condition"}
-    uses_unlabeled = True
+    data_needs = DataNeeds(unlabelled=True)
     summary = "semi-supervised CVAE (M2 with a Beta head q(y|x)), trained with cvae.py --unlabeled"
 
     def __init__(self, cfg: SemiSupervisedConfig):

@@ -1,0 +1,83 @@
+"""compare_smile_editors.py's study as a declared spec: the smile editors (the GANimation editor, its ablations,
+residual editing with a CVAE) on held-out UTKFace faces and whole LFW photos, judged by networks that did not
+make the edits (:mod:`facegen.analysis.evaluation.smile_study`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from facegen.analysis.evaluation.smile_study import (
+    Judges,
+    editor_method,
+    human_gap,
+    lfw_crop_framing,
+    residual_method,
+    run_set,
+    save_strips,
+    table,
+)
+from facegen.analysis.judges.celeba_judge import load_judge as load_smile_judge
+from facegen.analysis.judges.identity import load_judge as load_identity_judge
+from facegen.core.files import write_json, write_text
+from facegen.data.labels import read_smile_labels
+from facegen.data.mouths import read_split
+from facegen.runs import load_trained
+
+
+@dataclass(frozen=True)
+class EditorStudy:
+    """Which editors, judges and photos: ``editor`` a train_editor.py run, ``cvae`` a CVAE run for residual
+    editing beside it (None: left out), ``feature_net`` the smile judge's run, ``identity`` the identity judge's,
+    ``utkface`` the folder with UTKFace/ and smiles_dataset.txt, ``mouths`` prepare_mouths.py's output (its
+    split names the held-out faces, ``n`` of which are drawn with ``seed``), ``lfw`` whole LFW photos (None:
+    none); ``ablations`` adds the editor without its reshaping of the mouth, and the reshaping alone."""
+
+    utkface: Path
+    out: Path
+    editor: Path = Path("results/editor")
+    cvae: Path | None = None
+    feature_net: Path = Path("results/feature_net")
+    identity: Path = Path("results/identity")
+    mouths: Path = Path("data/mouths")
+    ablations: bool = False
+    lfw: Path | None = None
+    n: int = 200
+    seed: int = 0
+
+
+def run_editor_study(study: EditorStudy) -> str:
+    """Edit every photo set with every method, judge the edits, and write OUT/study.json, OUT/table.md and per
+    set OUT/SET_photos.png and OUT/SET_mouths.png; returns the table."""
+    labels = read_smile_labels(study.utkface / "smiles_dataset.txt")
+    faces_dir = study.utkface / "UTKFace"
+    labelled = [n for n in labels if (faces_dir / n).is_file()]
+    gap = human_gap([faces_dir / n for n in labelled], [labels[n] for n in labelled])
+    print(f"mouth width / jaw width, human-labelled faces: smiling {gap['smiling']:.3f}, not {gap['not_smiling']:.3f}")
+    lfw = sorted(study.lfw.glob("*.jpg")) if study.lfw is not None else []
+    framing = lfw_crop_framing(lfw or [faces_dir / n for n in labelled[:40]])
+    judges = Judges(load_smile_judge(study.feature_net), load_identity_judge(study.identity), framing, gap["gap"])
+    editor = load_trained(study.editor)[1]
+    methods = {"editor": editor_method(editor)}
+    if study.ablations:
+        methods.update({"editor, no reshaping": editor_method(editor, reshape=False),
+                        "reshaping only": editor_method(editor, draw=False)})
+    if study.cvae is not None:
+        methods["residual"] = residual_method(*load_trained(study.cvae))
+    held = [n for n in read_split(study.mouths) if (faces_dir / n).is_file()]
+    pick = np.sort(np.random.default_rng(study.seed).permutation(len(held))[:study.n])
+    sets = {"UTKFace held-out": [faces_dir / held[i] for i in pick]}
+    if lfw:
+        sets["LFW photos"] = lfw
+    columns = ["photo", *(f"{m} {t:+g}" for m in methods for t in (-1, 1))]
+    results = {}
+    for name, paths in sets.items():
+        shown: list = []
+        results[name] = run_set(paths, methods, judges, shown=shown)
+        save_strips(shown, columns, study.out, name.split()[0].lower())
+        print(f"{name}: {results[name]['edited']} of {len(paths)} photos edited")
+    write_json(study.out / "study.json", {"human_gap": gap, "framing_eyes": framing.eyes, "sets": results})
+    write_text(study.out / "table.md", table(results))
+    return table(results)
