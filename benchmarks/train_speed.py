@@ -105,17 +105,14 @@ def faces_of_size(pool: FaceSet, n: int, size: int) -> FaceSet:
 
 
 def flops_per_image(trainer: Trainer, batch_size: int) -> float:
-    """Forward + backward FLOPs of one training step, per image: the VAEs' loss and its backward, or a whole
-    train_step (every player's passes) for models without one, such as the GANs (on a copy, so the timed
-    model starts untouched)."""
+    """Forward + backward FLOPs of one training step, per image: a whole train_step (every player's passes for
+    a GAN; the counter counts the matrix products and convolutions, not the optimizers' elementwise updates),
+    the weights restored afterwards so the timed model starts untouched."""
     batch = next(trainer.train_data.shuffled(batch_size, torch.Generator().manual_seed(0)))
+    state = copy.deepcopy(trainer.model.state_dict())
     with FlopCounterMode(display=False) as counter:
-        if hasattr(trainer.model, "loss"):
-            trainer.model.loss(batch.x, batch.y, batch.labelled)["loss"].backward()
-        else:
-            state = copy.deepcopy(trainer.model.state_dict())
-            trainer.model.train_step(batch, trainer.step)
-            trainer.model.load_state_dict(state)
+        trainer.model.train_step(batch, trainer.step)
+    trainer.model.load_state_dict(state)
     for opt in trainer.optimizers.values():
         opt.zero_grad(set_to_none=True)
     return counter.get_total_flops() / batch.x.shape[0]
