@@ -16,10 +16,12 @@ from helpers import ROOT, call, refusal
 
 from facegen.core.distributed import World
 from facegen.core.files import load_checkpoint
+from facegen.data import load_dataset
 from facegen.data.batches import DeviceFaces
 from facegen.data.faceset import FaceSet
 from facegen.data.prepare import chunks_of
 from facegen.data.shards import buffered_order, load_shards, write_shards
+from facegen.data.toyfaces import make_toy_dataset
 from facegen.train.trainer import Trainer
 
 CPU = torch.device("cpu")
@@ -237,3 +239,19 @@ def test_two_processes_resumed_within_an_epoch_end_bit_for_bit(toy_shards, tmp_p
     for k, v in a["model"].items():
         assert torch.equal(v, b["model"][k]), k
     assert [r["train_loss"] for r in a["history"]] == [r["train_loss"] for r in b["history"]]
+
+
+def test_prepared_real_faces_are_the_faces_training_decodes(tmp_path, capsys):
+    """prepare_data.py on a UTKFace-style folder writes exactly the faces, conditions and names the in-memory path
+    decodes from it; without --data it refuses in one line."""
+    images, labels = make_toy_dataset(tmp_path / "toy", n=60, size=48)
+    code, _, err = call("prepare_data", ["--dataset", "utkface", "--data", images, "--labels", labels, "--resize", 32,
+                                         "--shard_size", 50, "--out", tmp_path / "utk"], capsys)
+    assert code == 0, err
+    disk = load_shards(tmp_path / "utk", ["smile", "age"])
+    memory = load_dataset(dataset="utkface", data=images, labels=labels, size=32, channels=3,
+                          conditions=["smile", "age"], cache_dir=None)
+    assert torch.equal(disk.images.read(torch.arange(len(disk))), memory.images)
+    assert torch.equal(disk.cond, memory.cond) and disk.names == memory.names
+    code, _, err = call("prepare_data", ["--dataset", "celeba", "--resize", 32, "--out", tmp_path / "c"], capsys)
+    refusal(code, err, "--dataset celeba", "--data")
