@@ -22,6 +22,7 @@ from facegen.data.faceset import FaceSet
 from facegen.data.prepare import chunks_of
 from facegen.data.shards import buffered_order, load_shards, write_shards
 from facegen.data.toyfaces import make_toy_dataset
+from facegen.runs import Run
 from facegen.train.trainer import Trainer
 
 CPU = torch.device("cpu")
@@ -177,6 +178,10 @@ def test_a_run_resumed_within_an_epoch_ends_bit_for_bit(toy_shards, tmp_path, mo
         assert all(torch.equal(v[s], b["optimizers"]["model"]["state"][k][s]) for s in v)
     terms = [k for k in a["history"][0] if k.startswith(("train_", "val_"))]
     assert [[r[k] for k in terms] for r in a["history"]] == [[r[k] for k in terms] for r in b["history"]]
+    disk = load_shards(toy_shards, [])
+    for faces in Run.load(tmp_path / "straight").faces():  # what a script that analyses the run gets: tensors
+        at = torch.tensor([disk.names.index(name) for name in faces.names])
+        assert isinstance(faces.images, torch.Tensor) and torch.equal(faces.images, disk.images.read(at))
 
 
 def test_a_truncated_or_corrupt_shard_is_named_in_one_line(toy_shards, tmp_path, capsys):

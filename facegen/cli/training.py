@@ -265,10 +265,10 @@ def train(cls: type[Model], args: argparse.Namespace) -> Path:
     seed_everything(args.seed)
     spec = data_spec(args, cls)
     if world.is_main:  # rank 0 draws toy faces and fills the cache; the others then read it
-        faces, unpaired = spec.load(), spec.load_unpaired()
+        faces, unpaired = spec.load(on_disk=True), spec.load_unpaired()
     distributed.barrier(world)
     if not world.is_main:
-        faces, unpaired = spec.load(), spec.load_unpaired()
+        faces, unpaired = spec.load(on_disk=True), spec.load_unpaired()
     train_faces, val_faces = spec.split(faces)
     cls.data_needs.check(train_faces, cls.name)
     cfg = model_config(args, cls, faces.size, faces.channels, cls.data_needs.cond_dim(faces, train_faces))

@@ -62,8 +62,10 @@ class DataSpec:
                 kept[k] = None
         return cls(**kept, needs=needs)
 
-    def load(self) -> FaceSet:
-        """Every face the flags describe (decoded once, cached on disk)."""
+    def load(self, on_disk: bool = False) -> FaceSet:
+        """Every face the flags describe (decoded once, cached on disk). Faces from shards stay on disk with
+        ``on_disk`` (training reads them a batch at a time) and are otherwise read into one tensor, as any other
+        source gives them to the scripts that analyse a run."""
         if not 32 <= self.size <= 128:
             raise FacegenError(f"--resize {self.size} is outside 32-128: pick a size in that range (e.g. 50 or 64)")
         if self.needs.pairs:
@@ -77,6 +79,8 @@ class DataSpec:
                                 toy_n=self.toy_n)
         if self.shards is not None:
             faces = load_shards(self.shards, self.conditions if self.needs.targets is Targets.CONDITIONS else [])
+            if not on_disk:
+                faces.images = faces.images.read(torch.arange(len(faces)))
         else:
             faces = load_dataset(dataset=self.dataset, data=self.data, labels=self.labels, attrs=self.attrs,
                                  size=self.size, channels=self.channels,
