@@ -22,13 +22,14 @@ def _floating(x: torch.Tensor | np.ndarray) -> torch.Tensor:
 
 
 def mean_pairwise_distance(x: torch.Tensor | np.ndarray) -> torch.Tensor:
-    """The mean Euclidean distance between different rows of x (n >= 2 rows, each flattened), as a 0-d tensor in
-    x's dtype on x's device; no gradient flows through it."""
+    """The mean Euclidean distance between different rows of x (each flattened), as a 0-d tensor in x's dtype on
+    x's device; NaN when there is no pair (fewer than 2 rows: a GAN's last validation batch may hold one face);
+    no gradient flows through it."""
     flat = _floating(x).detach()
     n = len(flat)
-    flat = flat.reshape(n, -1)
     if n < 2:
-        raise FacegenError(f"a mean pairwise distance needs at least 2 rows, got {n}")
+        return flat.new_tensor(float("nan"))
+    flat = flat.reshape(n, -1)
     return torch.cdist(flat, flat).sum() / (n * (n - 1))
 
 
