@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +31,8 @@ from facegen.data.unpaired import load_unpaired
 from facegen.models.img2img.translator import snapshot_rows
 from facegen.models.registry import build_model
 from facegen.runs import LAST, Run
+from tests.helpers import run_script, script_refusal, written
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY_NET = ["--base_channels", "8", "--max_channels", "16"]
 TINY_D = ["--d_base_channels", "8", "--d_layers", "2"]
 
@@ -124,7 +122,7 @@ def test_supervised_training_on_toy_pairs_lowers_held_out_l1(space):
     assert steps <= 300 and last < 0.92 * first and last < 0.97 * baseline, (first, last, baseline)
     assert run.model_name == "d2f_supervised" and run.data.needs.pairs and run.dataset["n_train_targets"] == len(train)
     grid = out / "iterations" / "iter_15.png"
-    assert grid.is_file() and (out / "training.gif").is_file()
+    written(out, "iterations/iter_15.png", "training.gif")
     faces = snapshot_faces(grid, 32)  # the generated rows read back from the grid: the model's own faces
     model = run.load_model()
     with torch.no_grad():
@@ -175,66 +173,59 @@ def test_configs_refuse_what_cannot_work():
 
 
 # ---- translate.py and bad input ---------------------------------------------------------------------------------
-def test_translate_writes_one_face_per_depth_map(space, tmp_path):
-    if not (space / "sup" / LAST).is_file():
-        depth2face.main(["--mode", "supervised", *run_args(space, "sup", 1, *TINY_NET, toy_n=300)])
+@pytest.fixture(scope="module")
+def translator(space) -> Path:
+    """A supervised run trained one epoch with tiny networks: the run translate.py reads in these tests."""
+    depth2face.main(["--mode", "supervised", *run_args(space, "translator", 1, *TINY_NET, toy_n=300)])
+    return space / "translator"
+
+
+def test_translate_writes_one_face_per_depth_map(space, translator, tmp_path):
     depth_dir = tmp_path / "depth"
     depth_dir.mkdir()
     names = sorted((space / "toy300" / "depth").iterdir())[:3]
     for i, p in enumerate(names):
         Image.open(p).resize((40 + 10 * i, 40 + 10 * i)).save(depth_dir / f"d{i}{'.jpg' if i else '.png'}")
-    translate.main(["--run", str(space / "sup"), "--images", str(depth_dir), "--out", str(tmp_path / "faces")])
+    translate.main(["--run", str(translator), "--images", str(depth_dir), "--out", str(tmp_path / "faces")])
     made = sorted((tmp_path / "faces").iterdir())
     assert [p.name for p in made] == ["d0.png", "d1.png", "d2.png"]
     assert all(Image.open(p).size == (32, 32) and Image.open(p).mode == "RGB" for p in made)
 
 
-def test_translate_takes_one_image_and_never_writes_over_its_inputs(space, tmp_path):
+def test_translate_takes_one_image_and_never_writes_over_its_inputs(space, translator, tmp_path):
     """--images FILE is one depth map; an empty folder names --images (not --data); --out the inputs' own folder
     with the same names is refused before anything is written."""
-    if not (space / "sup" / LAST).is_file():
-        depth2face.main(["--mode", "supervised", *run_args(space, "sup", 1, *TINY_NET, toy_n=300)])
     depth_dir = tmp_path / "depth"
     depth_dir.mkdir()
     shutil.copy(sorted((space / "toy300" / "depth").iterdir())[0], depth_dir / "d0.png")
-    translate.main(["--run", str(space / "sup"), "--images", str(depth_dir / "d0.png"), "--out", str(tmp_path / "o")])
+    translate.main(["--run", str(translator), "--images", str(depth_dir / "d0.png"), "--out", str(tmp_path / "o")])
     assert [p.name for p in (tmp_path / "o").iterdir()] == ["d0.png"]
     before = (depth_dir / "d0.png").read_bytes()
     with pytest.raises(FacegenError, match="written over their inputs"):
-        translate.main(["--run", str(space / "sup"), "--images", str(depth_dir), "--out", str(depth_dir)])
+        translate.main(["--run", str(translator), "--images", str(depth_dir), "--out", str(depth_dir)])
     assert (depth_dir / "d0.png").read_bytes() == before
     (tmp_path / "empty").mkdir()
     with pytest.raises(FacegenError, match="pass --images a folder of depth maps"):
-        translate.main(["--run", str(space / "sup"), "--images", str(tmp_path / "empty"), "--out", str(tmp_path)])
+        translate.main(["--run", str(translator), "--images", str(tmp_path / "empty"), "--out", str(tmp_path)])
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(FacegenError, match="is not an image"):
-        translate.main(["--run", str(space / "sup"), "--images", str(tmp_path / "notes.txt"), "--out", str(tmp_path)])
+        translate.main(["--run", str(translator), "--images", str(tmp_path / "notes.txt"), "--out", str(tmp_path)])
 
 
-def one_line_exit(args: list[str]) -> str:
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True)
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
-    return lines[0]
-
-
-def test_bad_inputs_give_one_line_and_exit_2(space, tmp_path):
-    if not (space / "sup" / LAST).is_file():
-        depth2face.main(["--mode", "supervised", *run_args(space, "sup", 1, *TINY_NET, toy_n=300)])
+def test_bad_inputs_give_one_line_and_exit_2(translator, tmp_path):
     photo = tmp_path / "photo_as_depth"
     photo.mkdir()
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(photo / "me.jpg")
-    line = one_line_exit(["translate.py", "--run", str(space / "sup"), "--images", str(photo), "--out",
-                          str(tmp_path / "o")])
+    line = script_refusal(run_script("translate.py", "--run", translator, "--images", photo, "--out", tmp_path / "o"))
     assert "colour image" in line and "me.jpg" in line
     pairs = tmp_path / "pairs"
     for folder, stems in (("depth", "ab"), ("photo", "ac")):
         (pairs / folder).mkdir(parents=True)
         for s in stems:
             Image.new("L" if folder == "depth" else "RGB", (40, 40)).save(pairs / folder / f"{s}.png")
-    line = one_line_exit(["depth2face.py", "--pairs", str(pairs), "--cache_dir", str(tmp_path / "c"), "--out",
-                          str(tmp_path / "run")])
+    line = script_refusal(run_script("depth2face.py", "--pairs", pairs, "--cache_dir", tmp_path / "c", "--out",
+                                     tmp_path / "run"))
     assert "do not pair up" in line
 
 

@@ -132,13 +132,14 @@ def test_the_ranks_together_train_on_the_global_batch_of_one_process(mixed):
 
 # ---- training under torchrun ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def worker_runs(tmp_path_factory) -> Path:
+def worker_runs(tmp_path_factory) -> Path:  # torchrun processes: the tests that use it are marked slow
     """tests/ddp_worker.py under torchrun: an AE and a CVAE, 2 epochs, 2 processes at batch 8 each."""
     out = tmp_path_factory.mktemp("ddp_worker")
     torchrun("tests/ddp_worker.py", str(out))
     return out
 
 
+@pytest.mark.slow
 def test_gradient_averaging_and_global_batchnorm_match_one_process(worker_runs):
     """Brute force: each rank's share of the global batch through GlobalBatchNorm2d gives that share of what
     torch's BatchNorm2d gives on the whole batch (output, input gradient, running statistics), and the
@@ -163,6 +164,7 @@ def test_gradient_averaging_and_global_batchnorm_match_one_process(worker_runs):
     torch.testing.assert_close(ranks[0]["bias_grad"] + ranks[1]["bias_grad"], bn.bias.grad, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", MODELS)
 def test_parameters_and_batchnorm_statistics_are_identical_on_every_rank(worker_runs, model):
     states = [torch.load(worker_runs / model / f"rank{r}.pt") for r in range(WORLD)]
@@ -181,6 +183,7 @@ def test_parameters_and_batchnorm_statistics_are_identical_on_every_rank(worker_
         assert int(states[0][key]) == passes * EPOCHS * 5, key  # 36 faces per rank at 8 a step: 5 steps an epoch
 
 
+@pytest.mark.slow
 def test_two_processes_at_batch_b_train_as_one_process_at_batch_2b(worker_runs, tmp_path):
     """The AE has no sampling noise, so the runs differ only in the order floats are summed (the all-reduces):
     the epoch losses agree to rtol 1e-5 (seen: 1e-8) and the weights after 10 Adam steps to atol 1e-5 (seen:
@@ -241,6 +244,7 @@ def script_runs(tmp_path_factory) -> dict:
     return {"tmp": tmp, "after_two": after_two, "resumed_stdout": resumed.stdout}
 
 
+@pytest.mark.slow
 def test_training_script_runs_under_torchrun(script_runs):
     after = script_runs["after_two"]
     assert after["flags"]["world_size"] == WORLD
@@ -249,6 +253,7 @@ def test_training_script_runs_under_torchrun(script_runs):
     assert "resuming" in script_runs["resumed_stdout"] and "at epoch 2" in script_runs["resumed_stdout"]
 
 
+@pytest.mark.slow
 def test_resumed_torchrun_run_equals_a_straight_one(script_runs):
     tmp = script_runs["tmp"]
     a, b = load_checkpoint(tmp / "stopped" / LAST), load_checkpoint(tmp / "straight" / LAST)
@@ -260,6 +265,7 @@ def test_resumed_torchrun_run_equals_a_straight_one(script_runs):
     assert (tmp / "stopped" / "training.csv").read_text().strip().count("\n") == 3
 
 
+@pytest.mark.slow
 def test_resume_with_another_number_of_processes_is_one_line(script_runs, capsys):
     import cvae
     from facegen.cli.args import guard
@@ -275,6 +281,7 @@ def test_resume_with_another_number_of_processes_is_one_line(script_runs, capsys
     assert (tmp / "stopped" / LAST).read_bytes() == before
 
 
+@pytest.mark.slow
 def test_torchrun_with_another_number_of_processes_puts_the_one_line_first(script_runs):
     """torch gives no hook before its workers start, so the check runs in them: the project's line comes first,
     then torchrun's own report of the failed worker (ChildFailedError), as the README says."""

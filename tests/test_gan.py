@@ -32,10 +32,8 @@ from facegen.nn.conv import level_sizes
 from facegen.nn.dcgan import Discriminator, Generator
 from facegen.runs import LAST, Run, prepare_run_dir
 from facegen.train.trainer import TrainConfig, Trainer
-from tests.conftest import tiny_args
-
-SMALL = dict(g_channels=8, d_channels=8, max_channels=16, latent_size=6)
-SMALL_VAEGAN = dict(e_channels=8, g_channels=8, d_channels=8, max_channels=16, latent_size=6)
+from tests.fakes import SMALL_GAN, SMALL_VAEGAN, gan_args
+from tests.helpers import refusal, written
 
 
 # ---- the networks ------------------------------------------------------------------------------------------------
@@ -109,7 +107,7 @@ def test_dcgan_step_gradients_are_those_of_the_losses(loss):
     """The discriminator's gradient is that of L_D on [real, G(z)] in one pass (plus the penalty for wgan-gp,
     whose value is checked against its own definition), the generator's that of L_G through the frozen D."""
     seed_everything(0)
-    model = build_model("dcgan", dict(size=32, channels=3, loss=loss, **SMALL)).train()
+    model = build_model("dcgan", dict(size=32, channels=3, loss=loss, **SMALL_GAN)).train()
     batch = batch_of()
     state = {k: v.clone() for k, v in model.state_dict().items()}
     step = RecordingStep(model, step=False)
@@ -142,7 +140,7 @@ def test_dcgan_step_gradients_are_those_of_the_losses(loss):
 
 def test_n_critic_updates_the_generator_every_nth_step_and_ema_follows_it():
     seed_everything(0)
-    model = build_model("dcgan", dict(size=32, channels=3, n_critic=3, ema=0.9, **SMALL)).train()
+    model = build_model("dcgan", dict(size=32, channels=3, n_critic=3, ema=0.9, **SMALL_GAN)).train()
     step = RecordingStep(model)
     for i in range(6):
         p0 = [p.clone() for p in model.generator.parameters()]
@@ -164,7 +162,7 @@ def test_n_critic_updates_the_generator_every_nth_step_and_ema_follows_it():
 
 def test_diffaugment_changes_what_d_sees_in_training_only():
     seed_everything(0)
-    model = build_model("dcgan", dict(size=32, channels=3, diffaugment="color,translation,cutout", **SMALL))
+    model = build_model("dcgan", dict(size=32, channels=3, diffaugment="color,translation,cutout", **SMALL_GAN))
     x = torch.rand(4, 3, 32, 32) * 2 - 1
     model.train()
     assert not torch.allclose(model.judge(x), model.discriminator(x))
@@ -240,13 +238,7 @@ def test_the_balance_gate_skips_updates_and_logs_it(equilibrium, skip_disc, skip
 
 
 # ---- through the scripts ---------------------------------------------------------------------------------------
-def gan_args(tmp: Path, out: str, epochs: int, *extra: str) -> list[str]:
-    args = tiny_args(tmp, out, "--g_channels", "8", "--d_channels", "8", "--max_channels", "16", *extra)
-    args[args.index("--n_epochs") + 1] = str(epochs)
-    args[args.index("--eval_every") + 1] = "3"
-    return args
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize(("script", "extra"), [
     (dcgan, ("--conditions", "smile", "--loss", "lsgan", "--ema", "0.9", "--diffaugment", "color,translation",
              "--n_critic", "2", "--jitter", "0.1")),
@@ -276,39 +268,35 @@ def test_resume_equals_a_straight_run_bit_for_bit(toy_root, script, extra):
     else:  # the conditional GAN, chosen by --conditions
         assert Run.load(run).model_name == "cgan" and "generator_ema.fc.weight" in a["model"]
     assert wanted <= set(header), header
-    for f in ("training.gif", "plots/training.png", "iterations/iter_3.png"):
-        assert (run / f).is_file(), f
+    written(run, "training.gif", "plots/training.png", "iterations/iter_3.png")
 
 
-def gan_run(toy_root: Path) -> Path:
-    """The conditional GAN run of the resume test (trained here when that test was deselected)."""
-    run = toy_root / "dcgan_straight"
-    if not (run / LAST).exists():
-        dcgan.main(gan_args(toy_root, "dcgan_straight", 1, "--conditions", "smile"))
-    return run
+@pytest.fixture(scope="module")
+def cgan_run(toy_root) -> Path:
+    """A conditional GAN trained one epoch through dcgan.py: the run the exploration and refusal tests read."""
+    dcgan.main(gan_args(toy_root, "cgan_one_epoch", 1, "--conditions", "smile"))
+    return toy_root / "cgan_one_epoch"
 
 
-def test_exploration_scripts_on_a_gan_run(toy_root):
-    run = gan_run(toy_root)
+def test_exploration_scripts_on_a_gan_run(cgan_run):
+    run = cgan_run
     sample_prior.main(["--run", str(run), "--n", "4"])
     sample_prior.main(["--run", str(run), "--temperatures", "0.25:2.0:0.25", "--n", "3"])
     sample_prior.main(["--run", str(run), "--degrees", "-1,1", "--n", "3"])
     sample_across_axis.main(["--run", str(run), "--axis", "2", "--steps", "4"])
     sample_across_axis.main(["--run", str(run), "--axis", "cond", "--steps", "3", "--n", "2"])
-    for f in ("sampled/sampled_0.png", "sampled/temperatures_0.png", "sampled/degrees_-1_1.png", "axis/axis_2.png",
-              "axis/axis_cond_samples.png"):
-        assert (run / f).is_file(), f
+    written(run, "sampled/sampled_0.png", "sampled/temperatures_0.png", "sampled/degrees_-1_1.png", "axis/axis_2.png",
+            "axis/axis_cond_samples.png")
 
 
 def one_line_exit_2(capsys, main, argv: list[str], *words: str) -> None:
     capsys.readouterr()
     with pytest.raises(SystemExit) as e:
         guard(lambda: main(argv))
-    err = capsys.readouterr().err.strip().splitlines()
-    assert e.value.code == 2 and len(err) == 1 and all(w in err[0] for w in words), err
+    refusal(e.value.code, capsys.readouterr().err, *words)
 
 
-def test_bad_input_is_one_line_and_exit_2(toy_root, capsys):
+def test_bad_input_is_one_line_and_exit_2(toy_root, cgan_run, capsys):
     one_line_exit_2(capsys, dcgan.main, gan_args(toy_root, "x", 1, "--loss", "hinge"), "--loss", "hinge")
     one_line_exit_2(capsys, dcgan.main, gan_args(toy_root, "x", 1, "--loss", "wgan-gp", "--d_norm", "batch"),
                     "wgan-gp", "BatchNorm")
@@ -322,8 +310,8 @@ def test_bad_input_is_one_line_and_exit_2(toy_root, capsys):
     no_toy = ["--data", str(empty), "--out", str(toy_root / "x"), "--cache_dir", str(toy_root / "cache")]
     one_line_exit_2(capsys, vaegan.main, no_toy, "holds no images", "--data DIR")  # not "pass --labels"
     assert not (toy_root / "x").exists()
-    one_line_exit_2(capsys, changing_smiles.main, ["--run", str(gan_run(toy_root))], "encode", "cgan run")
-    one_line_exit_2(capsys, evaluate.main, ["--run", str(gan_run(toy_root))], "encode", "compare_models.py")
+    one_line_exit_2(capsys, changing_smiles.main, ["--run", str(cgan_run)], "encode", "cgan run")
+    one_line_exit_2(capsys, evaluate.main, ["--run", str(cgan_run)], "encode", "compare_models.py")
     with pytest.raises(FacegenError, match="BatchNorm"):
         build_model("dcgan", dict(size=32, loss="wgan-gp", d_norm="batch")).cfg.check()
 
@@ -331,12 +319,13 @@ def test_bad_input_is_one_line_and_exit_2(toy_root, capsys):
 def test_the_conditional_vaegan_trains_through_its_script(toy_root):
     vaegan.main(gan_args(toy_root, "cvaegan", 1, "--conditions", "smile", "--e_channels", "8"))
     assert Run.load(toy_root / "cvaegan").model_name == "cvaegan"
-    assert (toy_root / "cvaegan" / "iterations" / "original.png").is_file()  # snapshots are reconstructions
+    written(toy_root / "cvaegan", "iterations/original.png")  # snapshots are reconstructions
     changing_smiles.main(["--run", str(toy_root / "cvaegan"), "--n", "3"])
-    assert (toy_root / "cvaegan" / "forcing" / "forcing_smiles_all.png").is_file()
+    written(toy_root / "cvaegan", "forcing/forcing_smiles_all.png")
 
 
 # ---- it learns -------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_dcgan_lowers_the_frechet_distance_on_toy_faces(toy_root, tmp_path):
     """About a hundred steps on 144 toy faces; the distance to the training faces' features falls, in two fixed
     feature spaces that need no training: an attribute net with random (seeded) weights and 8 x 8 pixels."""

@@ -23,12 +23,12 @@ from facegen.models.capabilities import Encoder
 from facegen.models.flow.glow import GlowConfig, GlowModel
 from facegen.models.registry import build_model
 from facegen.runs import LAST, Run
-from tests.test_gan import SMALL, SMALL_VAEGAN, gan_args
+from tests.fakes import SMALL_GAN, SMALL_VAEGAN, gan_args
 
 SIZE = 32
-LATENT = SMALL["latent_size"]
-MODELS = [("dcgan", SMALL), ("cgan", SMALL), ("vaegan", SMALL_VAEGAN), ("cvaegan", SMALL_VAEGAN),
-          ("dcgan", {**SMALL, "ema": 0.9})]
+LATENT = SMALL_GAN["latent_size"]
+MODELS = [("dcgan", SMALL_GAN), ("cgan", SMALL_GAN), ("vaegan", SMALL_VAEGAN), ("cvaegan", SMALL_VAEGAN),
+          ("dcgan", {**SMALL_GAN, "ema": 0.9})]
 IDS = ["dcgan", "cgan", "vaegan", "cvaegan", "dcgan-ema"]
 
 

@@ -27,7 +27,8 @@ from facegen.losses.likelihood import quantise
 from facegen.models.base import OptimSettings
 from facegen.models.flow.glow import EpochReport, GlowConfig, GlowModel, WarmupThenDecay
 from facegen.runs import LAST, Run
-from tests.test_celeba_scripts import NAMES, run_script, write_celeba
+from tests.fakes import CELEBA_ATTRIBUTES, write_celeba
+from tests.helpers import run_in_process, written
 
 EPOCHS = 4  # 9 steps each on 144 toy faces: 36 steps
 
@@ -86,7 +87,7 @@ def test_bits_per_dim_falls_on_toy_faces(flow_run):
     assert model.conditional and model.cond_dim == 1 and model.latent_size == 3 * 32 * 32
     flags = [m.initialized for m in model.modules() if hasattr(m, "initialized")]
     assert flags and all(bool(f) for f in flags)
-    assert (flow_run / "iterations" / f"iter_{EPOCHS}.png").is_file() and (flow_run / "plots/training.png").is_file()
+    written(flow_run, f"iterations/iter_{EPOCHS}.png", "plots/training.png")
 
 
 def test_resume_after_a_non_validation_epoch_is_bit_exact(flow_run, toy_root):
@@ -253,16 +254,14 @@ def test_warm_up_then_the_trainers_decay_per_step():
 def test_sample_prior_at_the_runs_temperature_and_degrees(flow_run):
     sample_prior.main(["--run", str(flow_run), "--n", "4"])  # the run's --temperature 0.7
     sample_prior.main(["--run", str(flow_run), "--degrees", "-1,1", "--n", "3", "--temperature", "0.5"])
-    for name in ("sampled/sampled_0_t0.7.png", "sampled/degrees_-1_1.png"):
-        assert (flow_run / name).is_file(), name
+    written(flow_run, "sampled/sampled_0_t0.7.png", "sampled/degrees_-1_1.png")
 
 
 def test_changing_smiles_and_latent_analysis_on_a_flow_run(flow_run):
     changing_smiles.main(["--run", str(flow_run), "--n", "3"])
     latent_analysis.main(["--run", str(flow_run), "--n_pairs", "2", "--steps", "3"])
-    for name in ("forcing/forcing_smiles_all.png", "forcing/forcing_smiles_one.png", "plots/latent_forward.png",
-                 "plots/pca_explained_variance.png", "interp/interp_random.png"):
-        assert (flow_run / name).is_file(), name
+    written(flow_run, "forcing/forcing_smiles_all.png", "forcing/forcing_smiles_one.png", "plots/latent_forward.png",
+            "plots/pca_explained_variance.png", "interp/interp_random.png")
 
 
 def test_evaluate_reports_held_out_bits_per_dim(flow_run):
@@ -284,28 +283,31 @@ def test_attribute_vectors_edits_interpolation_and_flip_rates_on_a_celeba_flow_r
     images, attrs = write_celeba(tmp_path)
     data = ["--dataset", "celeba", "--data", images, "--attrs", attrs, "--resize", "32", "--cache_dir",
             tmp_path / "cache", "--val_fraction", "0.25"]
-    run_script("train_feature_net.py", *data, "--n_epochs", "1", "--batch_size", "16", "--out", tmp_path / "net")
+    run_in_process("train_feature_net.py", *data, "--n_epochs", "1", "--batch_size", "16", "--out", tmp_path / "net")
     run = tmp_path / "glow"
-    run_script("glow.py", *data, "--conditions", "", "--levels", "2", "--steps", "1", "--hidden", "8", "--n_bits",
-               "5", "--batch_size", "12", "--n_epochs", "1", "--out", run)
-    run_script("attribute_vectors.py", "--run", run)
+    run_in_process("glow.py", *data, "--conditions", "", "--levels", "2", "--steps", "1", "--hidden", "8", "--n_bits",
+                   "5", "--batch_size", "12", "--n_epochs", "1", "--out", run)
+    run_in_process("attribute_vectors.py", "--run", run)
     model = Run.load(run).load_model()
     faces = attribute_faces(Run.load(run))
     with torch.no_grad():
         eps = model.encode(faces.images.float() / 255)[0].double()
-    smiling = faces.meta["attrs"][:, NAMES.index("Smiling")] > 0
+    smiling = faces.meta["attrs"][:, CELEBA_ATTRIBUTES.index("Smiling")] > 0
     with np.load(run / "attributes" / "attribute_vectors.npz") as f:
         assert f["vectors"].shape == (40, 3 * 32 * 32)
-        np.testing.assert_allclose(f["vectors"][NAMES.index("Smiling")],
+        np.testing.assert_allclose(f["vectors"][CELEBA_ATTRIBUTES.index("Smiling")],
                                    (eps[smiling].mean(0) - eps[~smiling].mean(0)).numpy(), atol=1e-4)
-    run_script("modify_attribute.py", "--run", run, "--attribute", "Smiling", "--without", "2", "--amounts", "0:1:0.5")
-    run_script("interpolate.py", "--run", run, "--pairs", "attribute", "--attribute", "Smiling", "--n_pairs", "2",
-               "--steps", "3")
-    run_script("evaluate_attributes.py", "--run", run, "--classifier", tmp_path / "net" / "attribute_net.pt",
-               "--attributes", "Smiling,Male", "--n", "4", "--amounts", "1", "--mean_only")
+    run_in_process("modify_attribute.py", "--run", run, "--attribute", "Smiling", "--without", "2", "--amounts",
+                   "0:1:0.5")
+    run_in_process("interpolate.py", "--run", run, "--pairs", "attribute", "--attribute", "Smiling", "--n_pairs", "2",
+                   "--steps", "3")
+    run_in_process("evaluate_attributes.py", "--run", run, "--classifier", tmp_path / "net" / "attribute_net.pt",
+                   "--attributes", "Smiling,Male", "--n", "4", "--amounts", "0,1", "--mean_only")
     rows = json.loads((run / "attributes" / "evaluation.json").read_text())["rows"]
-    assert [(r["attribute"], r["method"]) for r in rows] == [("Smiling", "mean difference"),
-                                                            ("Male", "mean difference")]
-    assert all(0 <= r["added_after"] <= 1 for r in rows)
-    for name in ("attributes/add_Smiling.png", "interp/with_without_Smiling.png"):
-        assert (run / name).is_file(), name
+    assert [(r["attribute"], r["method"], r["amount"]) for r in rows] == [
+        (a, "mean difference", amount) for a in ("Smiling", "Male") for amount in (0.0, 1.0)]
+    for r in rows:  # an edit of amount 0 is no edit: the flow decodes the very code it encoded
+        if r["amount"] == 0:
+            assert (r["added_after"], r["removed_after"]) == (r["added_before"], r["removed_before"]), r
+            assert r["target_change"] == r["other_change"] == r["other_flips"] == 0, r
+    written(run, "attributes/add_Smiling.png", "interp/with_without_Smiling.png")

@@ -8,20 +8,21 @@ import numpy as np
 import pytest
 import torch
 
-import evaluate
 from facegen.analysis.evaluation import metrics
 from facegen.analysis.judges import pixel
 from facegen.models.registry import build_model
 from facegen.runs import Run
+from tests.helpers import written
 
 
-def test_trained_model_controls_the_smile(smile_run, capsys):
-    evaluate.main(["--run", str(smile_run)])
-    assert "smile control" in capsys.readouterr().out
+@pytest.mark.slow  # smile_run trains for about half a minute
+def test_trained_model_controls_the_smile(evaluated_smile_run):
+    smile_run, printed = evaluated_smile_run
+    assert "smile control" in printed
     m = json.loads((smile_run / "metrics.json").read_text())
-    for name in ("plots/smile_response.png", "plots/bias_by_degree.png", "evaluators/smile_regressor.npz",
-                 "evaluators/smile_regressor.json", "evaluators/gender_classifier.npz",
-                 "evaluators/gender_classifier.json"):
+    written(smile_run, "plots/smile_response.png", "plots/bias_by_degree.png")
+    for name in ("evaluators/smile_regressor.npz", "evaluators/smile_regressor.json",
+                 "evaluators/gender_classifier.npz", "evaluators/gender_classifier.json"):
         assert (smile_run / name).is_file(), name
     assert 0 < m["reconstruction"]["val_mse_per_pixel"] < 0.05 and m["reconstruction"]["val_elbo"] < 0
     assert m["evaluators"]["smile_regressor"]["correlation"] > 0.5
@@ -32,9 +33,19 @@ def test_trained_model_controls_the_smile(smile_run, capsys):
     assert m["forcing"]["predicted_change"] > 0.3
     assert m["forcing"]["pixel_change_inside_mouth"] > m["forcing"]["pixel_change_outside_mouth"]
     assert 0.2 < m["diversity"]["ratio"] < 2
-    assert len(m["bias"]["share_female"]) == len(metrics.DEGREES) and m["bias"]["data_gap"] is not None
+    bias = m["bias"]  # the data's side counted here from the run's labelled training faces
+    train, _ = Run.load(smile_run).faces()
+    smiling, female = train.cond[train.labelled, 0] > 0, train.meta["gender"][train.labelled]
+    counts = {group: (int(((female == 1) & rows).sum()), int(((female == 0) & rows).sum()))
+              for group, rows in (("smiling", smiling), ("not_smiling", ~smiling))}
+    assert {g: (bias["data"][g]["female"], bias["data"][g]["male"]) for g in counts} == counts
+    shares = {g: f / (f + male) for g, (f, male) in counts.items()}
+    assert bias["data_gap"] == pytest.approx(shares["smiling"] - shares["not_smiling"])
+    assert len(bias["share_female"]) == len(metrics.DEGREES)
+    assert bias["model_gap"] == pytest.approx(bias["share_female"][-1] - bias["share_female"][0])
 
 
+@pytest.mark.slow
 def test_untrained_model_has_no_smile_control(smile_run, tmp_path):
     run = tmp_path / "untrained"
     run.mkdir()
@@ -49,10 +60,10 @@ def test_untrained_model_has_no_smile_control(smile_run, tmp_path):
     assert m["diversity"]["ratio"] < 0.1  # an untrained decoder draws nearly the same grey image every time
 
 
-def test_judges_are_cached(smile_run, tmp_path):
+@pytest.mark.slow
+def test_judges_are_cached(evaluated_smile_run):
+    smile_run, _ = evaluated_smile_run
     path = smile_run / "evaluators" / "smile_regressor.json"
-    if not path.exists():
-        evaluate.main(["--run", str(smile_run)])
     before = path.stat().st_mtime_ns
     train, val = Run.load(smile_run).faces()
     judge = pixel.load_or_fit(smile_run, pixel.SMILE, train, val)
@@ -81,6 +92,7 @@ def test_a_judge_stored_as_arrays_scores_as_its_fitted_pipeline(kind, tmp_path):
     assert np.array_equal(back.linear(x), judge.linear(x))
 
 
+@pytest.mark.slow
 def test_a_planted_pickle_among_the_judges_never_runs(smile_run, tmp_path, capsys):
     """An old joblib file is never opened; an .npz whose arrays are pickled objects is not loaded (one line)
     and the judge is fitted again."""
@@ -132,6 +144,7 @@ def test_gender_by_smile_counts():
     assert table["not_smiling"]["female"] == 2 and table["not_smiling"]["share_female"] == pytest.approx(2 / 3)
 
 
+@pytest.mark.slow
 def test_the_smile_sweep_changes_the_mouth_and_little_else(smile_run):
     """Down a column of sample_prior.py --sweep only the degree changes: on a CVAE trained briefly on toy faces
     the pixels change most in the mouth box (measured: about 1.4 times the change elsewhere, which is the

@@ -26,6 +26,8 @@ from facegen.cli.sliders import build_state
 from facegen.core.errors import FacegenError
 from facegen.runs import Run
 
+pytestmark = pytest.mark.slow  # every test here reads smile_run, trained for about half a minute
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
