@@ -27,10 +27,10 @@ def test_the_registry_names_every_code_with_every_application():
 
 
 class SmileHeadModel:
-    """Stands in for a semi-supervised run: it predicts its condition."""
+    """Stands in for a semi-supervised run: a SmilePredictor (smile_head.predict is replaced below)."""
 
-    def can(self, capability: str) -> bool:
-        return capability == "predict_condition"
+    def predict_smile(self, x: torch.Tensor) -> torch.Tensor:
+        raise AssertionError("own_degree reads q(y|x) through smile_head.predict")
 
 
 def test_own_degree_is_the_models_q_when_it_has_one_else_the_judges(monkeypatch):
@@ -39,9 +39,8 @@ def test_own_degree_is_the_models_q_when_it_has_one_else_the_judges(monkeypatch)
     monkeypatch.setattr(methods.smile_head, "predict", lambda model, x: torch.full((len(x),), -0.5))
     assert torch.equal(own_degree(SmileHeadModel(), judge, images), torch.full((3,), -0.5))
 
-    class NoHead(SmileHeadModel):
-        def can(self, capability: str) -> bool:
-            return False
+    class NoHead:
+        """A run without q(y|x)."""
 
     got = own_degree(NoHead(), judge, images)
     assert got.dtype == torch.float32 and torch.allclose(got, images.mean((1, 2, 3)))
