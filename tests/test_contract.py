@@ -149,7 +149,7 @@ def test_a_script_refuses_in_one_line_what_the_run_cannot_do(tiny_run, tmp_path)
     assert proc.returncode == 2 and len(lines) == 1 and "sample" in lines[0] and "ae run" in lines[0], proc.stderr
 
 
-# what each registered model can do, as the README's model table says; a model that loses a method (or a new
+# what each registered model can do, as docs/architecture.md's model table says; a model that loses a method (or a new
 # model) fails here rather than in a script
 AUTOENCODER = {"Encoder", "Decoder", "SteerableGenerator"}
 VAE = AUTOENCODER | {"Sampler", "EvidenceBound"}

@@ -1,17 +1,19 @@
 """What a trained model can do, as typed protocols: a model implements the methods, a script checks
-``isinstance(model, Decoder)`` (or calls :func:`require`, which says in one line what a run cannot do).
+``isinstance(model, Decoder)``, or calls :func:`require` (on the model, or on its class before the weights are
+loaded), which says in one line what a run cannot do. Which registered model implements which protocol is
+docs/architecture.md's model table, checked by tests/test_contract.py.
 
-| protocol          | methods and attributes                          | models                                 |
-| Encoder           | ``encode(x, y)`` -> (code, log-variance or None) | ae, vae, cvae, sscvae, dfcvae, vaegan*, glow |
-| Decoder           | ``decode(z, y)``, ``latent_size``               | those and dcgan, cdcgan                |
-| Sampler           | ``sample(n, y, temperature, generator)``        | vae family, the GANs, glow             |
-| EvidenceBound     | ``elbo(x, y, labelled)``                        | vae, cvae, sscvae, dfcvae              |
-| Likelihood        | ``bits_per_dim(x, y)``, ``n_bits``              | glow                                   |
-| SmilePredictor    | ``predict_smile(x)``: q(y|x) for the smile      | sscvae                                 |
-| Translator        | ``translate(source)``, ``reverse``              | depth2face, pix2pix, ..., face2depth   |
-| Embedder          | ``embed(x)``: unit identity embeddings          | identity                               |
-| SteerableGenerator| ``first_layer_weight()``, ``generator_features(z, y)`` | the autoencoders, the GANs      |
-| Editor            | ``edit(x, target)``, ``degree(x)``              | ganimation                             |
+| protocol           | methods and attributes                                   |
+| Encoder            | ``encode(x, y)`` -> (code, posterior log-variance or None) |
+| Decoder            | ``decode(z, y)``, ``latent_size``                        |
+| Sampler            | ``sample(n, y, temperature, generator)``                 |
+| EvidenceBound      | ``elbo(x, y, labelled)``                                 |
+| Likelihood         | ``bits_per_dim(x, y)``, ``n_bits``                       |
+| SmilePredictor     | ``predict_smile(x)``: q(y|x) for the smile degree        |
+| Translator         | ``translate(source)``, ``reverse``                       |
+| Embedder           | ``embed(x)``: unit identity embeddings                   |
+| SteerableGenerator | ``first_layer_weight()``, ``generator_features(z, y)``   |
+| Editor             | ``edit(x, target)``, ``degree(x)``                       |
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ def require(model: Model | type[Model], capability: type, what: str) -> None:
     that ``what`` needs."""
     if not implements(model if isinstance(model, type) else type(model), capability):
         raise FacegenError(f"{what} needs a model that can {ABILITY[capability]}, and a {model.name} run cannot: "
-                           f"use a run of a model that can (see the README's model table)")
+                           f"use a run of a model that can (docs/architecture.md lists what each model can do)")
 
 
 class GaussianPrior:
