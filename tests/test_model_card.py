@@ -18,7 +18,7 @@ from facegen.analysis.editing.photo import Template
 from facegen.core.errors import FacegenError
 from facegen.models.capabilities import Encoder, SmilePredictor
 from facegen.runs import DEFAULT_MODEL, Run
-from tests.helpers import SHARED_DATA
+from tests.helpers import SHARED_DATA, written
 
 PHOTO = SHARED_DATA / "lfw" / "photos" / "Aaron_Eckhart_0001.jpg"
 MAX_BYTES = 25 * 1024 * 1024
@@ -84,7 +84,7 @@ def test_edit_photo_without_run_uses_the_default_and_measures_nothing(tmp_path, 
     assert f"no --run given: using the shipped default model {DEFAULT_MODEL.relative_to(DEFAULT_MODEL.parents[1])}" \
         in out.splitlines()[0]
     edited = tmp_path / "results" / "photos" / f"{PHOTO.stem}_smile+1.png"
-    assert edited.is_file() and (edited.parent / f"{PHOTO.stem}_strip.png").is_file()
+    written(edited.parent, edited.name, f"{PHOTO.stem}_strip.png")
     assert "in results/photos" in out
 
 
