@@ -1,10 +1,11 @@
 """Compare smile editors on photos none of them trained on, judged by networks that did not make the edits
-(facegen.analysis.evaluation.smile_study): the GANimation editor (train_editor.py) beside residual editing with the
-semi-supervised CVAE, on held-out UTKFace faces and whole LFW photos.
+(facegen.analysis.evaluation.smile_study): the exemplar editor (build_mouth_bank.py) alone and on top of residual
+editing with the semi-supervised CVAE, residual editing alone, the GANimation editor (train_editor.py), on held-out
+UTKFace faces and whole LFW photos.
 
 Writes OUT/study.json, OUT/table.md and, per photo set, OUT/SET_photos.png and OUT/SET_mouths.png.
 
-Example: python compare_smile_editors.py --editor results/editor --cvae results/default_cvae \
+Example: python compare_smile_editors.py --bank results/mouth_bank.safetensors --cvae results/default_cvae \
     --feature_net results/feature_net --identity results/identity --utkface ../shared/data/utkface \
     --mouths data/mouths --lfw ../shared/data/lfw/photos --out results/editor_study
 """
@@ -22,8 +23,9 @@ from facegen.core.seeding import seed_everything
 
 def main(argv: list[str] | None = None) -> None:
     p = Parser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--editor", type=Path, default=Path("results/editor"), help="train_editor.py run (or export)")
-    p.add_argument("--cvae", type=Path, default=None, help="a CVAE run for residual editing beside the editor")
+    p.add_argument("--bank", type=Path, default=None, help="build_mouth_bank.py file: the exemplar editor")
+    p.add_argument("--editor", type=Path, default=None, help="train_editor.py run (or export): the GANimation editor")
+    p.add_argument("--cvae", type=Path, default=None, help="a CVAE run: residual editing (and under the exemplars)")
     p.add_argument("--feature_net", type=Path, default=Path("results/feature_net"),
                    help="train_feature_net.py run with build_smile_judge.py's template: the smile judge")
     p.add_argument("--identity", type=Path, default=Path("results/identity"), help="train_identity.py run")

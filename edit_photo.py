@@ -1,5 +1,7 @@
 """Give the people in a photo a new smile: find each face, align it to the run's training crop, edit it by residual
-editing and paste the change back into the photo at its own resolution (see facegen.analysis.editing.photo).
+editing and paste the change back into the photo at its own resolution (see facegen.analysis.editing.photo); with a
+mouth bank (build_mouth_bank.py; results/mouth_bank.safetensors is used when it exists) each face's mouth and cheeks
+are then replaced by a real mouth of the degree asked for, blended in (facegen.analysis.editing.exemplar).
 
 Writes OUT/NAME_smile+0.8.png (one per value) and OUT/NAME_strip.png (before | after); the input is never
 overwritten. With --identity RUN (train_identity.py), also OUT/identity_strip.png and OUT/identity.json: each face's
@@ -22,6 +24,8 @@ from facegen.cli.args import Parser, add_common_args, add_condition_args, add_ru
 from facegen.cli.photos import run_photo_job
 from facegen.core.argtypes import float_list
 from facegen.core.errors import FacegenError
+from facegen.data.mouth_bank import DEFAULT_BANK, bank_flag
+from facegen.models.capabilities import Editor
 
 
 def parser() -> Parser:
@@ -37,6 +41,9 @@ def parser() -> Parser:
                    help="residual: add the model's masked change to the photo; replace: put the model's edited face "
                         "where the change is; 'pivotal ...': the same after fitting the code and a decoder copy to "
                         "the face (slower, keeps more of the person; see docs/identity.md)")
+    p.add_argument("--bank", default=None,
+                   help="mouth bank (build_mouth_bank.py) whose real mouths are blended into a CVAE run's edits; "
+                        f"default {DEFAULT_BANK} when it exists; 'none': the run's edits alone")
     p.add_argument("--face", type=int, default=None, help="edit only face K (1 = the largest); default: every face")
     p.add_argument("--identity", type=Path, default=None,
                    help="identity run (train_identity.py): write the crops' identity strip and distances too")
@@ -54,7 +61,9 @@ def main(argv: list[str] | None = None) -> None:
     except ArgumentTypeError as e:
         raise FacegenError(f"{flag}: {e}") from None
     run, model = open_run(args, writes=False)
-    job = PhotoJob(args.photos, args.out, values, shift, args.method, args.face, args.identity, condition_values(args))
+    bank = bank_flag(args.bank) if not isinstance(model, Editor) else None if args.bank is None else Path(args.bank)
+    job = PhotoJob(args.photos, args.out, values, shift, args.method, args.face, args.identity, condition_values(args),
+                   bank)
     if run_photo_job(run, model, job):
         sys.exit(2)
 

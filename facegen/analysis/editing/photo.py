@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from facegen.analysis.editing import inversion
+from facegen.analysis.editing.exemplar import ExemplarEditor
 from facegen.analysis.editing.methods import PHOTO_METHODS, method_parts, own_degree
 from facegen.analysis.editing.mouth_editor import edit_mouths, frame_tensor
 from facegen.analysis.editing.residual import change_mask
@@ -214,12 +215,15 @@ class PhotoEdit:
 
 def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template | None, degrees: list[float] | None,
                shifts: list[float] | None, method: str = "residual", judge: Judge | None = None,
-               face: int | None = None, name: str = "the photo", **others: float) -> PhotoEdit:
+               face: int | None = None, name: str = "the photo", mouths: ExemplarEditor | None = None,
+               **others: float) -> PhotoEdit:
     """Every face in ``photo`` (3, H, W) in [0, 1] large and frontal enough (or only face number ``face``, 1 the
     largest) given each of ``degrees`` (or moved by each of ``shifts``): by :func:`edit_face` with a CVAE run
-    (``template`` its face template; each face is edited on the photo as it is and the changes are added up), by
-    :func:`edit_face_with_editor` with an expression editor (``template`` None; the faces one after another). A
-    photo with no face to edit is a one-line error naming it as ``name``."""
+    (``template`` its face template; each face is edited on the photo as it is and the changes are added up; with
+    ``mouths`` each face's mouth and cheeks are then replaced by a real mouth of the degree asked for, blended into
+    that edit: :mod:`facegen.analysis.editing.exemplar`), by :func:`edit_face_with_editor` with an expression
+    editor (``template`` None; the faces one after another). A photo with no face to edit is a one-line error
+    naming it as ``name``."""
     faces = faces_in_photo(photo)
     if not faces:
         raise FacegenError(f"no face found in {name}: give a photo of a face seen from the front, at least 48 px wide")
@@ -244,7 +248,24 @@ def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template |
         edited = [image + (new - photo) for image, new in zip(edited, done.photos, strict=True)]
         aligned_by.append(how)
         edits.append(done)
+    if mouths is not None:
+        edited = with_real_mouths(mouths, run, template, photo, edited, large, edits, degrees, shifts)
     return PhotoEdit(edited, large, aligned_by, edits)
+
+
+def with_real_mouths(mouths: ExemplarEditor, run: Run, template: Template, photo: torch.Tensor,
+                     edited: list[torch.Tensor], faces: list[Face], edits: list[FaceEdit],
+                     degrees: list[float] | None, shifts: list[float] | None) -> list[torch.Tensor]:
+    """``edited`` (one photo per target) with every face's mouth replaced by a real one of its target degree (a
+    shift's target is the face's own degree moved by it, kept in -1..1), chosen on ``photo``; each face's
+    edited crops are cut again from the result, so the identity strip measures what the user gets."""
+    for found, done in zip(faces, edits, strict=True):
+        targets = degrees if degrees is not None else [max(-1.0, min(1.0, done.own + s)) for s in shifts or []]
+        edited = [mouths.edit(photo, [found], t, onto=image)[0] for image, t in zip(edited, targets, strict=True)]
+    for found, done in zip(faces, edits, strict=True):
+        to_crop, _ = alignment(found, template, run.size)
+        done.edited_crops = [crop_face(image, to_crop, run.size, run.channels) for image in edited]
+    return edited
 
 
 @torch.no_grad()

@@ -1,6 +1,7 @@
-"""compare_smile_editors.py's study as a declared spec: the smile editors (the GANimation editor, its ablations,
-residual editing with a CVAE) on held-out UTKFace faces and whole LFW photos, judged by networks that did not
-make the edits (:mod:`facegen.analysis.evaluation.smile_study`)."""
+"""compare_smile_editors.py's study as a declared spec: the smile editors (the exemplar editor alone and on top of
+residual editing with a CVAE, residual editing alone, the GANimation editor and its ablations) on held-out UTKFace
+faces and whole LFW photos, judged by networks that did not make the edits
+(:mod:`facegen.analysis.evaluation.smile_study`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from facegen.analysis.editing.exemplar import ExemplarEditor
 from facegen.analysis.evaluation.smile_study import (
     Judges,
     editor_method,
+    exemplar_method,
     human_gap,
     lfw_crop_framing,
     residual_method,
@@ -21,23 +24,28 @@ from facegen.analysis.evaluation.smile_study import (
 )
 from facegen.analysis.judges.celeba_judge import load_judge as load_smile_judge
 from facegen.analysis.judges.identity import load_judge as load_identity_judge
+from facegen.core.errors import FacegenError
 from facegen.core.files import write_json, write_text
 from facegen.data.labels import read_smile_labels
+from facegen.data.mouth_bank import load_bank
 from facegen.data.mouths import read_split
 from facegen.runs import load_trained
 
 
 @dataclass(frozen=True)
 class EditorStudy:
-    """Which editors, judges and photos: ``editor`` a train_editor.py run, ``cvae`` a CVAE run for residual
-    editing beside it (None: left out), ``feature_net`` the smile judge's run, ``identity`` the identity judge's,
-    ``utkface`` the folder with UTKFace/ and smiles_dataset.txt, ``mouths`` prepare_mouths.py's output (its
-    split names the held-out faces, ``n`` of which are drawn with ``seed``), ``lfw`` whole LFW photos (None:
-    none); ``ablations`` adds the editor without its reshaping of the mouth, and the reshaping alone."""
+    """Which editors, judges and photos: ``bank`` a build_mouth_bank.py file for the exemplar editor, ``editor``
+    a train_editor.py run, ``cvae`` a CVAE run for residual editing (each None: left out; with both ``bank`` and
+    ``cvae`` the exemplar editor also runs on top of residual editing), ``feature_net`` the smile judge's run,
+    ``identity`` the identity judge's, ``utkface`` the folder with UTKFace/ and smiles_dataset.txt, ``mouths``
+    prepare_mouths.py's output (its split names the held-out faces, ``n`` of which are drawn with ``seed``),
+    ``lfw`` whole LFW photos (None: none); ``ablations`` adds the GANimation editor without its reshaping of the
+    mouth, and the reshaping alone."""
 
     utkface: Path
     out: Path
-    editor: Path = Path("results/editor")
+    bank: Path | None = None
+    editor: Path | None = None
     cvae: Path | None = None
     feature_net: Path = Path("results/feature_net")
     identity: Path = Path("results/identity")
@@ -59,13 +67,23 @@ def run_editor_study(study: EditorStudy) -> str:
     lfw = sorted(study.lfw.glob("*.jpg")) if study.lfw is not None else []
     framing = lfw_crop_framing(lfw or [faces_dir / n for n in labelled[:40]])
     judges = Judges(load_smile_judge(study.feature_net), load_identity_judge(study.identity), framing, gap["gap"])
-    editor = load_trained(study.editor)[1]
-    methods = {"editor": editor_method(editor)}
-    if study.ablations:
-        methods.update({"editor, no reshaping": editor_method(editor, reshape=False),
-                        "reshaping only": editor_method(editor, draw=False)})
-    if study.cvae is not None:
-        methods["residual"] = residual_method(*load_trained(study.cvae))
+    methods = {}
+    residual = None if study.cvae is None else residual_method(*load_trained(study.cvae))
+    if study.bank is not None:
+        exemplars = ExemplarEditor(load_bank(study.bank))
+        methods["exemplar"] = exemplar_method(exemplars)
+        if residual is not None:
+            methods["residual + exemplar"] = exemplar_method(exemplars, residual)
+    if residual is not None:
+        methods["residual"] = residual
+    if study.editor is not None:
+        editor = load_trained(study.editor)[1]
+        methods["GANimation"] = editor_method(editor)
+        if study.ablations:
+            methods.update({"GANimation, no reshaping": editor_method(editor, reshape=False),
+                            "reshaping only": editor_method(editor, draw=False)})
+    if not methods:
+        raise FacegenError("no editor to compare: give --bank, --cvae or --editor")
     held = [n for n in read_split(study.mouths) if (faces_dir / n).is_file()]
     pick = np.sort(np.random.default_rng(study.seed).permutation(len(held))[:study.n])
     sets = {"UTKFace held-out": [faces_dir / held[i] for i in pick]}

@@ -247,3 +247,14 @@ def residual_method(run, model) -> Method:
         return edit_face(model, run, photo, to_crop, [t], None, "residual", judge).photos[0]
 
     return method
+
+
+def exemplar_method(editor, residual: Method | None = None) -> Method:
+    """The exemplar editor on one face (:mod:`facegen.analysis.editing.exemplar`); with ``residual`` (another
+    method) the real mouth is blended into that method's edit, chosen on the photo as it was."""
+
+    def method(photo: torch.Tensor, face: Face, t: float) -> torch.Tensor:
+        onto = None if residual is None else residual(photo, face, t)
+        return editor.edit(photo, [face], t, onto)[0]
+
+    return method

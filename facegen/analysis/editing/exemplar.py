@@ -1,0 +1,198 @@
+"""A new smile drawn from real mouths: each face's mouth and cheeks are replaced by those of another person's
+real mouth with the degree asked for, chosen to fit the face, and blended in at the photo's own resolution.
+
+For a face with landmarks (patch coordinates: its mouth frame, :func:`facegen.data.mouths.mouth_frame`):
+
+1. **candidates**: the bank's mouths (:mod:`facegen.data.mouth_bank`) whose degree is within :data:`WINDOW` of
+   the target;
+2. **fit**: each candidate's nose and eyes (points that a smile does not move) are mapped onto the face's by the
+   least-squares similarity (Procrustes); the cost adds, with the weights :data:`WEIGHTS`,
+   - ``shape``: the RMS distance (eye distances) left between the two faces' jaw and nose points after that
+     fit (a mouth from a face of another shape would not sit on this one),
+   - ``colour``: the L1 distance of the mean and spread of the skin around the mouth in CIELAB (/10),
+   - ``texture``: the mean squared difference of the standardised grey skin around the mouth at 32 px,
+   - ``sharpness``: the difference of log Laplacian variances (a sharp mouth on a soft photo shows);
+   the cheapest candidate is the exemplar;
+3. **blend**: the exemplar is warped into the photo by the fit composed with the frame, and the region to
+   replace is the face's mouth-and-cheeks polygon (its jaw points pulled :data:`CHEEKS` of the way towards the
+   mouth, the nose's lower edge lowered :data:`BELOW_NOSE` of the way towards the upper lip, its lips) joined
+   with the exemplar's lips where they land, grown by :data:`GROW` eye distances; OpenCV's Poisson
+   ``seamlessClone`` solves for pixels in that region whose gradients are the exemplar's and whose border is the
+   photo's, so its colour and light are the photo's. Every pixel outside the region is the photo's own, bit for bit.
+
+The teeth, lips and cheek folds are another person's, not invented: the editor is retrieval plus Poisson
+blending, and says so (docs/editor.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from facegen.core.errors import FacegenError
+from facegen.data.landmarks import Face
+from facegen.data.mouth_bank import OUTER_LIPS, MouthBank, sharpness, skin_ring
+from facegen.data.mouths import SIDE, cut_patch, mouth_frame
+
+WINDOW = 0.4  # candidates' degrees within this of the target
+WEIGHTS = {"shape": 10.0, "colour": 1.0, "texture": 0.5, "sharpness": 1.0}
+CHEEKS = 0.6  # the jaw points pulled this far towards the mouth bound the region replaced
+BELOW_NOSE = 0.35  # the region's top: the nose's lower edge moved this far towards the upper lip
+GROW = 0.12  # eye distances the region is grown by
+FIT = list(range(27, 48))  # nose and eyes: where the exemplar is fitted onto the face
+SHAPE = list(range(2, 15)) + list(range(27, 36))  # jaw and nose: how well the exemplar's face shape fits
+SMALL = 32  # px: the size colour and texture are compared at
+
+
+@dataclass
+class Exemplar:
+    """Which bank mouth replaced a face's, and the cost terms it won with."""
+
+    index: int
+    degree: float
+    cost: dict[str, float]
+
+
+def procrustes(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarities mapping each ``src`` (N, K, 2) onto ``dst`` (K, 2), as (N, 2, 3)."""
+    ms, md = src.mean(1, keepdims=True), dst.mean(0)
+    a, b = src - ms, dst - md
+    dot = (a * b).sum((1, 2))
+    cross = (a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]).sum(1)
+    norm = (a ** 2).sum((1, 2))
+    c, s = dot / norm, cross / norm  # scale * cos, scale * sin
+    rot = np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
+    shift = md - np.einsum("nij,nj->ni", rot, ms[:, 0])
+    return np.concatenate([rot, shift[..., None]], -1)
+
+
+def apply(t: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points (..., K, 2) through affine maps (..., 2, 3)."""
+    return points @ np.swapaxes(t[..., :2], -1, -2) + t[..., None, :, 2]
+
+
+def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """The (2, 3) map ``outer`` after ``inner``."""
+    return np.concatenate([outer[:, :2] @ inner[:, :2], (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]], 1)
+
+
+def invert(t: np.ndarray) -> np.ndarray:
+    inv = np.linalg.inv(t[:, :2])
+    return np.concatenate([inv, -(inv @ t[:, 2])[:, None]], 1)
+
+
+def region(points: np.ndarray) -> np.ndarray:
+    """The mouth-and-cheeks polygon's points of a face (see the module docstring)."""
+    centre = points[OUTER_LIPS].mean(0)
+    jaw = centre + (points[2:15] - centre) * CHEEKS
+    top = points[31:36] + (points[49:54] - points[31:36]) * BELOW_NOSE
+    return np.concatenate([jaw, top, points[OUTER_LIPS]])
+
+
+def _lab(images: np.ndarray) -> np.ndarray:
+    return np.stack([cv2.cvtColor(x, cv2.COLOR_RGB2LAB) for x in images]).astype(np.float32)
+
+
+def _small(images: np.ndarray) -> np.ndarray:
+    return np.stack([cv2.resize(x, (SMALL, SMALL), interpolation=cv2.INTER_AREA) for x in images])
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean(-1, keepdims=True)) / (x.std(-1, keepdims=True) + 1e-3)
+
+
+class ExemplarEditor:
+    """Sets faces' smiles by replacing their mouths with the best-fitting real mouth of a :class:`MouthBank`."""
+
+    def __init__(self, bank: MouthBank) -> None:
+        if len(bank) == 0:
+            raise FacegenError("the mouth bank is empty: build it again from a prepare_mouths.py folder")
+        self.bank = bank
+        small = _small(bank.patches)
+        self.lab = _lab(small)
+        self.grey = np.stack([cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) for x in small]).astype(np.float32)
+
+    def choose(self, patch: np.ndarray, points: np.ndarray, target: float) -> Exemplar:
+        """The exemplar for a face's ``patch`` (S, S, 3) uint8 with landmarks ``points`` in it (see the module
+        docstring, steps 1-2)."""
+        bank, size = self.bank, self.bank.size
+        cand = np.flatnonzero(np.abs(bank.degrees - target) <= WINDOW)
+        if len(cand) == 0:
+            raise FacegenError(f"the mouth bank has no mouth within {WINDOW} of degree {target:+.2f}: build it "
+                               f"from more faces (build_mouth_bank.py --n)")
+        fits = procrustes(bank.landmarks[cand][:, FIT].astype(np.float64), points[FIT])
+        moved = apply(fits, bank.landmarks[cand][:, SHAPE].astype(np.float64))
+        shape = np.sqrt(((moved - points[SHAPE]) ** 2).sum(-1).mean(-1)) / (size / SIDE)
+        ring = skin_ring(points, size, SMALL)
+        mine = _lab(_small(patch[None]))[0][ring]
+        theirs = self.lab[cand][:, ring]
+        colour = (np.abs(theirs.mean(1) - mine.mean(0)).sum(-1) + np.abs(theirs.std(1) - mine.std(0)).sum(-1)) / 10
+        grey = cv2.cvtColor(_small(patch[None])[0], cv2.COLOR_RGB2GRAY).astype(np.float32)[ring]
+        texture = ((_standardise(self.grey[cand][:, ring]) - _standardise(grey)) ** 2).mean(-1)
+        sharp = np.abs(bank.sharpness[cand] - sharpness(patch, skin_ring(points, size)))
+        terms = {"shape": shape, "colour": colour, "texture": texture, "sharpness": sharp}
+        cost = sum(WEIGHTS[k] * v for k, v in terms.items())
+        best = int(np.argmin(cost))
+        return Exemplar(int(cand[best]), float(bank.degrees[cand[best]]),
+                        {k: float(v[best]) for k, v in terms.items()})
+
+    def edit_face(self, rgb: np.ndarray, face: Face, target: float, onto: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, Exemplar]:
+        """(the photo (H, W, 3) uint8 with this face's smile set to ``target``, the region replaced (H, W) bool,
+        the exemplar used). With ``onto`` (the same photo already edited another way, e.g. by residual editing)
+        the exemplar is chosen on ``rgb`` and blended into ``onto``."""
+        size = self.bank.size
+        frame = mouth_frame(face, size)
+        points = apply(frame, face.landmarks)
+        chosen = self.choose(cut_patch(rgb, frame, size), points, target)
+        rgb = rgb if onto is None else onto
+        fit = procrustes(self.bank.landmarks[chosen.index][None, FIT].astype(np.float64), points[FIT])[0]
+        to_photo = compose(invert(frame), fit)  # exemplar patch pixels -> photo pixels
+        theirs = apply(to_photo, self.bank.landmarks[chosen.index].astype(np.float64))
+        polygons = [region(face.landmarks), theirs[OUTER_LIPS]]  # the face's own cheeks, the exemplar's lips
+        d = face.eye_distance
+        lo = np.floor(np.concatenate(polygons).min(0) - d / 2).astype(int).clip(0)
+        hi = np.minimum(np.ceil(np.concatenate(polygons).max(0) + d / 2).astype(int), rgb.shape[1::-1])
+        (x0, y0), (x1, y1) = lo, hi
+        roi = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        to_roi = compose(np.array([[1.0, 0, -x0], [0, 1, -y0]]), to_photo)
+        source = cv2.warpAffine(self.bank.patches[chosen.index], to_roi, (x1 - x0, y1 - y0), flags=cv2.INTER_CUBIC,
+                                borderMode=cv2.BORDER_REFLECT)
+        mask = np.zeros(roi.shape[:2], np.uint8)
+        for polygon in polygons:
+            cv2.fillConvexPoly(mask, cv2.convexHull((polygon - lo).round().astype(np.int32)), 255)
+        r = max(1, round(GROW * d))
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+        mask[[0, -1], :] = 0  # Poisson blending needs the photo's own pixels all round the region
+        mask[:, [0, -1]] = 0
+        bx, by, bw, bh = cv2.boundingRect(mask)
+        # OpenCV fills the mask's bounding box in place and blends all of it: give it a copy, keep the photo outside
+        cloned = cv2.seamlessClone(source, roi, mask.copy(), (bx + bw // 2, by + bh // 2), cv2.NORMAL_CLONE)
+        out, replaced = rgb.copy(), np.zeros(rgb.shape[:2], bool)
+        replaced[y0:y1, x0:x1] = mask > 0
+        out[replaced] = cloned[mask > 0]
+        return out, replaced, chosen
+
+    def edit(self, photo: torch.Tensor, faces: list[Face], target: float, onto: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, list[Exemplar]]:
+        """(photo (3, H, W) in [0, 1] with every face's smile set to ``target``, the exemplar of each face); with
+        ``onto`` the exemplars are chosen on ``photo`` and blended into ``onto`` (see :meth:`edit_face`)."""
+        if not -1 <= target <= 1:
+            raise FacegenError(f"smile {target:g} is outside -1..1: give a degree from -1 (no smile) to +1 "
+                               f"(broad smile)")
+        rgb = _to_uint8(photo)
+        result = (photo if onto is None else onto).float().clone()  # pixels outside the regions stay as they are
+        used = []
+        for face in faces:
+            blended, replaced, chosen = self.edit_face(rgb, face, target, _to_uint8(result))
+            inside = torch.from_numpy(replaced)
+            result[:, inside] = torch.from_numpy(blended[replaced]).T.float() / 255
+            used.append(chosen)
+        return result, used
+
+
+def _to_uint8(photo: torch.Tensor) -> np.ndarray:
+    return (photo.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy().copy()
