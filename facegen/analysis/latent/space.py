@@ -1,4 +1,4 @@
-"""What you do with a trained model: condition vectors, encoding, prior samples, sweeps, axis and PCA walks.
+"""A trained model's latent space: condition vectors, encoding, prior samples, sweeps, axis and PCA walks.
 
 Every function takes and returns CPU tensors; the model runs on whatever device it sits on.
 """
