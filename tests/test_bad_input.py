@@ -586,6 +586,7 @@ def test_output_files_in_missing_folders_are_made_and_windows_text_is_read(tmp_p
 
 
 # ---- the fault test: two processes race for one --out -------------------------------------------------------
+@pytest.mark.slow  # two training processes
 def test_two_trainings_racing_for_one_out_leave_one_whole_run(toy_root, tiny_run, tmp_path):
     out = tmp_path / "race"
     base = [sys.executable, str(ROOT / "cvae.py"), *map(str, toy(toy_root)), "--n_epochs", "2", "--out", str(out)]

@@ -25,6 +25,7 @@ def compare_args(toy_root, out, *extra: str) -> list[str]:
             *SMALL, *extra]
 
 
+@pytest.mark.slow  # six training runs
 def test_compare_trains_under_one_budget_and_tables_mean_and_spread(toy_root, tmp_path, capsys):
     out = tmp_path / "cmp"
     compare_models.main(compare_args(toy_root, out, "--seeds", "0,1"))

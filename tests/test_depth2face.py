@@ -106,6 +106,7 @@ def test_unpaired_folders_are_found_inside_known_datasets(tmp_path):
 
 
 # ---- training through the one trainer ---------------------------------------------------------------------------
+@pytest.mark.slow  # 255 steps
 def test_supervised_training_on_toy_pairs_lowers_held_out_l1(space):
     """255 steps on 270 toy pairs: the held-out L1 falls and beats the mean training face (the best a model
     blind to the depth map can do in L2; the toy faces' random colours keep every model well above 0)."""
