@@ -7,13 +7,13 @@ Two settings, both measured on this project's 2-core machine (README, "Performan
   another busy process on the same cores the spinning threads take the cores that process (and this one's own
   lagging thread) needs, and every small operation waits a whole scheduler slice. Measured on this project's
   2-core machine, cvae.py at the study's setting for 30 epochs: idle, 15.1 s with spinning against 25.0 s with
-  ``OMP_WAIT_POLICY=PASSIVE``; beside one busy process, 53.3 s against 26.0 s. Spinning until woken
-  (``ACTIVE``) was never slower than the runtime's default spin-then-sleep: 15.2 s against 15.1 s idle, 38.8 s
-  against 53.3 s when a busy process joined, and on another idle 2-core VM 16.4 s against 18.0 s (issue 26).
-  :func:`choose_waiting` therefore looks at how busy the CPU is when the process starts (:func:`cpu_busy_share`
-  over 0.1 s): ``PASSIVE`` when other work is running (or when it cannot tell), ``ACTIVE`` when the CPU is idle;
-  a policy the user set is always kept. It must run before torch is imported (the OpenMP runtime reads the
-  variable when it loads).
+  ``OMP_WAIT_POLICY=PASSIVE``; beside one busy process, 53.3 s against 26.0 s. :func:`choose_waiting` therefore
+  looks at how busy the CPU is when the process starts (:func:`cpu_busy_share` over 0.1 s) and sets ``PASSIVE``
+  only when other work is running (or when it cannot tell); a policy the user set is always kept. It must run
+  before torch is imported (the OpenMP runtime reads the variable when it loads). Spinning until woken
+  (``ACTIVE``) was as fast idle (15.2 s) and faster when other work started later (38.8 against 53.3 s), but it is
+  not the default: an idle process then keeps a core busy (2.1 s of CPU in a 3 s sleep after one matrix product),
+  which a demo server, a test runner or a parent waiting for its child would pay without end.
 - **How many**: one thread per core this process may really use (:func:`usable_cores`): the cores of its CPU
   affinity mask, fewer when a cgroup CPU quota (``docker --cpus``, Kubernetes limits) allows less, where torch
   would start one thread per core of the host. The count is a property of the run: it decides how sums are split
@@ -55,12 +55,13 @@ def cpu_busy_share(stat: Path = Path("/proc/stat"), window: float = 0.1,
 
 def choose_waiting(busy: Callable[[], float | None] = cpu_busy_share) -> None:
     """Let idle OpenMP threads sleep at once (``OMP_WAIT_POLICY=PASSIVE``) when other work keeps the CPU busy at
-    start, or when that cannot be measured; let them spin until woken (``ACTIVE``) on an idle machine. A policy
+    start, or when that cannot be measured; leave the runtime's own short spinning on an idle machine. A policy
     (or ``GOMP_SPINCOUNT``) the user set is kept. Call it before torch is imported."""
     if WAIT_POLICY in os.environ or "GOMP_SPINCOUNT" in os.environ:
         return
     share = busy()
-    os.environ[WAIT_POLICY] = "PASSIVE" if share is None or share > BUSY_SHARE else "ACTIVE"
+    if share is None or share > BUSY_SHARE:
+        os.environ[WAIT_POLICY] = "PASSIVE"
 
 
 def _affinity() -> int:
