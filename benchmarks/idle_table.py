@@ -26,8 +26,9 @@ def thread_waiting(folder: Path) -> list[str]:
     if not path.is_file():
         return []
     lines = ["| idle threads | cvae.py whole command, s |", "|---|---|"]
-    names = {"facegen": "facegen's choice (the runtime's spin, then sleep, on an idle CPU)",
-             "ACTIVE": "spin until woken (ACTIVE)", "PASSIVE": "sleep at once (PASSIVE)"}
+    names = {"facegen": "facegen's choice (on an idle CPU: GOMP_SPINCOUNT=3000000, then sleep)",
+             "default": "libgomp's default (GOMP_SPINCOUNT=300000, then sleep)", "ACTIVE": "spin until woken (ACTIVE)",
+             "PASSIVE": "sleep at once (PASSIVE)"}
     for row in path.read_text().split("\n"):
         if row.strip():
             policy, seconds = row.split()

@@ -4,8 +4,8 @@
 #   sh scripts/idle_benchmarks.sh            # run it when nothing else runs (the load average is printed)
 # 1. the whole-command ratio: benchmarks/whole_run.py --compare at 30 epochs, three times (cvae.py at the study's
 #    setting against the study's loop rebuilt; goal: at least 5x every time)
-# 2. the thread-waiting choice: cvae.py at the study's setting, 30 epochs, with facegen's choice (the runtime's
-#    default when idle), spinning until woken (ACTIVE) and PASSIVE, each once (the idle half of thread_waiting.sh)
+# 2. the thread-waiting choice: cvae.py at the study's setting, 30 epochs, with facegen's choice (on an idle CPU
+#    GOMP_SPINCOUNT=3000000), libgomp's default spin (300000), spinning until woken (ACTIVE) and PASSIVE, each once
 # 3. data_scale.py images/s: 10,000 and 200,000 faces at 128 px, in memory (where it fits) and from shards,
 #    1 and 2 processes
 # 4. torch.compile on the CPU against eager: the study's setting and 64 px batch 256, compile time included
@@ -25,9 +25,10 @@ done
 
 study="--data $U/UTKFace --labels $U/smiles_dataset.txt --resize 50 --latent_size 20 --batch_size 8 --lr 2e-4
   --beta 0.5 --seed 0 --n_epochs 30 --out ${TMPDIR:-/tmp}/idle_waiting --overwrite"
-for policy in facegen ACTIVE PASSIVE; do
+for policy in facegen default ACTIVE PASSIVE; do
   case $policy in
     facegen) envs="" ;;
+    default) envs="GOMP_SPINCOUNT=300000" ;;  # libgomp's own spin when nothing is set
     *) envs="OMP_WAIT_POLICY=$policy" ;;
   esac
   s=$(date +%s.%N)

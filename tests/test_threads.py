@@ -30,12 +30,15 @@ def test_a_users_wait_policy_is_kept():
     assert policy_seen_by_a_script({**env, "OMP_WAIT_POLICY": "ACTIVE"}) == "ACTIVE"
 
 
-@pytest.mark.parametrize(("busy", "expected"), [(0.05, None), (0.9, "PASSIVE"), (None, "PASSIVE")])
-def test_idle_threads_sleep_only_when_the_cpu_is_busy_or_unknown(monkeypatch, busy, expected):
+@pytest.mark.parametrize(("busy", "expected", "spin"), [(0.05, None, "3000000"), (0.9, "PASSIVE", None),
+                                                       (None, "PASSIVE", None)])
+def test_idle_threads_sleep_only_when_the_cpu_is_busy_or_unknown(monkeypatch, busy, expected, spin):
+    """Busy or unknown: sleep at once. Idle: spin ten times libgomp's default before sleeping (never ACTIVE, which
+    keeps an idle process spinning without end)."""
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
     choose_waiting(lambda: busy)
-    assert os.environ.get("OMP_WAIT_POLICY") == expected
+    assert os.environ.get("OMP_WAIT_POLICY") == expected and os.environ.get("GOMP_SPINCOUNT") == spin
     monkeypatch.setenv("GOMP_SPINCOUNT", "1000")  # the user's own spinning is kept too
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     choose_waiting(lambda: 0.9)

@@ -11,9 +11,13 @@ Two settings, both measured on this project's 2-core machine (README, "Performan
   looks at how busy the CPU is when the process starts (:func:`cpu_busy_share` over 0.1 s) and sets ``PASSIVE``
   only when other work is running (or when it cannot tell); a policy the user set is always kept. It must run
   before torch is imported (the OpenMP runtime reads the variable when it loads). Spinning until woken
-  (``ACTIVE``) was as fast idle (15.2 s) and faster when other work started later (38.8 against 53.3 s), but it is
-  not the default: an idle process then keeps a core busy (2.1 s of CPU in a 3 s sleep after one matrix product),
-  which a demo server, a test runner or a parent waiting for its child would pay without end.
+  (``ACTIVE``) was as fast idle (15.2 s), faster when other work started later (38.8 against 53.3 s) and on another
+  idle 2-core VM (16.4 against 18.0 s, issue 26), but an idle process then keeps a core busy (2.1 s of CPU in a 3 s
+  sleep after one matrix product), which a demo server, a test runner or a parent waiting for its child would pay
+  without end. On an idle CPU the threads therefore spin ten times longer than the runtime's default before they
+  sleep (``GOMP_SPINCOUNT`` 3,000,000 against 300,000: about 0.07 s of spinning after the last parallel region,
+  measured as CPU time in a sleep, so every pause within a training step is spun through and an idle process
+  stops after a fraction of a second). That choice is to be timed by scripts/idle_benchmarks.sh.
 - **How many**: one thread per core this process may really use (:func:`usable_cores`): the cores of its CPU
   affinity mask, fewer when a cgroup CPU quota (``docker --cpus``, Kubernetes limits) allows less, where torch
   would start one thread per core of the host. The count is a property of the run: it decides how sums are split
@@ -33,6 +37,7 @@ WAIT_POLICY = "OMP_WAIT_POLICY"
 
 
 BUSY_SHARE = 0.25  # above this share of all cores busy with other work at start, idle threads sleep at once
+IDLE_SPINCOUNT = "3000000"  # on an idle CPU: ten times libgomp's default spin before a thread sleeps (about 0.07 s)
 
 
 def cpu_busy_share(stat: Path = Path("/proc/stat"), window: float = 0.1,
@@ -55,13 +60,15 @@ def cpu_busy_share(stat: Path = Path("/proc/stat"), window: float = 0.1,
 
 def choose_waiting(busy: Callable[[], float | None] = cpu_busy_share) -> None:
     """Let idle OpenMP threads sleep at once (``OMP_WAIT_POLICY=PASSIVE``) when other work keeps the CPU busy at
-    start, or when that cannot be measured; leave the runtime's own short spinning on an idle machine. A policy
-    (or ``GOMP_SPINCOUNT``) the user set is kept. Call it before torch is imported."""
+    start, or when that cannot be measured; on an idle machine let them spin ``IDLE_SPINCOUNT`` times before they
+    sleep. A policy (or ``GOMP_SPINCOUNT``) the user set is kept. Call it before torch is imported."""
     if WAIT_POLICY in os.environ or "GOMP_SPINCOUNT" in os.environ:
         return
     share = busy()
     if share is None or share > BUSY_SHARE:
         os.environ[WAIT_POLICY] = "PASSIVE"
+    else:
+        os.environ["GOMP_SPINCOUNT"] = IDLE_SPINCOUNT
 
 
 def _affinity() -> int:
