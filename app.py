@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from facegen.analysis.editing.exemplar import ExemplarEditor
 from facegen.analysis.editing.model_card import photo_template
 from facegen.analysis.editing.photo import smile_judge
 from facegen.analysis.editing.photo_files import require_code_editing
@@ -17,6 +18,7 @@ from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_r
 from facegen.cli.sliders import build_state
 from facegen.core.argtypes import int_between
 from facegen.data.cache import list_images
+from facegen.data.mouth_bank import bank_flag, load_bank
 from facegen.models.capabilities import Decoder, Editor, Sampler
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "shared" / "data" / "lfw" / "photos"
@@ -28,6 +30,8 @@ def parser() -> Parser:
     add_run_arg(p, default_model=True)
     add_common_args(p)
     p.add_argument("--port", type=int_between(1024, 65535), default=7860, help="local port to serve the page on")
+    p.add_argument("--bank", default=None, help="mouth bank (build_mouth_bank.py) whose real mouths are blended into "
+                   "the edits; default results/mouth_bank.safetensors when it exists; 'none': the run's edits alone")
     return p
 
 
@@ -37,7 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     editor = isinstance(model, Editor)  # an expression editor edits photos itself; a CVAE through its code
     if not editor:
         require_code_editing(run, model)
-    photos = PhotoDemo(run, model, None if editor else photo_template(run), None if editor else smile_judge(model, run))
+    bank = None if editor else bank_flag(args.bank)
+    photos = PhotoDemo(run, model, None if editor else photo_template(run), None if editor else smile_judge(model, run),
+                       None if bank is None else ExemplarEditor(load_bank(bank)))
     draws = isinstance(model, Sampler) and isinstance(model, Decoder)
     prior = PriorDemo(build_state(run, model, method="pca", k=PRINCIPAL_SLIDERS)) if draws else None
     examples = list_images(EXAMPLES) if EXAMPLES.is_dir() else []

@@ -51,7 +51,7 @@ editor() {  # made by sh scripts/editor_study.sh (docs/editor.md)
     for f in table.md study.json utkface_photos.png utkface_mouths.png lfw_photos.png lfw_mouths.png; do
         copy "editor_study/$f" "editor_$f"
     done
-    copy "editor/iterations/iter_$(last_iter editor).png" editor_training_snapshot.png
+    copy editor_photo/Bill_Stapleton_0001_strip.png editor_photo_strip.png
 }
 identity() {  # made by sh scripts/identity_study.sh (docs/identity.md)
     copy identity/plots/verification.png identity_verification.png

@@ -1,10 +1,11 @@
 #!/bin/sh
 # The smile editor (docs/editor.md): mouth patches cut from UTKFace by landmarks and labelled (the human degrees,
-# else a ridge regression on mouth shape), the GANimation editor trained on them, the CelebA smile judge and the
-# identity net that judge it, and the study of the editor beside residual editing with the semi-supervised CVAE
-# of scripts/train_default.sh, on held-out UTKFace faces and whole LFW photos. A run that is already there is
-# reused. About 35 minutes of training and 15 of measuring on 2 idle CPU cores; EDITOR_EPOCHS (default 2) and
-# TRAIN_FLAGS (e.g. "--device cuda") change the editor's training.
+# else a ridge regression on mouth shape), the bank of real mouths built from them, the CelebA smile judge and
+# the identity net that judge the edits, the study of residual editing with the semi-supervised CVAE of
+# scripts/train_default.sh, with and without real mouths blended in, on held-out UTKFace faces and whole LFW
+# photos, and one whole photo edited by edit_photo.py's default. A run that is already there is reused. About 20
+# minutes on 2 idle CPU cores. GANIMATION=1 also trains the GANimation editor (about 35 minutes; EDITOR_EPOCHS,
+# default 2, and TRAIN_FLAGS, e.g. "--device cuda", change its training) and adds it and its ablations.
 set -e
 cd "$(dirname "$0")/.."
 . scripts/setup_env.sh
@@ -19,10 +20,16 @@ fi
 U="$real"
 [ -f data/mouths/labels.csv ] || "$PY" prepare_mouths.py --data "$U/UTKFace" --labels "$U/smiles_dataset.txt" \
     --n 10000 --out data/mouths
-if [ ! -f results/editor/checkpoints/last.pt ]; then
-    # shellcheck disable=SC2086
-    "$PY" train_editor.py --n_epochs "${EDITOR_EPOCHS:-2}" --batch_size 8 --lr 2e-4 --amp --eval_every 1 \
-        --out results/editor --overwrite ${TRAIN_FLAGS:-}
+[ -f results/mouth_bank.safetensors ] || "$PY" build_mouth_bank.py --mouths data/mouths \
+    --out results/mouth_bank.safetensors
+GANIMATION_FLAGS=""
+if [ "${GANIMATION:-0}" = 1 ]; then
+    if [ ! -f results/editor/checkpoints/last.pt ]; then
+        # shellcheck disable=SC2086
+        "$PY" train_editor.py --n_epochs "${EDITOR_EPOCHS:-2}" --batch_size 8 --lr 2e-4 --amp --eval_every 1 \
+            --out results/editor --overwrite ${TRAIN_FLAGS:-}
+    fi
+    GANIMATION_FLAGS="--editor results/editor --ablations"
 fi
 if [ ! -f results/feature_net/attribute_net.pt ]; then
     "$PY" train_feature_net.py --data "$CELEBA/img_align_celeba" --attrs "$CELEBA/list_attr_celeba.txt" \
@@ -35,6 +42,9 @@ if [ ! -f results/identity/verification.json ]; then
         --out results/identity --overwrite
 fi
 [ -f results/default_cvae/checkpoints/last.pt ] || sh scripts/train_default.sh
-"$PY" compare_smile_editors.py --editor results/editor --cvae results/default_cvae --feature_net results/feature_net \
-    --identity results/identity --utkface "$U" --mouths data/mouths --lfw "$LFW/photos" --n 160 --ablations \
-    --out results/editor_study
+# shellcheck disable=SC2086
+"$PY" compare_smile_editors.py --bank results/mouth_bank.safetensors --cvae results/default_cvae \
+    --feature_net results/feature_net --identity results/identity --utkface "$U" --mouths data/mouths \
+    --lfw "$LFW/photos" --n 160 --out results/editor_study $GANIMATION_FLAGS
+"$PY" edit_photo.py "$LFW/photos/Bill_Stapleton_0001.jpg" --run weights/smile_cvae.safetensors \
+    --bank results/mouth_bank.safetensors --smile -1,0.5,1 --out results/editor_photo

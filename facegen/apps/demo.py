@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from facegen.analysis.editing.exemplar import ExemplarEditor
 from facegen.analysis.editing.photo import Template, edit_photo
 from facegen.analysis.judges.judge import Judge
 from facegen.apps.sliders import SliderState
@@ -80,10 +81,11 @@ class DemoEdit:
 
 class PhotoDemo:
     """Smile edits of uploaded photos with one trained run (its face template and smile judge found once; both None
-    for an expression editor, which finds its own)."""
+    for an expression editor, which finds its own), with real mouths blended in when a bank is given."""
 
-    def __init__(self, run: Run, model: Model, template: Template | None, judge: Judge | None):
-        self.run, self.model, self.template, self.judge = run, model, template, judge
+    def __init__(self, run: Run, model: Model, template: Template | None, judge: Judge | None,
+                 mouths: ExemplarEditor | None = None):
+        self.run, self.model, self.template, self.judge, self.mouths = run, model, template, judge, mouths
 
     def edit(self, path: str | Path, smile: float) -> DemoEdit:
         """Give every face in the photo at ``path`` the smile degree ``smile``; a FacegenError (one line naming the
@@ -93,7 +95,8 @@ class PhotoDemo:
         start = time.perf_counter()
         name = Path(path).name
         photo = read_photo(Path(path), name)
-        done = edit_photo(self.model, self.run, photo, self.template, [smile], None, judge=self.judge, name=name)
+        done = edit_photo(self.model, self.run, photo, self.template, [smile], None, judge=self.judge, name=name,
+                          mouths=self.mouths)
         edited = to_uint8(done.photos[0])
         scale = min(1.0, VIEW_HEIGHT / edited.shape[0])
         boxes = [tuple(v * scale for v in face.box) for face in done.faces]

@@ -12,6 +12,8 @@ For a face with landmarks (patch coordinates: its mouth frame, :func:`facegen.da
    - ``colour``: the L1 distance of the mean and spread of the skin around the mouth in CIELAB (/10),
    - ``texture``: the mean squared difference of the standardised grey skin around the mouth at 32 px,
    - ``sharpness``: the difference of log Laplacian variances (a sharp mouth on a soft photo shows);
+   - ``beard``: the L1 difference of how much darker than the cheeks the skin above the upper lip and below the
+     lower lip is (CIELAB lightness /10): a moustache or stubble would otherwise come with a mouth;
    the cheapest candidate is the exemplar;
 3. **blend**: the exemplar is warped into the photo by the fit composed with the frame, and the region to
    replace is the face's mouth-and-cheeks polygon (its jaw points pulled :data:`CHEEKS` of the way towards the
@@ -38,8 +40,8 @@ from facegen.data.mouth_bank import OUTER_LIPS, MouthBank, sharpness, skin_ring
 from facegen.data.mouths import SIDE, cut_patch, mouth_frame
 
 WINDOW = 0.4  # candidates' degrees within this of the target
-WEIGHTS = {"shape": 10.0, "colour": 1.0, "texture": 0.5, "sharpness": 1.0}
-CHEEKS = 0.6  # the jaw points pulled this far towards the mouth bound the region replaced
+WEIGHTS = {"shape": 10.0, "colour": 1.0, "texture": 0.5, "sharpness": 1.0, "beard": 1.0}
+CHEEKS = 0.75  # the jaw points pulled this far towards the mouth bound the region replaced
 BELOW_NOSE = 0.35  # the region's top: the nose's lower edge moved this far towards the upper lip
 GROW = 0.12  # eye distances the region is grown by
 FIT = list(range(27, 48))  # nose and eyes: where the exemplar is fitted onto the face
@@ -100,6 +102,25 @@ def _small(images: np.ndarray) -> np.ndarray:
     return np.stack([cv2.resize(x, (SMALL, SMALL), interpolation=cv2.INTER_AREA) for x in images])
 
 
+def _polygon(points: np.ndarray, scale: float) -> np.ndarray:
+    mask = np.zeros((SMALL, SMALL), np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull((points * scale).round().astype(np.int32)), 1)
+    return mask.astype(bool)
+
+
+def beard_shade(lab: np.ndarray, points: np.ndarray, size: int) -> np.ndarray:
+    """(above the upper lip, below the lower lip) mean CIELAB lightness minus the cheeks', of a :data:`SMALL` px
+    CIELAB patch whose face has landmarks ``points`` in ``size`` px."""
+    k = SMALL / size
+    lips = _polygon(points[OUTER_LIPS], k)
+    above = _polygon(np.concatenate([points[31:36], points[48:55]]), k) & ~lips
+    below = _polygon(np.concatenate([points[54:60], points[6:11]]), k) & ~lips
+    cheeks = _polygon(points[[2, 3, 4, 31, 48]], k) | _polygon(points[[12, 13, 14, 35, 54]], k)
+    light = lab[..., 0]
+    ref = light[cheeks].mean() if cheeks.any() else light.mean()
+    return np.array([(light[z].mean() if z.any() else ref) - ref for z in (above, below)], np.float32)
+
+
 def _standardise(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(-1, keepdims=True)) / (x.std(-1, keepdims=True) + 1e-3)
 
@@ -114,6 +135,8 @@ class ExemplarEditor:
         small = _small(bank.patches)
         self.lab = _lab(small)
         self.grey = np.stack([cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) for x in small]).astype(np.float32)
+        self.beard = np.stack([beard_shade(lab, points, bank.size) for lab, points in zip(self.lab, bank.landmarks,
+                                                                                          strict=True)])
 
     def choose(self, patch: np.ndarray, points: np.ndarray, target: float) -> Exemplar:
         """The exemplar for a face's ``patch`` (S, S, 3) uint8 with landmarks ``points`` in it (see the module
@@ -127,13 +150,15 @@ class ExemplarEditor:
         moved = apply(fits, bank.landmarks[cand][:, SHAPE].astype(np.float64))
         shape = np.sqrt(((moved - points[SHAPE]) ** 2).sum(-1).mean(-1)) / (size / SIDE)
         ring = skin_ring(points, size, SMALL)
-        mine = _lab(_small(patch[None]))[0][ring]
+        my_lab = _lab(_small(patch[None]))[0]
+        mine = my_lab[ring]
         theirs = self.lab[cand][:, ring]
         colour = (np.abs(theirs.mean(1) - mine.mean(0)).sum(-1) + np.abs(theirs.std(1) - mine.std(0)).sum(-1)) / 10
         grey = cv2.cvtColor(_small(patch[None])[0], cv2.COLOR_RGB2GRAY).astype(np.float32)[ring]
         texture = ((_standardise(self.grey[cand][:, ring]) - _standardise(grey)) ** 2).mean(-1)
         sharp = np.abs(bank.sharpness[cand] - sharpness(patch, skin_ring(points, size)))
-        terms = {"shape": shape, "colour": colour, "texture": texture, "sharpness": sharp}
+        beard = np.abs(self.beard[cand] - beard_shade(my_lab, points, size)).sum(-1) / 10
+        terms = {"shape": shape, "colour": colour, "texture": texture, "sharpness": sharp, "beard": beard}
         cost = sum(WEIGHTS[k] * v for k, v in terms.items())
         best = int(np.argmin(cost))
         return Exemplar(int(cand[best]), float(bank.degrees[cand[best]]),
