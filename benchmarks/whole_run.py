@@ -42,6 +42,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# the environment as the user gave it: importing facegen below chooses how this process's OpenMP threads wait
+# (facegen.core.threads) and writes that choice into os.environ, where the timed commands would inherit it; each of
+# them makes its own choice instead (cvae.py), or runs with the runtime's default (the study's loop), as typed
+LAUNCH_ENV = dict(os.environ)
 
 from facegen.models.registry import build_model  # noqa: E402
 
@@ -82,7 +86,7 @@ def run(width: int, epochs: int, data: list[str], out: Path, seed: int, amp: boo
            "--n_epochs", str(epochs), "--seed", str(seed), "--out", str(out), "--overwrite"]
     cmd += ["--amp"] if amp else []
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=LAUNCH_ENV)
     wall = time.perf_counter() - start
     with (out / "training.csv").open() as f:
         rows = list(csv.DictReader(f))
@@ -106,7 +110,7 @@ def training_faces(images: Path, labels: Path, folder: Path) -> Path:
 
 def timed(cmd: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=LAUNCH_ENV)
     return time.perf_counter() - start
 
 
