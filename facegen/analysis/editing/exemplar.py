@@ -16,8 +16,8 @@ For a face with landmarks (patch coordinates: its mouth frame, :func:`facegen.da
      lower lip is (CIELAB lightness /10): a moustache or stubble would otherwise come with a mouth;
    the cheapest candidate is the exemplar;
 3. **blend**: the exemplar is warped into the photo by the fit composed with the frame, and the region to
-   replace is the face's mouth-and-cheeks polygon (its jaw points pulled :data:`CHEEKS` of the way towards the
-   mouth, the nose's lower edge lowered :data:`BELOW_NOSE` of the way towards the upper lip, its lips) joined
+   replace is the face's mouth-and-cheeks polygon (from the mouth's centre :data:`CHEEKS` of the way out to its
+   jaw points, the nose's lower edge lowered :data:`BELOW_NOSE` of the way towards the upper lip, its lips) joined
    with the exemplar's lips where they land, grown by :data:`GROW` eye distances; OpenCV's Poisson
    ``seamlessClone`` solves for pixels in that region whose gradients are the exemplar's and whose border is the
    photo's, so its colour and light are the photo's. Every pixel outside the region is the photo's own, bit for bit.
@@ -41,7 +41,7 @@ from facegen.data.mouths import SIDE, cut_patch, mouth_frame
 
 WINDOW = 0.4  # candidates' degrees within this of the target
 WEIGHTS = {"shape": 10.0, "colour": 1.0, "texture": 0.5, "sharpness": 1.0, "beard": 1.0}
-CHEEKS = 0.75  # the jaw points pulled this far towards the mouth bound the region replaced
+CHEEKS = 0.75  # the region replaced reaches this far from the mouth's centre out to the jaw points
 BELOW_NOSE = 0.35  # the region's top: the nose's lower edge moved this far towards the upper lip
 GROW = 0.12  # eye distances the region is grown by
 FIT = list(range(27, 48))  # nose and eyes: where the exemplar is fitted onto the face
