@@ -46,5 +46,8 @@ fi
 "$PY" compare_smile_editors.py --bank results/mouth_bank.safetensors --cvae results/default_cvae \
     --feature_net results/feature_net --identity results/identity --utkface "$U" --mouths data/mouths \
     --lfw "$LFW/photos" --n 160 --out results/editor_study $GANIMATION_FLAGS
+"$PY" compare_smile_editors.py --bank results/mouth_bank.safetensors --cvae results/default_cvae \
+    --feature_net results/feature_net --identity results/identity --utkface "$U" --mouths data/mouths --n 160 \
+    --seed 1 --out results/editor_study_fresh  # a fresh draw of held-out faces, never used to choose a setting
 "$PY" edit_photo.py "$LFW/photos/Bill_Stapleton_0001.jpg" --run weights/smile_cvae.safetensors \
     --bank results/mouth_bank.safetensors --smile -1,0.5,1 --out results/editor_photo
