@@ -30,7 +30,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from facegen.data.batches import Batch
+    from facegen.train.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -73,7 +79,7 @@ def worker(args: argparse.Namespace) -> None:
         trainer = Trainer(model, train, val, cfg, Path(out), device, {}, world)
         load_s = time.perf_counter() - start
         rss = [rss_mib()]
-        batches = iter(trainer.batches())
+        batches = endless(trainer)
         model.train()
         t = time.perf_counter()
         for _ in range(args.train_steps):
@@ -91,6 +97,13 @@ def worker(args: argparse.Namespace) -> None:
         "train_images_per_s": args.train_steps * args.batch / train_s if args.train_steps else None,
         "read_images_per_s": served / read_s if args.read_steps else None}))
     distributed.stop()
+
+
+def endless(trainer: Trainer) -> Iterator[Batch]:
+    """The trainer's batches epoch after epoch: a rank of a small set runs out of one epoch's batches before the
+    benchmark's read steps are done."""
+    while True:
+        yield from trainer.batches()
 
 
 def run_setting(args: argparse.Namespace, mode: str, n: int, procs: int) -> dict:
