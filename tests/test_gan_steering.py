@@ -21,6 +21,7 @@ from facegen.cli.args import guard
 from facegen.core.files import save_checkpoint
 from facegen.models.capabilities import Encoder
 from facegen.models.flow.glow import GlowConfig, GlowModel
+from facegen.models.gan.dcgan import DCGAN
 from facegen.models.registry import build_model
 from facegen.runs import LAST, Run
 from tests.fakes import SMALL_GAN, SMALL_VAEGAN, gan_args
@@ -42,7 +43,7 @@ def tiny(name: str, options: dict, cond_dim: int = 2):
             if isinstance(m, nn.BatchNorm2d):
                 m.running_mean.normal_(0, 0.1)
                 m.running_var.uniform_(0.5, 2)
-        if getattr(model, "ema", None) is not None:
+        if isinstance(model, DCGAN) and model.ema is not None:
             for p in model.generator.parameters():
                 p.add_(torch.randn_like(p) * 0.05)
     return model.eval()
