@@ -24,6 +24,7 @@ from facegen.models.capabilities import GaussianPrior
 from facegen.models.registry import MODELS, build_model, discover, register
 from facegen.runs import LAST, Run
 from tests.fakes import tiny_args
+from tests.helpers import written
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,8 +119,8 @@ def test_a_model_defined_in_a_test_trains_resumes_and_samples_through_train_py(t
     header = (straight / "training.csv").read_text().splitlines()[0]
     assert header.startswith("epoch,train_loss,train_recon,val_loss,val_recon")
     sample_prior.main(["--run", str(straight), "--n", "4"])
-    grid = straight / "sampled" / "sampled_0.png"
-    assert grid.is_file() and (straight / "training.gif").is_file()
+    written(straight / "sampled", "sampled_0.png")
+    written(straight, "training.gif")
 
 
 def test_help_of_the_generic_entry_shows_only_the_chosen_models_flags():

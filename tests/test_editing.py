@@ -113,7 +113,9 @@ def test_evaluate_and_compare_edits_report_identity(tiny_run, toy_identity, caps
     written(tiny_run / "identity", "editing_validation_pivotal_residual.png", "editing_validation.png")
     result = json.loads((tiny_run / "identity" / "editing.json").read_text())
     row = result["sets"]["validation"]["residual"]
-    assert 0 <= row["smile_flip_rate"] <= 1 and 0 <= row["identity_kept_both"] <= 1
+    n = result["sets"]["validation"]["n_faces"]
+    for share in (row["smile_flip_rate"], row["identity_kept_both"]):  # counts of faces over n, not mean scores
+        assert 0 <= share <= 1 and share * n == pytest.approx(round(share * n), abs=1e-6)
 
 
 def test_unseen_faces_are_refused_when_the_run_saw_them_all(tiny_run):

@@ -199,7 +199,10 @@ def test_evaluate_edits_on_a_cvae_measures_the_condition_and_every_method(tiny_r
     edits = [r["edit"] for r in rows]
     assert edits == ["interfacegan smile", "mean_diff smile", "svm smile", "pca pc0", "ganspace gs0", "sefa sefa0",
                      "condition smile"]
-    assert rows[-1]["unit"] == "smile units" and 0 <= rows[-1]["flips_add"] <= 1
+    last = rows[-1]
+    assert last["unit"] == "smile units" and last["n_add"] > 0
+    flipped = last["flips_add"] * last["n_add"]  # a share of faces, not a mean score
+    assert 0 <= last["flips_add"] <= 1 and flipped == pytest.approx(round(flipped))
 
 
 def test_pca_walk_follows_the_fitted_components(tiny_run):
