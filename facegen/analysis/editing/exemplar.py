@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from facegen.core.errors import FacegenError
+from facegen.data.align import invert
 from facegen.data.landmarks import Face
 from facegen.data.mouth_bank import OUTER_LIPS, MouthBank, sharpness, skin_ring
 from facegen.data.mouths import SIDE, cut_patch, mouth_frame
@@ -79,11 +80,6 @@ def apply(t: np.ndarray, points: np.ndarray) -> np.ndarray:
 def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     """The (2, 3) map ``outer`` after ``inner``."""
     return np.concatenate([outer[:, :2] @ inner[:, :2], (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]], 1)
-
-
-def invert(t: np.ndarray) -> np.ndarray:
-    inv = np.linalg.inv(t[:, :2])
-    return np.concatenate([inv, -(inv @ t[:, 2])[:, None]], 1)
 
 
 def region(points: np.ndarray) -> np.ndarray:
@@ -150,11 +146,12 @@ class ExemplarEditor:
         moved = apply(fits, bank.landmarks[cand][:, SHAPE].astype(np.float64))
         shape = np.sqrt(((moved - points[SHAPE]) ** 2).sum(-1).mean(-1)) / (size / SIDE)
         ring = skin_ring(points, size, SMALL)
-        my_lab = _lab(_small(patch[None]))[0]
+        small = _small(patch[None])
+        my_lab = _lab(small)[0]
         mine = my_lab[ring]
         theirs = self.lab[cand][:, ring]
         colour = (np.abs(theirs.mean(1) - mine.mean(0)).sum(-1) + np.abs(theirs.std(1) - mine.std(0)).sum(-1)) / 10
-        grey = cv2.cvtColor(_small(patch[None])[0], cv2.COLOR_RGB2GRAY).astype(np.float32)[ring]
+        grey = cv2.cvtColor(small[0], cv2.COLOR_RGB2GRAY).astype(np.float32)[ring]
         texture = ((_standardise(self.grey[cand][:, ring]) - _standardise(grey)) ** 2).mean(-1)
         sharp = np.abs(bank.sharpness[cand] - sharpness(patch, skin_ring(points, size)))
         beard = np.abs(self.beard[cand] - beard_shade(my_lab, points, size)).sum(-1) / 10
@@ -175,7 +172,7 @@ class ExemplarEditor:
         chosen = self.choose(cut_patch(rgb, frame, size), points, target)
         rgb = rgb if onto is None else onto
         fit = procrustes(self.bank.landmarks[chosen.index][None, FIT].astype(np.float64), points[FIT])[0]
-        to_photo = compose(invert(frame), fit)  # exemplar patch pixels -> photo pixels
+        to_photo = compose(invert(torch.from_numpy(frame)).numpy(), fit)  # exemplar patch pixels -> photo pixels
         theirs = apply(to_photo, self.bank.landmarks[chosen.index].astype(np.float64))
         polygons = [region(face.landmarks), theirs[OUTER_LIPS]]  # the face's own cheeks, the exemplar's lips
         d = face.eye_distance

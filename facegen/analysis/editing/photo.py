@@ -241,29 +241,30 @@ def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template |
                                                shifts))
         return PhotoEdit(edits[-1].photos, large, ["landmarks"] * len(large), edits)
     edited = [photo] * len(degrees if degrees is not None else shifts or [])
-    aligned_by, edits = [], []
+    aligned_by, edits, to_crops = [], [], []
     for found in large:
         t, how = alignment(found, template, run.size)
         done = edit_face(model, run, photo, t, degrees, shifts, method, judge, **others)
         edited = [image + (new - photo) for image, new in zip(edited, done.photos, strict=True)]
         aligned_by.append(how)
         edits.append(done)
+        to_crops.append(t)
     if mouths is not None:
-        edited = with_real_mouths(mouths, run, template, photo, edited, large, edits, degrees, shifts)
+        edited = with_real_mouths(mouths, run, photo, edited, large, edits, to_crops, degrees, shifts)
     return PhotoEdit(edited, large, aligned_by, edits)
 
 
-def with_real_mouths(mouths: ExemplarEditor, run: Run, template: Template, photo: torch.Tensor,
-                     edited: list[torch.Tensor], faces: list[Face], edits: list[FaceEdit],
+def with_real_mouths(mouths: ExemplarEditor, run: Run, photo: torch.Tensor, edited: list[torch.Tensor],
+                     faces: list[Face], edits: list[FaceEdit], to_crops: list[torch.Tensor],
                      degrees: list[float] | None, shifts: list[float] | None) -> list[torch.Tensor]:
     """``edited`` (one photo per target) with every face's mouth replaced by a real one of its target degree (a
     shift's target is the face's own degree moved by it, kept in -1..1), chosen on ``photo``; each face's
-    edited crops are cut again from the result, so the identity strip measures what the user gets."""
+    edited crops are cut again (through its alignment ``to_crops``) from the result, so the identity strip
+    measures what the user gets."""
     for found, done in zip(faces, edits, strict=True):
         targets = degrees if degrees is not None else [max(-1.0, min(1.0, done.own + s)) for s in shifts or []]
         edited = [mouths.edit(photo, [found], t, onto=image)[0] for image, t in zip(edited, targets, strict=True)]
-    for found, done in zip(faces, edits, strict=True):
-        to_crop, _ = alignment(found, template, run.size)
+    for done, to_crop in zip(edits, to_crops, strict=True):
         done.edited_crops = [crop_face(image, to_crop, run.size, run.channels) for image in edited]
     return edited
 
