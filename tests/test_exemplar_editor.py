@@ -1,6 +1,7 @@
 """The exemplar smile editor: the Procrustes fit (closed form and least squares), where Poisson blending puts the
 exemplar (a face's own mouth given back leaves the photo as it was; a 1 px slip would not), pixels outside the
-region bit for bit, the choice of exemplar (degree window, colour), the bank file (round trip, refusals, the
+region bit for bit, the choice of exemplar (degree window, colour, degree asked for, a smile reading's
+shortlist), the bank file (round trip, refusals, the
 filters of build_mouth_bank.py) and, on real UTKFace photos, a wider mouth after +1."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 from PIL import Image
 
 from facegen.analysis.editing.exemplar import (
+    SHORTLIST,
     WINDOW,
     ExemplarEditor,
     apply,
@@ -153,6 +155,45 @@ def test_the_choice_keeps_to_the_degree_window_and_prefers_the_closest_colour():
     assert editor.choose(patch, points, 1.0 - WINDOW).index == 2
     with pytest.raises(FacegenError, match="no mouth within"):
         editor.choose(patch, points, 1.0 - 2 * WINDOW - 0.01)
+
+
+def test_the_choice_prefers_the_degree_asked_for_among_equal_fits():
+    photo, face, patch, points = _own_mouth_setup()
+    bank = MouthBank(np.stack([patch] * 3), np.stack([points] * 3).astype(np.float32),
+                     np.array([0.65, 1.0, 0.8], np.float32), np.zeros(3, np.float32), {})
+    editor = ExemplarEditor(bank)
+    assert editor.choose(patch, points, 1.0).index == 1
+    assert [c.index for c in editor.shortlist(patch, points, 0.7, 3)] == [0, 2, 1]  # by distance from 0.7
+
+
+def test_a_smile_reading_picks_among_the_shortlist_the_blend_it_reads_closest_to_the_target():
+    import cv2
+
+    photo, face, patch, points = _own_mouth_setup()
+    open_mouth = patch.copy()
+    cv2.fillConvexPoly(open_mouth, cv2.convexHull(np.round(points[60:68]).astype(np.int32)), (250, 250, 250))
+    tinted = np.clip(open_mouth.astype(int) + [60, -30, 0], 0, 255).astype(np.uint8)
+    # the face's own closed mouth fits best, then the tinted open one, then the open one (its own colour)
+    patches = [patch] * (SHORTLIST - 2) + [open_mouth, tinted]
+    bank = MouthBank(np.stack(patches), np.stack([points] * len(patches)).astype(np.float32),
+                     np.ones(len(patches), np.float32), np.zeros(len(patches), np.float32), {})
+    lips = np.zeros(photo.shape[:2], np.uint8)
+    cv2.fillConvexPoly(lips, cv2.convexHull(np.round(face.landmarks[60:68]).astype(np.int32)), 1)
+    calls = []
+
+    def read(image: torch.Tensor, found: Face) -> float:  # bright between the lips: smiling
+        calls.append(found)
+        return 1.0 if image[:, torch.from_numpy(lips.astype(bool))].mean() > 0.7 else -1.0
+
+    editor = ExemplarEditor(bank)
+    cheapest, _, first = editor.edit_face(photo, face, 1.0)
+    assert first.index < SHORTLIST - 2 and np.abs(cheapest.astype(int) - photo).max() < 60
+    out, _, chosen = editor.edit_face(photo, face, 1.0, read=read)
+    assert [c.index for c in editor.shortlist(cut_patch(photo, mouth_frame(face, SIZE), SIZE), points, 1.0,
+                                              SHORTLIST)][-2:] == [SHORTLIST - 2, SHORTLIST - 1]
+    assert chosen.index == SHORTLIST - 2  # both open mouths read +1: the cheaper (the face's own colour) wins
+    assert len(calls) == SHORTLIST and all(found is face for found in calls)
+    assert out[lips.astype(bool)].mean() > photo[lips.astype(bool)].mean() + 40
 
 
 def test_a_target_outside_the_range_is_refused():

@@ -14,7 +14,10 @@ For a face with landmarks (patch coordinates: its mouth frame, :func:`facegen.da
    - ``sharpness``: the difference of log Laplacian variances (a sharp mouth on a soft photo shows);
    - ``beard``: the L1 difference of how much darker than the cheeks the skin above the upper lip and below the
      lower lip is (CIELAB lightness /10): a moustache or stubble would otherwise come with a mouth;
-   the cheapest candidate is the exemplar;
+   - ``degree``: how far the candidate's degree is from the target (a faint smile is not what +1 asks for);
+   the cheapest candidate is the exemplar; given a :data:`SmileReading` (a smile network that reads a face in a
+   photo, e.g. the residual editor's own q(y|x), never a judge of the edits), the :data:`SHORTLIST` cheapest are
+   each blended (step 3) and the one whose blend it reads closest to the target is kept, the cheaper on ties;
 3. **blend**: the exemplar is warped into the photo by the fit composed with the frame, and the region to
    replace is the face's mouth-and-cheeks polygon (from the mouth's centre :data:`CHEEKS` of the way out to its
    jaw points, the nose's lower edge lowered :data:`BELOW_NOSE` of the way towards the upper lip, its lips) joined
@@ -28,6 +31,7 @@ blending, and says so (docs/editor.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -41,13 +45,17 @@ from facegen.data.mouth_bank import OUTER_LIPS, MouthBank, sharpness, skin_ring
 from facegen.data.mouths import SIDE, cut_patch, mouth_frame
 
 WINDOW = 0.4  # candidates' degrees within this of the target
-WEIGHTS = {"shape": 10.0, "colour": 1.0, "texture": 0.5, "sharpness": 1.0, "beard": 1.0}
+WEIGHTS = {"shape": 10.0, "colour": 1.0, "texture": 0.5, "sharpness": 1.0, "beard": 1.0, "degree": 3.0}
+SHORTLIST = 10  # with a smile reading: this many of the cheapest candidates are blended and read
 CHEEKS = 0.75  # the region replaced reaches this far from the mouth's centre out to the jaw points
 BELOW_NOSE = 0.35  # the region's top: the nose's lower edge moved this far towards the upper lip
 GROW = 0.12  # eye distances the region is grown by
 FIT = list(range(27, 48))  # nose and eyes: where the exemplar is fitted onto the face
 SHAPE = list(range(2, 15)) + list(range(27, 36))  # jaw and nose: how well the exemplar's face shape fits
 SMALL = 32  # px: the size colour and texture are compared at
+
+SmileReading = Callable[[torch.Tensor, Face], float]
+"""A smile network's degree (-1..1) of ``face`` in a photo (3, H, W) in [0, 1]."""
 
 
 @dataclass
@@ -137,6 +145,10 @@ class ExemplarEditor:
     def choose(self, patch: np.ndarray, points: np.ndarray, target: float) -> Exemplar:
         """The exemplar for a face's ``patch`` (S, S, 3) uint8 with landmarks ``points`` in it (see the module
         docstring, steps 1-2)."""
+        return self.shortlist(patch, points, target, 1)[0]
+
+    def shortlist(self, patch: np.ndarray, points: np.ndarray, target: float, k: int) -> list[Exemplar]:
+        """The ``k`` cheapest candidates for a face (:meth:`choose`), cheapest first."""
         bank, size = self.bank, self.bank.size
         cand = np.flatnonzero(np.abs(bank.degrees - target) <= WINDOW)
         if len(cand) == 0:
@@ -155,22 +167,35 @@ class ExemplarEditor:
         texture = ((_standardise(self.grey[cand][:, ring]) - _standardise(grey)) ** 2).mean(-1)
         sharp = np.abs(bank.sharpness[cand] - sharpness(patch, skin_ring(points, size)))
         beard = np.abs(self.beard[cand] - beard_shade(my_lab, points, size)).sum(-1) / 10
-        terms = {"shape": shape, "colour": colour, "texture": texture, "sharpness": sharp, "beard": beard}
-        cost = sum(WEIGHTS[k] * v for k, v in terms.items())
-        best = int(np.argmin(cost))
-        return Exemplar(int(cand[best]), float(bank.degrees[cand[best]]),
-                        {k: float(v[best]) for k, v in terms.items()})
+        degree = np.abs(bank.degrees[cand] - target)
+        terms = {"shape": shape, "colour": colour, "texture": texture, "sharpness": sharp, "beard": beard,
+                 "degree": degree}
+        cost = sum(WEIGHTS[name] * v for name, v in terms.items())
+        return [Exemplar(int(cand[i]), float(bank.degrees[cand[i]]), {name: float(v[i]) for name, v in terms.items()})
+                for i in np.argsort(cost, kind="stable")[:k]]
 
-    def edit_face(self, rgb: np.ndarray, face: Face, target: float, onto: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, Exemplar]:
+    def edit_face(self, rgb: np.ndarray, face: Face, target: float, onto: np.ndarray | None = None,
+                  read: SmileReading | None = None) -> tuple[np.ndarray, np.ndarray, Exemplar]:
         """(the photo (H, W, 3) uint8 with this face's smile set to ``target``, the region replaced (H, W) bool,
         the exemplar used). With ``onto`` (the same photo already edited another way, e.g. by residual editing)
-        the exemplar is chosen on ``rgb`` and blended into ``onto``."""
+        the exemplar is chosen on ``rgb`` and blended into ``onto``; with ``read`` among the shortlist by how its
+        blend reads (module docstring)."""
         size = self.bank.size
         frame = mouth_frame(face, size)
         points = apply(frame, face.landmarks)
-        chosen = self.choose(cut_patch(rgb, frame, size), points, target)
-        rgb = rgb if onto is None else onto
+        shortlist = self.shortlist(cut_patch(rgb, frame, size), points, target, 1 if read is None else SHORTLIST)
+        base = rgb if onto is None else onto
+        blends = [(*self.blend(base, face, frame, points, chosen), chosen) for chosen in shortlist]
+        if read is None:
+            return blends[0]
+        misses = [abs(read(torch.from_numpy(out).permute(2, 0, 1) / 255, face) - target) for out, _, _ in blends]
+        return blends[int(np.argmin(misses))]
+
+    def blend(self, rgb: np.ndarray, face: Face, frame: np.ndarray, points: np.ndarray, chosen: Exemplar
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """(``rgb`` (H, W, 3) uint8 with the exemplar ``chosen`` blended over this face's mouth and cheeks, the
+        region replaced (H, W) bool): step 3 of the module docstring; ``frame`` is the face's mouth frame and
+        ``points`` its landmarks in it."""
         fit = procrustes(self.bank.landmarks[chosen.index][None, FIT].astype(np.float64), points[FIT])[0]
         to_photo = compose(invert(torch.from_numpy(frame)).numpy(), fit)  # exemplar patch pixels -> photo pixels
         theirs = apply(to_photo, self.bank.landmarks[chosen.index].astype(np.float64))
@@ -196,12 +221,13 @@ class ExemplarEditor:
         out, replaced = rgb.copy(), np.zeros(rgb.shape[:2], bool)
         replaced[y0:y1, x0:x1] = mask > 0
         out[replaced] = cloned[mask > 0]
-        return out, replaced, chosen
+        return out, replaced
 
-    def edit(self, photo: torch.Tensor, faces: list[Face], target: float, onto: torch.Tensor | None = None
-             ) -> tuple[torch.Tensor, list[Exemplar]]:
+    def edit(self, photo: torch.Tensor, faces: list[Face], target: float, onto: torch.Tensor | None = None,
+             read: SmileReading | None = None) -> tuple[torch.Tensor, list[Exemplar]]:
         """(photo (3, H, W) in [0, 1] with every face's smile set to ``target``, the exemplar of each face); with
-        ``onto`` the exemplars are chosen on ``photo`` and blended into ``onto`` (see :meth:`edit_face`)."""
+        ``onto`` the exemplars are chosen on ``photo`` and blended into ``onto``, with ``read`` by how their blends
+        read (see :meth:`edit_face`)."""
         if not -1 <= target <= 1:
             raise FacegenError(f"smile {target:g} is outside -1..1: give a degree from -1 (no smile) to +1 "
                                f"(broad smile)")
@@ -209,7 +235,7 @@ class ExemplarEditor:
         result = (photo if onto is None else onto).float().clone()  # pixels outside the regions stay as they are
         used = []
         for face in faces:
-            blended, replaced, chosen = self.edit_face(rgb, face, target, _to_uint8(result))
+            blended, replaced, chosen = self.edit_face(rgb, face, target, _to_uint8(result), read)
             inside = torch.from_numpy(replaced)
             result[:, inside] = torch.from_numpy(blended[replaced]).T.float() / 255
             used.append(chosen)

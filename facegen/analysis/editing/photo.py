@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from facegen.analysis.editing import inversion
-from facegen.analysis.editing.exemplar import ExemplarEditor
+from facegen.analysis.editing.exemplar import ExemplarEditor, SmileReading
 from facegen.analysis.editing.methods import PHOTO_METHODS, method_parts, own_degree
 from facegen.analysis.editing.mouth_editor import edit_mouths, frame_tensor
 from facegen.analysis.editing.residual import change_mask
@@ -240,6 +240,8 @@ def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template |
             edits.append(edit_face_with_editor(model, edits[-1].photos if edits else None, photo, found, degrees,
                                                shifts))
         return PhotoEdit(edits[-1].photos, large, ["landmarks"] * len(large), edits)
+    if judge is None and not isinstance(model, SmilePredictor):
+        judge = smile_judge(model, run)
     edited = [photo] * len(degrees if degrees is not None else shifts or [])
     aligned_by, edits, to_crops = [], [], []
     for found in large:
@@ -250,20 +252,34 @@ def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template |
         edits.append(done)
         to_crops.append(t)
     if mouths is not None:
-        edited = with_real_mouths(mouths, run, photo, edited, large, edits, to_crops, degrees, shifts)
+        read = smile_reading(model, run, template, judge)
+        edited = with_real_mouths(mouths, run, photo, edited, large, edits, to_crops, degrees, shifts, read)
     return PhotoEdit(edited, large, aligned_by, edits)
+
+
+def smile_reading(model: Model, run: Run, template: Template, judge: Judge | None) -> SmileReading:
+    """The run's own reading of a face's smile in a photo (:func:`own_degree` on its aligned crop): what the
+    exemplar editor ranks its shortlist of real mouths by. ``judge``: :func:`smile_judge`'s answer."""
+
+    @torch.no_grad()
+    def read(photo: torch.Tensor, face: Face) -> float:
+        to_crop, _ = alignment(face, template, run.size)
+        return float(own_degree(model, judge, crop_face(photo, to_crop, run.size, run.channels)[None])[0])
+
+    return read
 
 
 def with_real_mouths(mouths: ExemplarEditor, run: Run, photo: torch.Tensor, edited: list[torch.Tensor],
                      faces: list[Face], edits: list[FaceEdit], to_crops: list[torch.Tensor],
-                     degrees: list[float] | None, shifts: list[float] | None) -> list[torch.Tensor]:
+                     degrees: list[float] | None, shifts: list[float] | None, read: SmileReading | None = None
+                     ) -> list[torch.Tensor]:
     """``edited`` (one photo per target) with every face's mouth replaced by a real one of its target degree (a
-    shift's target is the face's own degree moved by it, kept in -1..1), chosen on ``photo``; each face's
-    edited crops are cut again (through its alignment ``to_crops``) from the result, so the identity strip
-    measures what the user gets."""
+    shift's target is the face's own degree moved by it, kept in -1..1), chosen on ``photo`` (with ``read``,
+    among a shortlist by how each reads); each face's edited crops are cut again (through its alignment
+    ``to_crops``) from the result, so the identity strip measures what the user gets."""
     for found, done in zip(faces, edits, strict=True):
         targets = degrees if degrees is not None else [max(-1.0, min(1.0, done.own + s)) for s in shifts or []]
-        edited = [mouths.edit(photo, [found], t, onto=image)[0] for image, t in zip(edited, targets, strict=True)]
+        edited = [mouths.edit(photo, [found], t, image, read)[0] for image, t in zip(edited, targets, strict=True)]
     for done, to_crop in zip(edits, to_crops, strict=True):
         done.edited_crops = [crop_face(image, to_crop, run.size, run.channels) for image in edited]
     return edited

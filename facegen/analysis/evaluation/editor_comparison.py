@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from facegen.analysis.editing.exemplar import ExemplarEditor
+from facegen.analysis.editing.photo import face_template, smile_judge, smile_reading
 from facegen.analysis.evaluation.smile_study import (
     Judges,
     editor_method,
@@ -36,7 +37,8 @@ from facegen.runs import load_trained
 class EditorStudy:
     """Which editors, judges and photos: ``bank`` a build_mouth_bank.py file for the exemplar editor, ``editor``
     a train_editor.py run, ``cvae`` a CVAE run for residual editing (each None: left out; with both ``bank`` and
-    ``cvae`` the exemplar editor also runs on top of residual editing), ``feature_net`` the smile judge's run,
+    ``cvae`` the exemplar editor also runs on top of residual editing, choosing among its shortlist by the CVAE's
+    reading of each blend), ``feature_net`` the smile judge's run,
     ``identity`` the identity judge's, ``utkface`` the folder with UTKFace/ and smiles_dataset.txt, ``mouths``
     prepare_mouths.py's output (its split names the held-out faces, ``n`` of which are drawn with ``seed``),
     ``lfw`` whole LFW photos (None: none); ``ablations`` adds the GANimation editor without its reshaping of the
@@ -68,12 +70,16 @@ def run_editor_study(study: EditorStudy) -> str:
     framing = lfw_crop_framing(lfw or [faces_dir / n for n in labelled[:40]])
     judges = Judges(load_smile_judge(study.feature_net), load_identity_judge(study.identity), framing, gap["gap"])
     methods = {}
-    residual = None if study.cvae is None else residual_method(*load_trained(study.cvae))
+    residual = read = None
+    if study.cvae is not None:
+        run, model = load_trained(study.cvae)
+        residual = residual_method(run, model)
+        read = smile_reading(model, run, face_template(run), smile_judge(model, run))
     if study.bank is not None:
         exemplars = ExemplarEditor(load_bank(study.bank))
         methods["exemplar"] = exemplar_method(exemplars)
         if residual is not None:
-            methods["residual + exemplar"] = exemplar_method(exemplars, residual)
+            methods["residual + exemplar"] = exemplar_method(exemplars, residual, read)
     if residual is not None:
         methods["residual"] = residual
     if study.editor is not None:

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from facegen.analysis.editing.exemplar import SmileReading
 from facegen.analysis.evaluation.two_sample import held_out_accuracy
 from facegen.analysis.judges.celeba_judge import CelebASmileJudge
 from facegen.analysis.judges.identity import IdentityJudge
@@ -249,12 +250,13 @@ def residual_method(run, model) -> Method:
     return method
 
 
-def exemplar_method(editor, residual: Method | None = None) -> Method:
+def exemplar_method(editor, residual: Method | None = None, read: SmileReading | None = None) -> Method:
     """The exemplar editor on one face (:mod:`facegen.analysis.editing.exemplar`); with ``residual`` (another
-    method) the real mouth is blended into that method's edit, chosen on the photo as it was."""
+    method) the real mouth is blended into that method's edit, chosen on the photo as it was; with ``read`` among
+    a shortlist by how each reads."""
 
     def method(photo: torch.Tensor, face: Face, t: float) -> torch.Tensor:
         onto = None if residual is None else residual(photo, face, t)
-        return editor.edit(photo, [face], t, onto)[0]
+        return editor.edit(photo, [face], t, onto, read)[0]
 
     return method
