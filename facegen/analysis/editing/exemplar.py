@@ -17,7 +17,8 @@ For a face with landmarks (patch coordinates: its mouth frame, :func:`facegen.da
    - ``degree``: how far the candidate's degree is from the target (a faint smile is not what +1 asks for);
    the cheapest candidate is the exemplar; given a :data:`SmileReading` (a smile network that reads a face in a
    photo, e.g. the residual editor's own q(y|x), never a judge of the edits), the :data:`SHORTLIST` cheapest are
-   each blended (step 3) and the one whose blend it reads closest to the target is kept, the cheaper on ties;
+   each blended (step 3) and the cost gains :data:`READING` times how far the reading of the blend is from the
+   target (a worse fit is taken only for a clearly better reading);
 3. **blend**: the exemplar is warped into the photo by the fit composed with the frame, and the region to
    replace is the face's mouth-and-cheeks polygon (from the mouth's centre :data:`CHEEKS` of the way out to its
    jaw points, the nose's lower edge lowered :data:`BELOW_NOSE` of the way towards the upper lip, its lips) joined
@@ -47,6 +48,7 @@ from facegen.data.mouths import SIDE, cut_patch, mouth_frame
 WINDOW = 0.4  # candidates' degrees within this of the target
 WEIGHTS = {"shape": 10.0, "colour": 1.0, "texture": 0.5, "sharpness": 1.0, "beard": 1.0, "degree": 3.0}
 SHORTLIST = 10  # with a smile reading: this many of the cheapest candidates are blended and read
+READING = 8.0  # with a smile reading: the cost of a blend read 1 away from the target
 CHEEKS = 0.75  # the region replaced reaches this far from the mouth's centre out to the jaw points
 BELOW_NOSE = 0.35  # the region's top: the nose's lower edge moved this far towards the upper lip
 GROW = 0.12  # eye distances the region is grown by
@@ -65,6 +67,11 @@ class Exemplar:
     index: int
     degree: float
     cost: dict[str, float]
+
+    @property
+    def total(self) -> float:
+        """The weighted cost it was chosen by (:data:`WEIGHTS`)."""
+        return sum(WEIGHTS[name] * v for name, v in self.cost.items())
 
 
 def procrustes(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -189,7 +196,7 @@ class ExemplarEditor:
         if read is None:
             return blends[0]
         misses = [abs(read(torch.from_numpy(out).permute(2, 0, 1) / 255, face) - target) for out, _, _ in blends]
-        return blends[int(np.argmin(misses))]
+        return blends[int(np.argmin([c.total + READING * m for c, m in zip(shortlist, misses, strict=True)]))]
 
     def blend(self, rgb: np.ndarray, face: Face, frame: np.ndarray, points: np.ndarray, chosen: Exemplar
               ) -> tuple[np.ndarray, np.ndarray]:
