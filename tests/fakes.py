@@ -1,9 +1,11 @@
 """Small stand-ins that tests build in seconds: flags for a tiny training run, a run record for a model trained in
-the test, synthetic data in the layouts of CelebA and LFW, faces whose label is learnable, and a toy identity
-run."""
+the test, synthetic data in the layouts of CelebA and LFW, faces whose label is learnable, a toy identity run, a
+trainer's step that records gradients, and faces with landmarks and a prepare_mouths.py folder of them."""
 
 from __future__ import annotations
 
+import contextlib
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from PIL import Image
 from facegen.core.files import write_csv
 from facegen.data.faceset import FaceSet
 from facegen.data.lfw import parse_lfw_name
+from facegen.data.mouths import SIZE
 
 # ---- tiny training runs --------------------------------------------------------------------------------------
 SMALL_GAN = dict(g_channels=8, d_channels=8, max_channels=16, latent_size=6)
@@ -155,3 +158,90 @@ def train_toy_identity(tmp: Path, n_people: int, n_epochs: int, batch_size: int)
                          str(n_epochs), "--batch_size", str(batch_size), "--val_fraction", "0.5", "--cache_dir",
                          str(tmp / "cache"), "--out", str(tmp / "run"), "--device", "cpu"])
     return tmp / "run"
+
+
+# ---- a trainer's step for one model ------------------------------------------------------------------------------
+class RecordingStep:
+    """A Step that records each optimizer's gradients and (unless ``frozen``) steps it: the training steps are
+    then checked against losses computed here from their definitions."""
+
+    def __init__(self, model, settings_lr: float = 1e-3, step: bool = True):
+        self.optimizers = model.optimizers(type("S", (), {"lr": settings_lr})(), torch.device("cpu"))
+        self.params = {k: [p for g in o.param_groups for p in g["params"]] for k, o in self.optimizers.items()}
+        self.grads: dict[str, list[torch.Tensor]] = {}
+        self.calls: list[str] = []
+        self.step = step
+
+    def autocast(self):
+        return contextlib.nullcontext()
+
+    def all_reduce_mean(self, tensor):
+        return tensor.detach()  # one process
+
+    def update(self, loss, optimizer, retain_graph=False):
+        for p in self.params[optimizer]:
+            p.grad = None
+        loss.backward(retain_graph=retain_graph)
+        self.grads[optimizer] = [torch.zeros_like(p) if p.grad is None else p.grad.clone()
+                                 for p in self.params[optimizer]]
+        self.calls.append(optimizer)
+        if self.step:
+            self.optimizers[optimizer].step()
+
+
+# ---- faces with landmarks, and a prepare_mouths.py folder ----------------------------------------------------
+def synthetic_landmarks(centre=(120.0, 110.0), eye_distance: float = 50.0, mouth_width: float = 0.9,
+                        gap: float = 0.0) -> np.ndarray:
+    """A plausible 68-point frontal face (dlib's order) with eyes ``eye_distance`` apart, mouth corners
+    ``mouth_width`` eye distances apart and inner lips ``gap`` eye distances apart."""
+    d, (cx, cy) = eye_distance, centre
+    p = np.zeros((68, 2))
+    t = np.linspace(np.pi, 0, 17)  # jaw: a U from the left ear to the right
+    p[0:17] = np.stack([cx + 1.05 * d * np.cos(t), cy + 0.2 * d + 1.1 * d * np.sin(t)], 1)
+    p[17:22] = np.stack([cx - d * np.linspace(0.85, 0.15, 5), np.full(5, cy - 0.75 * d)], 1)
+    p[22:27] = np.stack([cx + d * np.linspace(0.15, 0.85, 5), np.full(5, cy - 0.75 * d)], 1)
+    p[27:31] = np.stack([np.full(4, cx), cy - d * np.linspace(0.45, -0.15, 4)], 1)
+    p[31:36] = np.stack([cx + d * np.linspace(-0.3, 0.3, 5), np.full(5, cy + 0.05 * d)], 1)
+    a = np.linspace(0, 2 * np.pi, 7)[:-1]
+    for start, ex in ((36, cx - 0.5 * d), (42, cx + 0.5 * d)):
+        p[start:start + 6] = np.stack([ex - 0.2 * d * np.cos(a), cy - 0.5 * d - 0.07 * d * np.sin(a)], 1)
+    w, my = mouth_width * d / 2, cy + 0.55 * d
+    a = np.linspace(0, 2 * np.pi, 13)[:-1]
+    p[48:60] = np.stack([cx - w * np.cos(a), my - 0.2 * d * np.sin(a)], 1)
+    b = np.linspace(0, 2 * np.pi, 9)[:-1]
+    p[60:68] = np.stack([cx - 0.8 * w * np.cos(b), my - gap / 2 * d * np.sin(b) - 1e-3 * np.sin(b)], 1)
+    return p
+
+
+def textured_photo(h: int = 240, w: int = 240, seed: int = 0) -> np.ndarray:
+    """A smooth random RGB photo (uint8) with detail at every scale a placement error would show."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    coarse = cv2.GaussianBlur((rng.random((h, w, 3)) * 255).astype(np.float32), (0, 0), 6)
+    fine = cv2.GaussianBlur((rng.random((h, w, 3)) * 255).astype(np.float32), (0, 0), 1.2)
+    mix = (coarse - coarse.mean()) * 3 + (fine - fine.mean()) * 2 + 128
+    return mix.clip(0, 255).astype(np.uint8)
+
+
+def fake_mouths(folder: Path, n: int = 12) -> list[float]:
+    """A prepare_mouths.py folder of ``n`` textured patches: every fourth flat grey (no detail), one wide open."""
+    (folder / "images").mkdir(parents=True)
+    photo = textured_photo(SIZE, SIZE, seed=3)
+    names, points, degrees = [], [], []
+    base = synthetic_landmarks(centre=(48.0, 20.0), eye_distance=SIZE / 1.8)
+    for i in range(n):
+        name = f"{i}.jpg.png"
+        img = photo if i % 4 else np.full_like(photo, 128)
+        Image.fromarray(img).save(folder / "images" / name)
+        lm = synthetic_landmarks(centre=(48.0, 20.0), eye_distance=SIZE / 1.8, gap=0.5 if i == 1 else 0.0)
+        names.append(name)
+        points.append(lm if i == 1 else base)
+        degrees.append(-1.0 + 2 * i / (n - 1))
+    np.savez(folder / "mouths.npz", names=np.array(names), landmarks=np.stack(points).astype(np.float32),
+             features=np.zeros((n, 5), np.float32))
+    with open(folder / "labels.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["", "stimulus_filename", "avg_encode"])
+        w.writerows([i, name, f"{d:.4f}"] for i, (name, d) in enumerate(zip(names, degrees, strict=True)))
+    return degrees

@@ -158,8 +158,9 @@ GAN = {"Decoder", "Sampler", "SteerableGenerator"}
 PROTOCOLS = {"ae": AUTOENCODER, "vae": VAE, "cvae": VAE, "dfcvae": VAE, "sscvae": VAE | {"SmilePredictor"},
              "dcgan": GAN, "cgan": GAN, "vaegan": GAN | {"Encoder"}, "cvaegan": GAN | {"Encoder"},
              "glow": {"Encoder", "Decoder", "Sampler", "Likelihood"}, "attrnet": set(), "identity": {"Embedder"},
-             "ganimation": {"Editor"}, **{name: {"Translator"} for name in ("d2f_supervised", "d2f_gan", "d2f_pix2pix",
-                                                                           "d2f_semi", "d2f_cycle", "face2depth")}}
+             "ganimation": {"Editor"}, "ganimation_taught": {"Editor"},
+             **{name: {"Translator"} for name in ("d2f_supervised", "d2f_gan", "d2f_pix2pix", "d2f_semi", "d2f_cycle",
+                                                  "face2depth")}}
 
 
 @pytest.mark.parametrize("name", sorted(discover()))

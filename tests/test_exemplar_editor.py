@@ -6,13 +6,11 @@ filters of build_mouth_bank.py) and, on real UTKFace photos, a wider mouth after
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from facegen.analysis.editing.exemplar import (
     READING,
@@ -29,41 +27,8 @@ from facegen.data.align import invert
 from facegen.data.landmarks import Face
 from facegen.data.mouth_bank import MouthBank, build_bank, inner_gap, load_bank, save_bank
 from facegen.data.mouths import SIZE, cut_patch, mouth_frame
+from tests.fakes import fake_mouths, synthetic_landmarks, textured_photo
 from tests.helpers import SHARED_DATA, run_script
-
-
-def synthetic_landmarks(centre=(120.0, 110.0), eye_distance: float = 50.0, mouth_width: float = 0.9,
-                        gap: float = 0.0) -> np.ndarray:
-    """A plausible 68-point frontal face (dlib's order) with eyes ``eye_distance`` apart, mouth corners
-    ``mouth_width`` eye distances apart and inner lips ``gap`` eye distances apart."""
-    d, (cx, cy) = eye_distance, centre
-    p = np.zeros((68, 2))
-    t = np.linspace(np.pi, 0, 17)  # jaw: a U from the left ear to the right
-    p[0:17] = np.stack([cx + 1.05 * d * np.cos(t), cy + 0.2 * d + 1.1 * d * np.sin(t)], 1)
-    p[17:22] = np.stack([cx - d * np.linspace(0.85, 0.15, 5), np.full(5, cy - 0.75 * d)], 1)
-    p[22:27] = np.stack([cx + d * np.linspace(0.15, 0.85, 5), np.full(5, cy - 0.75 * d)], 1)
-    p[27:31] = np.stack([np.full(4, cx), cy - d * np.linspace(0.45, -0.15, 4)], 1)
-    p[31:36] = np.stack([cx + d * np.linspace(-0.3, 0.3, 5), np.full(5, cy + 0.05 * d)], 1)
-    a = np.linspace(0, 2 * np.pi, 7)[:-1]
-    for start, ex in ((36, cx - 0.5 * d), (42, cx + 0.5 * d)):
-        p[start:start + 6] = np.stack([ex - 0.2 * d * np.cos(a), cy - 0.5 * d - 0.07 * d * np.sin(a)], 1)
-    w, my = mouth_width * d / 2, cy + 0.55 * d
-    a = np.linspace(0, 2 * np.pi, 13)[:-1]
-    p[48:60] = np.stack([cx - w * np.cos(a), my - 0.2 * d * np.sin(a)], 1)
-    b = np.linspace(0, 2 * np.pi, 9)[:-1]
-    p[60:68] = np.stack([cx - 0.8 * w * np.cos(b), my - gap / 2 * d * np.sin(b) - 1e-3 * np.sin(b)], 1)
-    return p
-
-
-def textured_photo(h: int = 240, w: int = 240, seed: int = 0) -> np.ndarray:
-    """A smooth random RGB photo (uint8) with detail at every scale a placement error would show."""
-    import cv2
-
-    rng = np.random.default_rng(seed)
-    coarse = cv2.GaussianBlur((rng.random((h, w, 3)) * 255).astype(np.float32), (0, 0), 6)
-    fine = cv2.GaussianBlur((rng.random((h, w, 3)) * 255).astype(np.float32), (0, 0), 1.2)
-    mix = (coarse - coarse.mean()) * 3 + (fine - fine.mean()) * 2 + 128
-    return mix.clip(0, 255).astype(np.uint8)
 
 
 def one_mouth_bank(patch: np.ndarray, points: np.ndarray, degree: float = 1.0) -> MouthBank:
@@ -216,31 +181,8 @@ def test_a_target_outside_the_range_is_refused():
         editor.edit(torch.from_numpy(photo).permute(2, 0, 1) / 255, [face], 1.5)
 
 
-def _fake_mouths(folder: Path, n: int = 12) -> list[float]:
-    """A prepare_mouths.py folder of ``n`` textured patches: every fourth flat grey (no detail), one wide open."""
-    (folder / "images").mkdir(parents=True)
-    photo = textured_photo(SIZE, SIZE, seed=3)
-    names, points, degrees = [], [], []
-    base = synthetic_landmarks(centre=(48.0, 20.0), eye_distance=SIZE / 1.8)
-    for i in range(n):
-        name = f"{i}.jpg.png"
-        img = photo if i % 4 else np.full_like(photo, 128)
-        Image.fromarray(img).save(folder / "images" / name)
-        lm = synthetic_landmarks(centre=(48.0, 20.0), eye_distance=SIZE / 1.8, gap=0.5 if i == 1 else 0.0)
-        names.append(name)
-        points.append(lm if i == 1 else base)
-        degrees.append(-1.0 + 2 * i / (n - 1))
-    np.savez(folder / "mouths.npz", names=np.array(names), landmarks=np.stack(points).astype(np.float32),
-             features=np.zeros((n, 5), np.float32))
-    with open(folder / "labels.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["", "stimulus_filename", "avg_encode"])
-        w.writerows([i, name, f"{d:.4f}"] for i, (name, d) in enumerate(zip(names, degrees, strict=True)))
-    return degrees
-
-
 def test_build_keeps_sharp_closed_mouths_and_the_file_round_trips(tmp_path):
-    _fake_mouths(tmp_path / "m")
+    fake_mouths(tmp_path / "m")
     bank = build_bank(tmp_path / "m", n=100)
     kept = [int(n.split(".")[0]) for n in bank.provenance["names"]]
     assert kept == [i for i in range(12) if i % 4 and i != 1]  # flat ones and the wide-open one dropped
@@ -253,7 +195,7 @@ def test_build_keeps_sharp_closed_mouths_and_the_file_round_trips(tmp_path):
 
 
 def test_build_fills_n_with_every_extreme_mouth_kept(tmp_path):
-    degrees = _fake_mouths(tmp_path / "m", n=30)
+    degrees = fake_mouths(tmp_path / "m", n=30)
     bank = build_bank(tmp_path / "m", n=3)
     clean = [i for i in range(30) if i % 4 and i != 1]
     extreme = [i for i in clean if abs(degrees[i]) >= 0.6]
@@ -276,7 +218,7 @@ def test_a_bad_bank_file_is_refused_in_one_line(tmp_path, content):
 
 
 def test_build_mouth_bank_script_refuses_a_folder_without_labels(tmp_path):
-    _fake_mouths(tmp_path / "m")
+    fake_mouths(tmp_path / "m")
     (tmp_path / "m" / "labels.csv").unlink()
     r = run_script("build_mouth_bank.py", "--mouths", tmp_path / "m", "--out", tmp_path / "b.safetensors")
     assert r.returncode == 2 and "labels.csv not found" in r.stderr and r.stderr.count("\n") == 1

@@ -4,7 +4,6 @@ falling while a DC-GAN trains, and bad input as one line with exit status 2."""
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ from facegen.nn.conv import level_sizes
 from facegen.nn.dcgan import Discriminator, Generator
 from facegen.runs import LAST, Run, prepare_run_dir
 from facegen.train.trainer import TrainConfig, Trainer
-from tests.fakes import SMALL_GAN, SMALL_VAEGAN, gan_args
+from tests.fakes import SMALL_GAN, SMALL_VAEGAN, RecordingStep, gan_args
 from tests.helpers import refusal, written
 
 
@@ -68,34 +67,6 @@ def test_projection_discriminator_is_affine_in_the_condition():
 
 
 # ---- the DC-GAN step -------------------------------------------------------------------------------------------
-class RecordingStep:
-    """A Step that records each optimizer's gradients and (unless ``frozen``) steps it: the training steps are
-    then checked against losses computed here from their definitions."""
-
-    def __init__(self, model, settings_lr: float = 1e-3, step: bool = True):
-        self.optimizers = model.optimizers(type("S", (), {"lr": settings_lr})(), torch.device("cpu"))
-        self.params = {k: [p for g in o.param_groups for p in g["params"]] for k, o in self.optimizers.items()}
-        self.grads: dict[str, list[torch.Tensor]] = {}
-        self.calls: list[str] = []
-        self.step = step
-
-    def autocast(self):
-        return contextlib.nullcontext()
-
-    def all_reduce_mean(self, tensor):
-        return tensor.detach()  # one process
-
-    def update(self, loss, optimizer, retain_graph=False):
-        for p in self.params[optimizer]:
-            p.grad = None
-        loss.backward(retain_graph=retain_graph)
-        self.grads[optimizer] = [torch.zeros_like(p) if p.grad is None else p.grad.clone()
-                                 for p in self.params[optimizer]]
-        self.calls.append(optimizer)
-        if self.step:
-            self.optimizers[optimizer].step()
-
-
 def batch_of(n: int = 6, size: int = 32, cond: int = 1, seed: int = 0) -> Batch:
     g = torch.Generator().manual_seed(seed)
     return Batch(torch.rand(n, 3, size, size, generator=g), torch.rand(n, cond, generator=g) * 2 - 1,

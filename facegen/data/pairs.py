@@ -1,12 +1,15 @@
-"""Paired data for depth-to-face translation: depth maps (sources) and face photos (targets), pixel aligned.
+"""Paired data: depth maps (sources) and face photos (targets), pixel aligned, for depth-to-face translation; and
+the taught smile editor's lessons (a mouth patch and a target degree -> the exemplar editor's edit of it).
 
-Three kinds of folder, all read into one :class:`FaceSet` (photos in ``images``, depth maps in ``sources``):
+Four kinds of folder, all read into one :class:`FaceSet` (targets in ``images``, sources in ``sources``):
 
 - a folder with ``pairs.csv`` (columns ``subject``, ``photo``, ``depth``, paths relative to the folder;
   optional ``gender`` m/f, ``age``), such as the Kinect pairs of ``shared/data/rap3df``;
 - a folder with a depth subfolder and a photo subfolder (``depth/`` + ``photo/``, or ``A/`` + ``B/`` ...) whose
   files pair up by name (the extension may differ), each pair its own group;
-- the toy pairs (``toyfaces``' ``images/`` + ``depth/``), drawn on first use; each toy face its own group.
+- the toy pairs (``toyfaces``' ``images/`` + ``depth/``), drawn on first use; each toy face its own group;
+- a folder with ``lessons.csv`` (columns ``face``, ``input``, ``target``, ``smile``; written by write_lessons.py):
+  RGB sources, the target degree as the condition ``smile``, each face's lessons one group.
 
 Depth maps are 8-bit grey, near = bright, 0 = no depth. ``meta["subject"]`` holds int group ids, so
 ``split_groups(faces.meta["subject"], ...)`` keeps a person out of both sides of a split.
@@ -29,6 +32,8 @@ from facegen.data.toyfaces import DEPTH_DIR, make_toy_dataset
 from facegen.data.utkface import parse_utk_name
 
 PAIRS_CSV = "pairs.csv"
+LESSONS_CSV = "lessons.csv"
+LESSON_COLUMNS = ("face", "input", "target", "smile")
 DEPTH_FOLDERS = ("depth", "depths", "depth_maps", "source", "sources", "input", "inputs", "A")
 PHOTO_FOLDERS = ("photo", "photos", "image", "images", "face", "faces", "target", "targets", "B")
 GENDERS = {"m": 0, "male": 0, "f": 1, "female": 1}  # FaceSet's meta["gender"] codes
@@ -54,6 +59,9 @@ def load_pairs(
     pairs = Path(pairs)
     if not pairs.is_dir():
         raise FacegenError(f"pairs folder {pairs} not found: pass --pairs DIR holding depth/ and photo/ (or pairs.csv)")
+    if (pairs / LESSONS_CSV).is_file():
+        return load_lessons(pairs / LESSONS_CSV, size=size, cache_dir=cache_dir, num_workers=num_workers,
+                            channels=photo_channels)
     if (pairs / PAIRS_CSV).is_file():
         return load_pairs_csv(pairs / PAIRS_CSV, size=size, cache_dir=cache_dir, num_workers=num_workers,
                               photo_channels=photo_channels)
@@ -87,7 +95,7 @@ def load_pairs_csv(file: Path, *, size: int, cache_dir: Path | None, num_workers
                    photo_channels: int = 3) -> FaceSet:
     """The pairs listed in ``file`` (columns subject, photo, depth; optional gender, age)."""
     file = Path(file)
-    rows = _read_rows(file)
+    rows = _read_rows(file, ("subject", "photo", "depth"), "--pairs DIR with a readable pairs.csv")
     folder = file.parent
     depth_paths = [folder / r["depth"] for r in rows]
     photo_paths = [folder / r["photo"] for r in rows]
@@ -105,6 +113,40 @@ def load_pairs_csv(file: Path, *, size: int, cache_dir: Path | None, num_workers
                         cache_dir=cache_dir, num_workers=num_workers, photo_channels=photo_channels, meta=meta,
                         source=f"pairs: {len(rows)} depth -> photo pairs of {len(ids)} subjects "
                                             f"from {file}")
+
+
+def load_lessons(file: Path, *, size: int, cache_dir: Path | None, num_workers: int = 0, channels: int = 3) -> FaceSet:
+    """The lessons listed in ``file`` (columns face, input, target, smile; paths relative to its folder): inputs
+    as ``sources``, targets as ``images``, the target degree as the condition ``smile``, ``meta["subject"]`` the
+    face (so a face's lessons stay on one side of a split)."""
+    file = Path(file)
+    rows = _read_rows(file, LESSON_COLUMNS, "--pairs DIR with a readable lessons.csv (write_lessons.py)")
+    folder = file.parent
+    inputs, targets = [folder / r["input"] for r in rows], [folder / r["target"] for r in rows]
+    missing = [p for p in inputs + targets if not p.is_file()]
+    if missing:
+        raise FacegenError(f"{file}: {len(missing)} listed files are missing (e.g. {missing[0]}): "
+                           f"write the lessons again (write_lessons.py)")
+    degrees = [_number(r["smile"]) for r in rows]
+    bad = next((n for n, d in enumerate(degrees, start=2) if not -1 <= d <= 1), None)
+    if bad is not None:
+        raise FacegenError(f"{file} line {bad}: smile {rows[bad - 2]['smile']!r} is not a degree in -1..1: fix or "
+                           f"delete that row")
+    faces = [r["face"] for r in rows]
+    ids = {f: i for i, f in enumerate(sorted(set(faces)))}
+    n = len(rows)
+    return FaceSet(
+        images=decode_images(targets, size=size, channels=channels, cache_dir=cache_dir, num_workers=num_workers,
+                             desc="lesson targets"),
+        cond=torch.tensor(degrees, dtype=torch.float32)[:, None],
+        cond_names=["smile"],
+        labelled=torch.ones(n, dtype=torch.bool),
+        names=[p.name for p in targets],
+        meta={"subject": torch.tensor([ids[f] for f in faces])},
+        source=f"lessons: {n} taught edits of {len(ids)} mouth patches from {file}",
+        sources=decode_images(inputs, size=size, channels=channels, cache_dir=cache_dir, num_workers=num_workers,
+                              desc="lesson inputs"),
+    )
 
 
 def pair_folders(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -224,22 +266,24 @@ def _match(depth_dir: Path, depths: list[Path], photo_dir: Path, photos: list[Pa
     return [depth[s] for s in common], [photo[s] for s in common]
 
 
-def _read_rows(file: Path) -> list[dict[str, str]]:
+def _read_rows(file: Path, columns: tuple[str, ...], fix: str) -> list[dict[str, str]]:
+    """The rows of a csv file whose header must name ``columns``, none of them empty; ``fix``: what to pass when
+    the file cannot be read."""
+    named = ", ".join(columns)
     try:
         with file.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
-            lacking = [c for c in ("subject", "photo", "depth") if c not in (reader.fieldnames or [])]
+            lacking = [c for c in columns if c not in (reader.fieldnames or [])]
             if lacking:
-                raise FacegenError(f"{file} line 1: no column {', '.join(lacking)}: the header must name "
-                                   "subject, photo and depth")
+                raise FacegenError(f"{file} line 1: no column {', '.join(lacking)}: the header must name {named}")
             rows = [{k: (v or "").strip() for k, v in r.items() if k is not None} for r in reader]
     except OSError as e:
-        raise FacegenError(f"cannot read {file} ({e.strerror}): pass --pairs DIR with a readable pairs.csv") from None
+        raise FacegenError(f"cannot read {file} ({e.strerror}): pass {fix}") from None
     for number, r in enumerate(rows, start=2):
-        if not (r["subject"] and r["photo"] and r["depth"]):
-            raise FacegenError(f"{file} line {number}: empty subject, photo or depth: fix or delete that row")
+        if not all(r[c] for c in columns):
+            raise FacegenError(f"{file} line {number}: empty {' or '.join(columns)}: fix or delete that row")
     if not rows:
-        raise FacegenError(f"{file} lists no pairs: add rows (subject, photo, depth) or pass another --pairs DIR")
+        raise FacegenError(f"{file} lists no rows: add rows ({named}) or pass another --pairs DIR")
     return rows
 
 

@@ -117,7 +117,10 @@ class SteerableGenerator(Protocol):
 
 @runtime_checkable
 class Editor(Protocol):
-    """Image + target degree -> the same image with only the expression changed."""
+    """Image + target degree -> the same image with only the expression changed. ``draws_shape``: whether its
+    output moves the mouth itself (else a photo pipeline first warps the mouth's corners by landmarks)."""
+
+    draws_shape: bool
 
     def edit(self, x: Tensor, target: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Faces x in [0, 1] given degrees ``target`` (B, K): (edited, colour, attention)."""

@@ -4,6 +4,9 @@
   planes -> a 3x3 convolution, two stride-2 4x4 convolutions, ``n_res`` residual blocks, two nearest-neighbour
   upsamplings each followed by a 3x3 convolution (instance normalisation and ReLU throughout), then two 3x3
   heads: a colour image C (tanh) and an attention mask A (sigmoid); U-Net skips from the encoder by default.
+  Instance normalisation removes a constant input plane from the features (all but its effect at the border), so
+  with ``film`` the condition also scales and shifts the features after the residual blocks and before the heads
+  (FiLM, Perez et al. 2018; zero-initialised, so the generator starts as without it).
   (GANimation's 7x7 convolutions and transposed convolutions cost 3x as much on a CPU; upsampling +
   convolution also avoids their checkerboard.) The edited image is ``A * C + (1 - A) * x``: where A is 0 the
   input passes through untouched, so the network only paints what the expression needs.
@@ -39,10 +42,15 @@ class AttentionGenerator(nn.Module):
     each upsampling level also sees the encoder's features of its resolution (U-Net style), so the colour image can
     keep the face's own skin and lip tones where it redraws."""
 
-    def __init__(self, channels: int = 3, cond_dim: int = 1, width: int = 32, n_res: int = 4, skips: bool = True):
+    def __init__(self, channels: int = 3, cond_dim: int = 1, width: int = 32, n_res: int = 4, skips: bool = True,
+                 film: bool = False):
         super().__init__()
         self.skips = skips
         extra = 2 if skips else 1  # a skip doubles the channels an upsampling level reads
+        self.film = nn.ModuleList([nn.Linear(cond_dim, 2 * c) for c in (4 * width, extra * width)]) if film else None
+        for layer in self.film or []:
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
         self.inc = nn.Sequential(*_block(channels + cond_dim, width, 3, 1, 1))
         self.down1 = nn.Sequential(*_block(width, 2 * width, 4, 2, 1))
         self.down2 = nn.Sequential(*_block(2 * width, 4 * width, 4, 2, 1))
@@ -56,11 +64,18 @@ class AttentionGenerator(nn.Module):
         planes = target[:, :, None, None].expand(-1, -1, *x.shape[-2:])
         e0 = self.inc(torch.cat([x, planes.to(x.dtype)], 1))
         e1 = self.down1(e0)
-        h = self.up2(self.res(self.down2(e1)))
-        h = self.up1(torch.cat([h, e1], 1) if self.skips else h)
-        h = torch.cat([h, e0], 1) if self.skips else h
+        h = self._film(0, self.res(self.down2(e1)), target)
+        h = self.up1(torch.cat([self.up2(h), e1], 1) if self.skips else self.up2(h))
+        h = self._film(1, torch.cat([h, e0], 1) if self.skips else h, target)
         colour, attention = self.colour(h), self.attention(h)
         return attention * colour + (1 - attention) * x, colour, attention
+
+    def _film(self, k: int, h: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """h (B, C, H, W) * (1 + gamma(target)) + beta(target) by the k-th FiLM layer, or h without them."""
+        if self.film is None:
+            return h
+        gamma, beta = self.film[k](target.to(h.dtype))[:, :, None, None].chunk(2, 1)
+        return h * (1 + gamma) + beta
 
 
 class CriticRegressor(nn.Module):

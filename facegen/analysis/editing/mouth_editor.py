@@ -91,13 +91,15 @@ def reshape_mouth(photo: torch.Tensor, face: Face, change: float) -> torch.Tenso
 
 
 @torch.no_grad()
-def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: float, reshape: bool = True,
+def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: float, reshape: bool | None = None,
                 draw: bool = True) -> tuple[torch.Tensor, list[MouthEdit]]:
     """(photo (3, H, W) in [0, 1] with every face's smile set to ``target``, each face's patch edit). With
-    ``reshape`` the mouth is first moved by the change from the face's own degree (the editor's critic's reading)
-    to ``target`` (:func:`reshape_mouth`); without ``draw`` the generator is not applied (the reshaping alone, an
-    ablation)."""
+    ``reshape`` (None: unless the editor draws the mouth's shape itself, ``draws_shape``) the mouth is first moved
+    by the change from the face's own degree (the editor's critic's reading) to ``target``
+    (:func:`reshape_mouth`); without ``draw`` the generator is not applied (the reshaping alone, an ablation)."""
     require(model, Editor, "editing a smile with an expression editor")
+    if reshape is None:
+        reshape = not model.draws_shape
     if not -1 <= target <= 1:
         raise FacegenError(f"smile {target:g} is outside -1..1: give a degree from -1 (no smile) to +1 (broad smile)")
     size = model.size

@@ -84,10 +84,12 @@ def run_editor_study(study: EditorStudy) -> str:
         methods["residual"] = residual
     if study.editor is not None:
         editor = load_trained(study.editor)[1]
-        methods["GANimation"] = editor_method(editor)
-        if study.ablations:
-            methods.update({"GANimation, no reshaping": editor_method(editor, reshape=False),
-                            "reshaping only": editor_method(editor, draw=False)})
+        name = "taught editor" if editor.draws_shape else "GANimation"
+        methods[name] = editor_method(editor)
+        if study.ablations:  # the other way round of the landmark warp before the generator, and the warp alone
+            methods.update({f"{name}, {'with' if editor.draws_shape else 'no'} reshaping":
+                            editor_method(editor, reshape=editor.draws_shape),
+                            "reshaping only": editor_method(editor, reshape=True, draw=False)})
     if not methods:
         raise FacegenError("no editor to compare: give --bank, --cvae or --editor")
     held = [n for n in read_split(study.mouths) if (faces_dir / n).is_file()]

@@ -228,7 +228,7 @@ def save_strips(shown: list, columns: list[str], out: Path, stem: str, size: int
     return paths
 
 
-def editor_method(model, reshape: bool = True, draw: bool = True) -> Method:
+def editor_method(model, reshape: bool | None = None, draw: bool = True) -> Method:
     """The expression editor on one face (:func:`facegen.analysis.editing.mouth_editor.edit_mouths`), with or
     without its reshaping of the mouth, or the reshaping alone (``draw`` off: no pixel from its generator)."""
     from facegen.analysis.editing.mouth_editor import edit_mouths

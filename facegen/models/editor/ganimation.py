@@ -31,10 +31,14 @@ from facegen.nn.ganimation import AttentionGenerator, CriticRegressor
 
 
 @dataclass
-class GANimationConfig(ModelConfig):
+class AttentionEditorConfig(ModelConfig):
+    """The networks and terms shared by the attention editors (GANimation and the taught editor)."""
+
     g_width: int = option(32, "generator channels at full resolution (x2, x4 after its two downsamplings)")
     n_res: int = option(3, "residual blocks of the generator at a quarter of the resolution")
     skips: bool = option(True, "U-Net skips in the generator (the colour image keeps the face's own tones)")
+    film: bool = option(False, "the target degree also scales and shifts the generator's features (FiLM) after its "
+                               "residual blocks and before its heads")
     d_width: int = option(32, "discriminator channels of its first layer (doubling per layer)")
     d_layers: int = option(4, "stride-2 layers of the discriminator")
     spectral: bool = option(True, "spectral normalisation in the critic")
@@ -44,9 +48,12 @@ class GANimationConfig(ModelConfig):
     beta1: float = option(0.5, "Adam beta1 of both players")
     lambda_reg: float = option(1.0, "weight of the discriminator's degree regression on real faces")
     lambda_cond: float = option(2.0, "weight of the edited face's regressed degree against its target")
-    lambda_cyc: float = option(10.0, "weight of the cycle term |G(G(x, t), y) - x|_1")
     lambda_att: float = option(0.02, "weight of the attention masks' mean (how much may change)")
     lambda_tv: float = option(0.2, "weight of the attention masks' total variation (smooth masks)")
+
+    def weights(self) -> tuple[float, ...]:
+        """Every loss weight and the critic's learning-rate multiplier (each must be finite and 0 or more)."""
+        return self.lambda_reg, self.lambda_cond, self.lambda_att, self.lambda_tv, self.d_lr_mult
 
     def check(self) -> None:
         if self.cond_dim < 1:
@@ -56,9 +63,16 @@ class GANimationConfig(ModelConfig):
         if self.size % 2**self.d_layers or self.size % 4:
             raise FacegenError(f"--resize {self.size} must be divisible by 4 and by 2^d_layers = {2**self.d_layers}: "
                                f"pass e.g. --resize 96 or 128")
-        weights = (self.lambda_reg, self.lambda_cond, self.lambda_cyc, self.lambda_att, self.lambda_tv, self.d_lr_mult)
-        if not all(w >= 0 and w < float("inf") for w in weights):
+        if not all(w >= 0 and w < float("inf") for w in self.weights()):
             raise FacegenError("the --lambda_* weights and --d_lr_mult must be finite and 0 or more")
+
+
+@dataclass
+class GANimationConfig(AttentionEditorConfig):
+    lambda_cyc: float = option(10.0, "weight of the cycle term |G(G(x, t), y) - x|_1")
+
+    def weights(self) -> tuple[float, ...]:
+        return (*super().weights(), self.lambda_cyc)
 
 
 def total_variation(mask: torch.Tensor) -> torch.Tensor:
@@ -73,10 +87,11 @@ class GANimation(Model):
     Config = GANimationConfig
     conditional = True
     summary = "GANimation smile editor: attention generator + regressing critic, trained unpaired"
+    draws_shape = False  # the photo pipeline moves the mouth's corners by a landmark warp before it draws
 
-    def __init__(self, cfg: GANimationConfig):
+    def __init__(self, cfg: AttentionEditorConfig):
         super().__init__(cfg)
-        self.generator = AttentionGenerator(cfg.channels, cfg.cond_dim, cfg.g_width, cfg.n_res, cfg.skips)
+        self.generator = AttentionGenerator(cfg.channels, cfg.cond_dim, cfg.g_width, cfg.n_res, cfg.skips, cfg.film)
         self.critic = CriticRegressor(cfg.size, cfg.channels, cfg.cond_dim, cfg.d_width, cfg.d_layers, cfg.spectral,
                                      cfg.pooled)
 

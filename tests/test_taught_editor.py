@@ -1,0 +1,122 @@
+"""The taught smile editor: lessons written from a prepare_mouths.py folder and read back as pairs (RGB sources,
+the target degree as condition, a face's lessons on one side of a split), bad lesson files refused in one line,
+the model's step learning the lesson it is given for the degree it is given, and the photo pipeline drawing its
+edit without the landmark warp."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import write_lessons
+from facegen.analysis.editing.mouth_editor import edit_mouths
+from facegen.core.errors import FacegenError
+from facegen.data.batches import Batch
+from facegen.data.landmarks import Face
+from facegen.data.mouth_bank import build_bank, save_bank
+from facegen.data.needs import DataNeeds
+from facegen.data.pairs import load_pairs
+from facegen.data.spec import DataSpec
+from facegen.models.editor.ganimation import GANimation, GANimationConfig
+from facegen.models.editor.taught import TaughtEditorConfig, TaughtGANimation
+from tests.fakes import RecordingStep, fake_mouths, synthetic_landmarks, textured_photo
+from tests.helpers import call
+
+
+def _lessons(tmp_path: Path) -> tuple[Path, Path]:
+    """(a prepare_mouths.py folder of 12 patches, the lessons written from it and a bank of its mouths)."""
+    mouths = tmp_path / "mouths"
+    fake_mouths(mouths)
+    bank = save_bank(build_bank(mouths, n=100), tmp_path / "bank.safetensors")
+    out = tmp_path / "lessons"
+    write_lessons.main(["--mouths", str(mouths), "--bank", str(bank), "--out", str(out)])
+    return mouths, out
+
+
+def test_lessons_are_written_and_read_back_as_pairs_of_each_face(tmp_path):
+    mouths, out = _lessons(tmp_path)
+    with (out / "lessons.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 36  # 12 patches x (own degree, -1, +1)
+    own = [r for r in rows if r["input"] == r["target"]]
+    assert len(own) == 12 and {r["smile"] for r in rows if r not in own} == {"-1.0000", "1.0000"}
+    faces = load_pairs(out, size=32, cache_dir=None)
+    assert faces.sources.shape == faces.images.shape == (36, 3, 32, 32)
+    assert faces.cond_names == ["smile"] and faces.cond[:, 0].tolist() == pytest.approx([float(r["smile"])
+                                                                                       for r in rows])
+    source = np.asarray(Image.open(mouths / "images" / rows[1]["face"]).convert("RGB").resize((32, 32)))
+    assert np.abs(faces.sources[1].permute(1, 2, 0).numpy().astype(int) - source).max() <= 1
+    plus = [i for i, r in enumerate(rows) if r["smile"] == "1.0000"]
+    assert any(not torch.equal(faces.images[i], faces.sources[i]) for i in plus)  # a new mouth was blended in
+    train, val = DataSpec(needs=DataNeeds(pairs=True), val_fraction=0.25).split(faces)
+    assert len(train) + len(val) == 36 and len(val) > 0
+    names = {n.split("_")[0].split(".")[0] for n in val.names}  # a face's three lessons stay on one side
+    assert all(n.split("_")[0].split(".")[0] not in names for n in train.names)
+
+
+@pytest.mark.parametrize(("header", "row", "needle"), [
+    ("face,input,target", "a,x.png,x.png", "no column smile"),
+    ("face,input,target,smile", "a,x.png,x.png,1.5", "line 2: smile '1.5' is not a degree"),
+    ("face,input,target,smile", "a,missing.png,x.png,0.5", "listed files are missing"),
+])
+def test_a_bad_lessons_file_is_refused_in_one_line(tmp_path, header, row, needle):
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "x.png")
+    (folder / "lessons.csv").write_text(f"{header}\n{row}\n")
+    with pytest.raises(FacegenError, match=needle):
+        load_pairs(folder, size=32, cache_dir=None)
+
+
+def test_write_lessons_refuses_a_folder_without_patches(tmp_path, capsys):
+    code, _, err = call("write_lessons", ["--mouths", str(tmp_path / "none"), "--bank", str(tmp_path / "b"),
+                                          "--out", str(tmp_path / "out")], capsys)
+    assert code != 0 and "b" in err and len(err.strip().splitlines()) == 1
+
+
+def _square_lessons(n: int = 8, size: int = 32) -> Batch:
+    """Lessons whose +1 target is the source with a white square in the middle and whose -1 target is the source."""
+    g = torch.Generator().manual_seed(0)
+    source = torch.rand(n, 3, size, size, generator=g) * 0.4 + 0.1
+    target = source.clone()
+    t = torch.tensor([1.0, -1.0] * (n // 2))[:, None]
+    target[t[:, 0] > 0, :, 12:20, 12:20] = 1.0
+    return Batch(target, t, torch.ones(n, dtype=torch.bool), source)
+
+
+def test_the_step_learns_to_draw_the_lesson_for_the_degree_asked():
+    torch.manual_seed(0)
+    model = TaughtGANimation(TaughtEditorConfig(size=32, channels=3, cond_dim=1, g_width=8, n_res=1, d_width=8,
+                                                d_layers=3, lambda_teach=20.0))
+    batch = _square_lessons()
+    step = RecordingStep(model, settings_lr=3e-3)
+    first = model.train_step(batch, step)
+    for _ in range(100):
+        terms = model.train_step(batch, step)
+    assert step.calls[:2] == ["disc", "gen"]
+    assert float(terms["teach"]) < 0.5 * float(first["teach"])
+    with torch.no_grad():
+        plus = model.edit(batch.source, torch.ones(len(batch.y), 1))[0][:, :, 12:20, 12:20].mean()
+        minus = model.edit(batch.source, -torch.ones(len(batch.y), 1))[0][:, :, 12:20, 12:20].mean()
+    assert plus > minus + 0.2  # the square is drawn for +1 only: the lesson of the degree asked for
+    with pytest.raises(FacegenError, match="write_lessons.py"):
+        model.train_step(Batch(batch.x, batch.y, batch.labelled), step)  # faces without lessons
+
+
+def test_the_photo_pipeline_draws_a_taught_edit_without_the_landmark_warp():
+    photo = torch.from_numpy(textured_photo(200, 200)).permute(2, 0, 1).float() / 255
+    face = Face((0, 0, 1, 1), synthetic_landmarks(centre=(100.0, 80.0)))
+    cfg = dict(size=32, channels=3, cond_dim=1, g_width=8, n_res=1, d_width=8, d_layers=3)
+    taught, plain = TaughtGANimation(TaughtEditorConfig(**cfg)).eval(), GANimation(GANimationConfig(**cfg)).eval()
+    for model in (taught, plain):
+        with torch.no_grad():  # a closed mask: the generator itself changes nothing
+            model.generator.attention[0].weight.zero_()
+            model.generator.attention[0].bias.fill_(-60.0)
+    assert taught.draws_shape and not plain.draws_shape
+    assert torch.allclose(edit_mouths(taught, photo, [face], 1.0)[0], photo, atol=1e-6)
+    assert (edit_mouths(plain, photo, [face], 1.0)[0] - photo).abs().max() > 0.05  # GANimation's mouth is warped
