@@ -1,7 +1,7 @@
 """The taught smile editor: lessons written from a prepare_mouths.py folder and read back as pairs (RGB sources,
 the target degree as condition, a face's lessons on one side of a split), bad lesson files refused in one line,
 the model's step learning the lesson it is given for the degree it is given, and the photo pipeline drawing its
-edit without the landmark warp."""
+edit without the landmark warp (the study's ablation adds it)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from PIL import Image
 
 import write_lessons
 from facegen.analysis.editing.mouth_editor import edit_mouths
+from facegen.analysis.evaluation.editor_comparison import editor_methods
 from facegen.core.errors import FacegenError
 from facegen.data.batches import Batch
 from facegen.data.landmarks import Face
@@ -108,7 +109,7 @@ def test_the_step_learns_to_draw_the_lesson_for_the_degree_asked():
         model.train_step(Batch(batch.x, batch.y, batch.labelled), step)  # faces without lessons
 
 
-def test_the_photo_pipeline_draws_a_taught_edit_without_the_landmark_warp():
+def test_the_photo_pipeline_draws_a_taught_edit_without_the_landmark_warp_and_the_study_ablates_it():
     photo = torch.from_numpy(textured_photo(200, 200)).permute(2, 0, 1).float() / 255
     face = Face((0, 0, 1, 1), synthetic_landmarks(centre=(100.0, 80.0)))
     cfg = dict(size=32, channels=3, cond_dim=1, g_width=8, n_res=1, d_width=8, d_layers=3)
@@ -120,3 +121,10 @@ def test_the_photo_pipeline_draws_a_taught_edit_without_the_landmark_warp():
     assert taught.draws_shape and not plain.draws_shape
     assert torch.allclose(edit_mouths(taught, photo, [face], 1.0)[0], photo, atol=1e-6)
     assert (edit_mouths(plain, photo, [face], 1.0)[0] - photo).abs().max() > 0.05  # GANimation's mouth is warped
+    methods = editor_methods([taught], ablations=True)
+    assert list(methods) == ["taught editor", "taught editor, with reshaping", "reshaping only"]
+    assert torch.allclose(methods["taught editor"](photo, face, 1.0), photo, atol=1e-6)
+    assert (methods["taught editor, with reshaping"](photo, face, 1.0) - photo).abs().max() > 0.05
+    methods = editor_methods([plain], ablations=True)
+    assert list(methods) == ["GANimation", "GANimation, no reshaping", "reshaping only"]
+    assert torch.allclose(methods["GANimation, no reshaping"](photo, face, 1.0), photo, atol=1e-6)

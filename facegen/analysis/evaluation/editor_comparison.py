@@ -14,6 +14,7 @@ from facegen.analysis.editing.exemplar import ExemplarEditor
 from facegen.analysis.editing.photo import face_template, smile_judge, smile_reading
 from facegen.analysis.evaluation.smile_study import (
     Judges,
+    Method,
     editor_method,
     exemplar_method,
     human_gap,
@@ -35,19 +36,20 @@ from facegen.runs import load_trained
 
 @dataclass(frozen=True)
 class EditorStudy:
-    """Which editors, judges and photos: ``bank`` a build_mouth_bank.py file for the exemplar editor, ``editor``
-    a train_editor.py run, ``cvae`` a CVAE run for residual editing (each None: left out; with both ``bank`` and
+    """Which editors, judges and photos: ``bank`` a build_mouth_bank.py file for the exemplar editor, ``editors``
+    train_editor.py or train_taught_editor.py runs, ``cvae`` a CVAE run for residual editing (each None or none:
+    left out; with both ``bank`` and
     ``cvae`` the exemplar editor also runs on top of residual editing, choosing among its shortlist by the CVAE's
     reading of each blend), ``feature_net`` the smile judge's run,
     ``identity`` the identity judge's, ``utkface`` the folder with UTKFace/ and smiles_dataset.txt, ``mouths``
     prepare_mouths.py's output (its split names the held-out faces, ``n`` of which are drawn with ``seed``),
-    ``lfw`` whole LFW photos (None: none); ``ablations`` adds the GANimation editor without its reshaping of the
-    mouth, and the reshaping alone."""
+    ``lfw`` whole LFW photos (None: none); ``ablations`` adds each editor with the landmark warp of the mouth the
+    other way round (GANimation without it, the taught editor with it), and the warp alone."""
 
     utkface: Path
     out: Path
     bank: Path | None = None
-    editor: Path | None = None
+    editors: tuple[Path, ...] = ()
     cvae: Path | None = None
     feature_net: Path = Path("results/feature_net")
     identity: Path = Path("results/identity")
@@ -56,6 +58,21 @@ class EditorStudy:
     lfw: Path | None = None
     n: int = 200
     seed: int = 0
+
+
+def editor_methods(editors: list, ablations: bool = False) -> dict[str, Method]:
+    """The expression editors' methods by name ("GANimation", "taught editor"); with ``ablations`` also each one
+    with the landmark warp of the mouth the other way round ("GANimation, no reshaping", "taught editor, with
+    reshaping") and the warp alone ("reshaping only")."""
+    methods = {}
+    for editor in editors:
+        name = "taught editor" if editor.draws_shape else "GANimation"
+        methods[name] = editor_method(editor)
+        if ablations:
+            methods[f"{name}, {'with' if editor.draws_shape else 'no'} reshaping"] = \
+                editor_method(editor, reshape=editor.draws_shape)
+            methods["reshaping only"] = editor_method(editor, reshape=True, draw=False)
+    return methods
 
 
 def run_editor_study(study: EditorStudy) -> str:
@@ -82,14 +99,7 @@ def run_editor_study(study: EditorStudy) -> str:
             methods["residual + exemplar"] = exemplar_method(exemplars, residual, read)
     if residual is not None:
         methods["residual"] = residual
-    if study.editor is not None:
-        editor = load_trained(study.editor)[1]
-        name = "taught editor" if editor.draws_shape else "GANimation"
-        methods[name] = editor_method(editor)
-        if study.ablations:  # the other way round of the landmark warp before the generator, and the warp alone
-            methods.update({f"{name}, {'with' if editor.draws_shape else 'no'} reshaping":
-                            editor_method(editor, reshape=editor.draws_shape),
-                            "reshaping only": editor_method(editor, reshape=True, draw=False)})
+    methods.update(editor_methods([load_trained(path)[1] for path in study.editors], study.ablations))
     if not methods:
         raise FacegenError("no editor to compare: give --bank, --cvae or --editor")
     held = [n for n in read_split(study.mouths) if (faces_dir / n).is_file()]
