@@ -47,11 +47,18 @@ lfw64() {  # made by docs/gan.md's 64 px compare_models.py command (results/lfw6
     done
     copy lfw64/seed0/vaegan/plots/training.png lfw64_vaegan_training.png
 }
-editor() {  # made by sh scripts/editor_study.sh (docs/editor.md)
+editor() {  # made by TAUGHT=1 sh scripts/editor_study.sh (docs/editor.md)
     for f in table.md study.json utkface_photos.png utkface_mouths.png lfw_photos.png lfw_mouths.png; do
         copy "editor_study/$f" "editor_$f"
     done
+    for seed in 1 2; do
+        for f in table.md study.json utkface_mouths.png; do
+            copy "editor_study_fresh$seed/$f" "editor_fresh${seed}_$f"
+        done
+    done
     copy editor_photo/Bill_Stapleton_0001_strip.png editor_photo_strip.png
+    copy taught_editor/plots/training.png editor_taught_training.png
+    copy taught_photo/Bill_Stapleton_0001_strip.png editor_taught_photo_strip.png
 }
 identity() {  # made by sh scripts/identity_study.sh (docs/identity.md)
     copy identity/plots/verification.png identity_verification.png
