@@ -128,3 +128,27 @@ def test_the_photo_pipeline_draws_a_taught_edit_without_the_landmark_warp_and_th
     methods = editor_methods([plain], ablations=True)
     assert list(methods) == ["GANimation", "GANimation, no reshaping", "reshaping only"]
     assert torch.allclose(methods["GANimation, no reshaping"](photo, face, 1.0), photo, atol=1e-6)
+
+
+def test_an_editor_on_top_of_residual_editing_draws_from_the_photo_onto_the_residual_edit():
+    photo = torch.from_numpy(textured_photo(200, 200)).permute(2, 0, 1).float() / 255
+    face = Face((0, 0, 1, 1), synthetic_landmarks(centre=(100.0, 80.0)))
+    model = TaughtGANimation(TaughtEditorConfig(size=32, channels=3, cond_dim=1, g_width=8, n_res=1, d_width=8,
+                                                d_layers=3)).eval()
+
+    def residual(image: torch.Tensor, found: Face, t: float) -> torch.Tensor:  # a stand-in: the photo brightened
+        return (image + 0.2).clamp(0, 1)
+
+    methods = editor_methods([model], residual=residual)
+    assert list(methods) == ["taught editor", "residual + taught editor"]
+    with torch.no_grad():
+        model.generator.attention[0].weight.zero_()
+        model.generator.attention[0].bias.fill_(-60.0)  # a closed mask: the residual edit as it was
+    assert torch.allclose(methods["residual + taught editor"](photo, face, 1.0), residual(photo, face, 1.0),
+                          atol=1e-6)
+    with torch.no_grad():
+        model.generator.attention[0].bias.fill_(60.0)  # an open mask: the editor's colours from the photo's patch
+    alone, on_top = (methods[name](photo, face, 1.0) for name in ("taught editor", "residual + taught editor"))
+    mouth = (slice(None), slice(118, 126), slice(92, 108))  # the middle of the mouth, where the feather is 1
+    assert torch.allclose(on_top[mouth], alone[mouth], atol=1e-5)
+    assert torch.allclose(on_top[:, :40], residual(photo, face, 1.0)[:, :40])  # far from the mouth: the residual

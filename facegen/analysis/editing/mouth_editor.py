@@ -92,11 +92,14 @@ def reshape_mouth(photo: torch.Tensor, face: Face, change: float) -> torch.Tenso
 
 @torch.no_grad()
 def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: float, reshape: bool | None = None,
-                draw: bool = True) -> tuple[torch.Tensor, list[MouthEdit]]:
+                draw: bool = True, onto: torch.Tensor | None = None) -> tuple[torch.Tensor, list[MouthEdit]]:
     """(photo (3, H, W) in [0, 1] with every face's smile set to ``target``, each face's patch edit). With
     ``reshape`` (None: unless the editor draws the mouth's shape itself, ``draws_shape``) the mouth is first moved
     by the change from the face's own degree (the editor's critic's reading) to ``target``
-    (:func:`reshape_mouth`); without ``draw`` the generator is not applied (the reshaping alone, an ablation)."""
+    (:func:`reshape_mouth`); without ``draw`` the generator is not applied (the reshaping alone, an ablation).
+    With ``onto`` (the same photo already edited another way, e.g. by residual editing) each patch is cut from
+    ``photo`` and the editor's colours are painted onto ``onto`` by its mask (the landmark warp, if any, moves
+    both)."""
     require(model, Editor, "editing a smile with an expression editor")
     if reshape is None:
         reshape = not model.draws_shape
@@ -104,13 +107,15 @@ def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: fl
         raise FacegenError(f"smile {target:g} is outside -1..1: give a degree from -1 (no smile) to +1 (broad smile)")
     size = model.size
     weight = feather(size, FEATHER)
-    out, edits = photo.float(), []
+    source = photo.float()  # what the patches are cut from: the result so far, or the photo as it was
+    out, edits = (source if onto is None else onto.float()), []
     for face in faces:
         frame = frame_tensor(face, size)
-        patch = warp(out, invert(frame), (size, size))
+        patch = warp(source, invert(frame), (size, size))
         if reshape:
-            out = reshape_mouth(out, face, target - float(model.degree(patch[None])[0, 0]))
-            patch = warp(out, invert(frame), (size, size))
+            change = target - float(model.degree(patch[None])[0, 0])
+            source, out = reshape_mouth(source, face, change), reshape_mouth(out, face, change)
+            patch = warp(source, invert(frame), (size, size))
         if not draw:
             continue
         y = torch.full((1, model.cond_dim), float(target))
@@ -118,5 +123,6 @@ def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: fl
         alpha = warp((attention[0] * weight).float(), frame, tuple(photo.shape[-2:]), padding="zeros")
         paint = warp(colour[0].float(), frame, tuple(photo.shape[-2:]))
         out = out + alpha * (paint - out)
+        source = out if onto is None else source
         edits.append(MouthEdit(patch, edited[0], attention[0]))
     return out.clamp(0, 1), edits

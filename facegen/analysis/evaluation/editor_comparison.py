@@ -60,14 +60,17 @@ class EditorStudy:
     seed: int = 0
 
 
-def editor_methods(editors: list, ablations: bool = False) -> dict[str, Method]:
-    """The expression editors' methods by name ("GANimation", "taught editor"); with ``ablations`` also each one
-    with the landmark warp of the mouth the other way round ("GANimation, no reshaping", "taught editor, with
-    reshaping") and the warp alone ("reshaping only")."""
+def editor_methods(editors: list, ablations: bool = False, residual: Method | None = None) -> dict[str, Method]:
+    """The expression editors' methods by name ("GANimation", "taught editor"); with ``residual`` (residual
+    editing) also each one drawing its mouth onto that edit ("residual + taught editor"); with ``ablations`` also
+    each one with the landmark warp of the mouth the other way round ("GANimation, no reshaping", "taught editor,
+    with reshaping") and the warp alone ("reshaping only")."""
     methods = {}
     for editor in editors:
         name = "taught editor" if editor.draws_shape else "GANimation"
         methods[name] = editor_method(editor)
+        if residual is not None:
+            methods[f"residual + {name}"] = editor_method(editor, residual=residual)
         if ablations:
             methods[f"{name}, {'with' if editor.draws_shape else 'no'} reshaping"] = \
                 editor_method(editor, reshape=editor.draws_shape)
@@ -99,7 +102,7 @@ def run_editor_study(study: EditorStudy) -> str:
             methods["residual + exemplar"] = exemplar_method(exemplars, residual, read)
     if residual is not None:
         methods["residual"] = residual
-    methods.update(editor_methods([load_trained(path)[1] for path in study.editors], study.ablations))
+    methods.update(editor_methods([load_trained(path)[1] for path in study.editors], study.ablations, residual))
     if not methods:
         raise FacegenError("no editor to compare: give --bank, --cvae or --editor")
     held = [n for n in read_split(study.mouths) if (faces_dir / n).is_file()]

@@ -228,12 +228,17 @@ def save_strips(shown: list, columns: list[str], out: Path, stem: str, size: int
     return paths
 
 
-def editor_method(model, reshape: bool | None = None, draw: bool = True) -> Method:
+def editor_method(model, reshape: bool | None = None, draw: bool = True, residual: Method | None = None) -> Method:
     """The expression editor on one face (:func:`facegen.analysis.editing.mouth_editor.edit_mouths`), with or
-    without its reshaping of the mouth, or the reshaping alone (``draw`` off: no pixel from its generator)."""
+    without its reshaping of the mouth, or the reshaping alone (``draw`` off: no pixel from its generator); with
+    ``residual`` (another method) its mouth is drawn from the photo as it was onto that method's edit."""
     from facegen.analysis.editing.mouth_editor import edit_mouths
 
-    return lambda photo, face, t: edit_mouths(model, photo, [face], t, reshape, draw)[0]
+    def method(photo: torch.Tensor, face: Face, t: float) -> torch.Tensor:
+        onto = None if residual is None else residual(photo, face, t)
+        return edit_mouths(model, photo, [face], t, reshape, draw, onto)[0]
+
+    return method
 
 
 def residual_method(run, model) -> Method:
