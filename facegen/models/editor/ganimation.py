@@ -18,6 +18,8 @@ cyc, attention (mean A of the edit).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -120,21 +122,36 @@ class GANimation(Model):
         size = images[0].shape[-1]
         return [F.pad(x, (k, k, k, k), mode="replicate")[..., dy:dy + size, dx:dx + size] for x in images]
 
+    def update_critic(self, real: torch.Tensor, degrees: torch.Tensor, source: torch.Tensor, target: torch.Tensor,
+                      step: Step) -> tuple[torch.Tensor, torch.Tensor]:
+        """One least-squares critic update: ``real`` images (in [-1, 1]) with their ``degrees`` against the
+        generator's edits of ``source`` to ``target`` (nothing flows back into the generator); (d_loss, reg)."""
+        with step.autocast():
+            with torch.no_grad():
+                fake = self.generator(source, target)[0]
+            seen_real, seen_fake = self.shifted(real, fake)
+            s_real, r_real = self.critic(seen_real)
+            s_fake, _ = self.critic(seen_fake)
+            reg = (r_real.float() - degrees).pow(2).mean()
+            d_loss = (s_real.float() - 1).pow(2).mean() + s_fake.float().pow(2).mean()
+        step.update(d_loss + self.cfg.lambda_reg * reg, "disc")
+        return d_loss, reg
+
+    @contextlib.contextmanager
+    def frozen_critic(self) -> Iterator[None]:
+        """The critic's weights kept out of the generator's backward pass (its gradients would be wasted)."""
+        self.critic.requires_grad_(False)
+        try:
+            yield
+        finally:
+            self.critic.requires_grad_(True)
+
     def train_step(self, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
         cfg = self.cfg
         x, y = batch.x * 2 - 1, batch.y
         t = y[torch.randperm(len(y), device=y.device)]
-        with step.autocast():
-            with torch.no_grad():
-                fake = self.generator(x, t)[0]
-            seen_real, seen_fake = self.shifted(x, fake)
-            s_real, r_real = self.critic(seen_real)
-            s_fake, _ = self.critic(seen_fake)
-            reg = (r_real.float() - y).pow(2).mean()
-            d_loss = (s_real.float() - 1).pow(2).mean() + s_fake.float().pow(2).mean()
-        step.update(d_loss + cfg.lambda_reg * reg, "disc")
-        self.critic.requires_grad_(False)
-        try:
+        d_loss, reg = self.update_critic(x, y, x, t, step)
+        with self.frozen_critic():
             with step.autocast():
                 fake, _, attention = self.generator(x, t)
                 s, r = self.critic(self.shifted(fake)[0])
@@ -147,8 +164,6 @@ class GANimation(Model):
                 g_loss = adv + cfg.lambda_cond * cond + cfg.lambda_cyc * cyc + cfg.lambda_att * masks \
                     + cfg.lambda_tv * tv
             step.update(g_loss, "gen")
-        finally:
-            self.critic.requires_grad_(True)
         return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach(), "cond": cond.detach(), "reg": reg.detach(),
                 "cyc": cyc.detach(), "attention": attention.detach().float().mean()}
 

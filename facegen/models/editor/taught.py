@@ -59,17 +59,8 @@ class TaughtGANimation(GANimation):
         cfg = self.cfg
         s, x = self.check_data(batch)
         t = batch.y
-        with step.autocast():
-            with torch.no_grad():
-                fake = self.generator(s, t)[0]
-            seen_real, seen_fake = self.shifted(x, fake)
-            s_real, r_real = self.critic(seen_real)
-            s_fake, _ = self.critic(seen_fake)
-            reg = (r_real.float() - t).pow(2).mean()
-            d_loss = (s_real.float() - 1).pow(2).mean() + s_fake.float().pow(2).mean()
-        step.update(d_loss + cfg.lambda_reg * reg, "disc")
-        self.critic.requires_grad_(False)
-        try:
+        d_loss, reg = self.update_critic(x, t, s, t, step)
+        with self.frozen_critic():
             with step.autocast():
                 fake, _, attention = self.generator(s, t)
                 score, r = self.critic(self.shifted(fake)[0])
@@ -79,8 +70,6 @@ class TaughtGANimation(GANimation):
                 g_loss = adv + cfg.lambda_cond * cond + cfg.lambda_teach * teach \
                     + cfg.lambda_att * attention.float().mean() + cfg.lambda_tv * total_variation(attention.float())
             step.update(g_loss, "gen")
-        finally:
-            self.critic.requires_grad_(True)
         return {"g_loss": g_loss.detach(), "d_loss": d_loss.detach(), "cond": cond.detach(), "reg": reg.detach(),
                 "teach": teach.detach(), "attention": attention.detach().float().mean()}
 
