@@ -5,7 +5,7 @@
 # scripts/train_default.sh, with and without real mouths blended in, on held-out UTKFace faces and whole LFW
 # photos (the first draw, and two fresh draws never used to choose a setting), and one whole photo edited by
 # edit_photo.py's default. A run that is already there is reused. About 30 minutes on 2 idle CPU cores.
-# TAUGHT=1 also writes the exemplar editor's lessons and trains the taught editor on them (about 70 minutes;
+# TAUGHT=1 also writes the exemplar editor's lessons and trains the taught editor on them (about 65 minutes;
 # TAUGHT_EPOCHS, default 4) and adds it and its ablations; GANIMATION=1 trains the GANimation editor (about 35
 # minutes; EDITOR_EPOCHS, default 2) and adds it. TRAIN_FLAGS (e.g. "--device cuda") change both trainings.
 set -e
