@@ -107,6 +107,10 @@ def test_the_step_learns_to_draw_the_lesson_for_the_degree_asked():
     assert plus > minus + 0.2  # the square is drawn for +1 only: the lesson of the degree asked for
     with pytest.raises(FacegenError, match="write_lessons.py"):
         model.train_step(Batch(batch.x, batch.y, batch.labelled), step)  # faces without lessons
+    with torch.no_grad():
+        shown = model.snapshot(batch)
+    assert torch.equal(shown[:8], batch.source)  # the sources, then the edits to -1 and to +1
+    assert shown[16:, :, 12:20, 12:20].mean() > shown[8:16, :, 12:20, 12:20].mean() + 0.2
 
 
 def test_the_photo_pipeline_draws_a_taught_edit_without_the_landmark_warp_and_the_study_ablates_it():

@@ -82,5 +82,8 @@ class TaughtGANimation(GANimation):
                 "val_reg": (self.critic(x)[1] - batch.y).pow(2).mean()}
 
     def snapshot(self, batch: Batch) -> torch.Tensor:
-        """The shown source patches, their lessons, then each given the lesson's degree."""
-        return torch.cat([batch.source, batch.x, self.edit(batch.source, batch.y)[0]])
+        """The shown source patches, then each given smile -1, then +1 (as GANimation's snapshot; the shown
+        lessons' own degrees are mostly the faces' own, which would show the patches unchanged)."""
+        if batch.source is None:
+            raise FacegenError("the taught editor trains on lessons: pass --pairs DIR written by write_lessons.py")
+        return super().snapshot(Batch(batch.source, batch.y, batch.labelled))
