@@ -29,6 +29,8 @@ from facegen.models.base import Step, option
 from facegen.models.editor.ganimation import AttentionEditorConfig, GANimation, total_variation
 from facegen.models.registry import register
 
+NO_LESSONS = "the taught editor trains on lessons: pass --pairs DIR written by write_lessons.py"
+
 
 @dataclass
 class TaughtEditorConfig(AttentionEditorConfig):
@@ -52,7 +54,7 @@ class TaughtGANimation(GANimation):
     def check_data(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(source patches, lesson targets) in [-1, 1] of a batch of lessons; anything else is a one-line error."""
         if batch.source is None or batch.source.shape[1] != batch.x.shape[1]:
-            raise FacegenError("the taught editor trains on lessons: pass --pairs DIR written by write_lessons.py")
+            raise FacegenError(NO_LESSONS)
         return batch.source * 2 - 1, batch.x * 2 - 1
 
     def train_step(self, batch: Batch, step: Step) -> dict[str, torch.Tensor]:
@@ -85,5 +87,5 @@ class TaughtGANimation(GANimation):
         """The shown source patches, then each given smile -1, then +1 (as GANimation's snapshot; the shown
         lessons' own degrees are mostly the faces' own, which would show the patches unchanged)."""
         if batch.source is None:
-            raise FacegenError("the taught editor trains on lessons: pass --pairs DIR written by write_lessons.py")
+            raise FacegenError(NO_LESSONS)
         return super().snapshot(Batch(batch.source, batch.y, batch.labelled))
