@@ -174,6 +174,24 @@ def test_a_smile_reading_trades_the_fit_against_how_each_shortlisted_blend_reads
     assert editor.edit_face(photo, face, 1.0)[2].index == 0  # no reading: the cheapest
 
 
+
+def test_a_black_and_white_photo_gets_a_grey_mouth_and_a_colour_photo_never_a_grey_one():
+    import cv2
+
+    photo, face, patch, points = _own_mouth_setup()
+    open_mouth = patch.copy()
+    cv2.fillConvexPoly(open_mouth, cv2.convexHull(np.round(points[60:68]).astype(np.int32)), (250, 120, 90))
+    grey_photo = np.repeat(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)[..., None], 3, -1)
+    out, replaced, chosen = ExemplarEditor(one_mouth_bank(open_mouth, points)).edit_face(grey_photo, face, 1.0)
+    assert chosen.grey and (np.abs(out.astype(int) - grey_photo.astype(int)).max(-1)[replaced] > 20).any()
+    assert (out.max(-1) == out.min(-1)).all()  # the red lips drawn in grey
+    out, _, chosen = ExemplarEditor(one_mouth_bank(open_mouth, points)).edit_face(photo, face, 1.0)
+    assert not chosen.grey and (out.max(-1).astype(int) - out.min(-1) > 60).any()  # in colour on a colour photo
+    grey_mouth = np.repeat(cv2.cvtColor(open_mouth, cv2.COLOR_RGB2GRAY)[..., None], 3, -1)
+    with pytest.raises(FacegenError, match="no mouth within .* from a colour photo"):
+        ExemplarEditor(one_mouth_bank(grey_mouth, points)).edit_face(photo, face, 1.0)
+    assert ExemplarEditor(one_mouth_bank(grey_mouth, points)).edit_face(grey_photo, face, 1.0)[2].grey
+
 def test_a_target_outside_the_range_is_refused():
     photo, face, patch, points = _own_mouth_setup()
     editor = ExemplarEditor(one_mouth_bank(patch, points))
@@ -268,7 +286,8 @@ def test_the_photo_pipeline_blends_real_mouths_into_the_runs_edit_only_around_th
     _, face, patch, points = _own_mouth_setup()
     import cv2
 
-    white_lips = np.full_like(patch, 60)  # Poisson blending keeps the exemplar's edges: white lips on dark skin
+    white_lips = np.zeros_like(patch) + np.array([80, 60, 40], np.uint8)  # Poisson blending keeps the
+    # exemplar's edges: white lips on dark (coloured: a colour photo takes no grey mouth) skin
     cv2.fillConvexPoly(white_lips, cv2.convexHull(points[48:60].round().astype(np.int32)), (250, 250, 250))
     mouths = ExemplarEditor(one_mouth_bank(white_lips, points))
     plain = edit_photo(model, run, photo, template, [1.0], None)

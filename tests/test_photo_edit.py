@@ -112,6 +112,21 @@ def test_an_off_centre_small_face_gets_the_edit_of_its_aligned_crop(tiny_run, me
     assert torch.equal(in_photo[0][:, outside], photo[:, outside])
 
 
+
+def test_a_black_and_white_face_is_edited_in_grey_and_a_colour_one_in_colour(tiny_run):
+    run = Run.load(tiny_run)
+    model = run.load_model()
+    _, val = run.faces()
+    identity = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]])
+    colour = val.images[0].float() / 255
+    grey = colour.mean(0, keepdim=True).expand(3, -1, -1).clone()
+    on_grey = edit_face(model, run, grey, identity, [1.0], None).photos[0]
+    on_colour = edit_face(model, run, colour, identity, [1.0], None).photos[0]
+    assert (on_grey - grey).abs().max() > 0.05  # edited ...
+    assert (on_grey - on_grey.mean(0)).abs().max() < 1e-6  # ... in grey: a colour change would tint it
+    change = on_colour - colour
+    assert (change - change.mean(0)).abs().max() > 0.01  # a colour face still gets the model's colour change
+
 @pytest.mark.data("lfw/photos")
 def test_folder_mode_goes_on_past_a_bad_file(tiny_run, tmp_path, capsys):
     import edit_photo

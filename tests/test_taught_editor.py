@@ -156,3 +156,17 @@ def test_an_editor_on_top_of_residual_editing_draws_from_the_photo_onto_the_resi
     mouth = (slice(None), slice(118, 126), slice(92, 108))  # the middle of the mouth, where the feather is 1
     assert torch.allclose(on_top[mouth], alone[mouth], atol=1e-5)
     assert torch.allclose(on_top[:, :40], residual(photo, face, 1.0)[:, :40])  # far from the mouth: the residual
+
+
+def test_on_a_black_and_white_face_the_editor_paints_in_grey():
+    colour = torch.from_numpy(textured_photo(200, 200)).permute(2, 0, 1).float() / 255
+    grey = colour.mean(0, keepdim=True).expand(3, -1, -1).clone()
+    face = Face((0, 0, 1, 1), synthetic_landmarks(centre=(100.0, 80.0)))
+    model = TaughtGANimation(TaughtEditorConfig(size=32, channels=3, cond_dim=1, g_width=8, n_res=1, d_width=8,
+                                                d_layers=3)).eval()
+    with torch.no_grad():
+        model.generator.attention[0].bias.fill_(60.0)  # an open mask: the generator's colours everywhere in it
+    on_grey, on_colour = (edit_mouths(model, photo, [face], 1.0)[0] for photo in (grey, colour))
+    assert (on_grey - grey).abs().max() > 0.05 and (on_grey - on_grey.mean(0)).abs().max() < 1e-6
+    mouth = (slice(None), slice(118, 126), slice(92, 108))  # where the mask is whole: the generator's colours alone
+    assert (on_colour - on_colour.mean(0))[mouth].abs().max() > 0.01

@@ -15,6 +15,9 @@ For a face with landmarks (patch coordinates: its mouth frame, :func:`facegen.da
    - ``beard``: the L1 difference of how much darker than the cheeks the skin above the upper lip and below the
      lower lip is (CIELAB lightness /10): a moustache or stubble would otherwise come with a mouth;
    - ``degree``: how far the candidate's degree is from the target (a faint smile is not what +1 asks for);
+   a black-and-white photo (:func:`facegen.data.colour.monochrome`) takes any candidate, drawn in grey
+   and compared on lightness alone; a colour photo takes only colour candidates (a grey mouth on a colour face
+   shows);
    the cheapest candidate is the exemplar; given a :data:`SmileReading` (a smile network that reads a face in a
    photo, e.g. the residual editor's own q(y|x), never a judge of the edits), the :data:`SHORTLIST` cheapest are
    each blended (step 3) and the cost gains :data:`READING` times how far the reading of the blend is from the
@@ -41,6 +44,7 @@ import torch
 
 from facegen.core.errors import FacegenError
 from facegen.data.align import invert
+from facegen.data.colour import monochrome
 from facegen.data.landmarks import Face
 from facegen.data.mouth_bank import OUTER_LIPS, MouthBank, sharpness, skin_ring
 from facegen.data.mouths import SIDE, cut_patch, mouth_frame
@@ -67,6 +71,7 @@ class Exemplar:
     index: int
     degree: float
     cost: dict[str, float]
+    grey: bool = False  # drawn in grey, for a monochrome photo
 
     @property
     def total(self) -> float:
@@ -146,6 +151,7 @@ class ExemplarEditor:
         small = _small(bank.patches)
         self.lab = _lab(small)
         self.grey = np.stack([cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) for x in small]).astype(np.float32)
+        self.monochrome = monochrome(self.lab)
         self.beard = np.stack([beard_shade(lab, points, bank.size) for lab, points in zip(self.lab, bank.landmarks,
                                                                                           strict=True)])
 
@@ -157,18 +163,21 @@ class ExemplarEditor:
     def shortlist(self, patch: np.ndarray, points: np.ndarray, target: float, k: int) -> list[Exemplar]:
         """The ``k`` cheapest candidates for a face (:meth:`choose`), cheapest first."""
         bank, size = self.bank, self.bank.size
-        cand = np.flatnonzero(np.abs(bank.degrees - target) <= WINDOW)
+        small = _small(patch[None])
+        my_lab = _lab(small)[0]
+        grey_photo = bool(monochrome(my_lab))
+        cand = np.flatnonzero((np.abs(bank.degrees - target) <= WINDOW) & (grey_photo | ~self.monochrome))
         if len(cand) == 0:
-            raise FacegenError(f"the mouth bank has no mouth within {WINDOW} of degree {target:+.2f}: build it "
-                               f"from more faces (build_mouth_bank.py --n)")
+            raise FacegenError(f"the mouth bank has no mouth within {WINDOW} of degree {target:+.2f}"
+                               f"{'' if grey_photo else ' from a colour photo'}: build it from more faces "
+                               f"(build_mouth_bank.py --n)")
         fits = procrustes(bank.landmarks[cand][:, FIT].astype(np.float64), points[FIT])
         moved = apply(fits, bank.landmarks[cand][:, SHAPE].astype(np.float64))
         shape = np.sqrt(((moved - points[SHAPE]) ** 2).sum(-1).mean(-1)) / (size / SIDE)
         ring = skin_ring(points, size, SMALL)
-        small = _small(patch[None])
-        my_lab = _lab(small)[0]
-        mine = my_lab[ring]
-        theirs = self.lab[cand][:, ring]
+        channels = slice(0, 1) if grey_photo else slice(0, 3)  # a monochrome photo: lightness alone
+        mine = my_lab[ring][:, channels]
+        theirs = self.lab[cand][:, ring][..., channels]
         colour = (np.abs(theirs.mean(1) - mine.mean(0)).sum(-1) + np.abs(theirs.std(1) - mine.std(0)).sum(-1)) / 10
         grey = cv2.cvtColor(small[0], cv2.COLOR_RGB2GRAY).astype(np.float32)[ring]
         texture = ((_standardise(self.grey[cand][:, ring]) - _standardise(grey)) ** 2).mean(-1)
@@ -178,8 +187,8 @@ class ExemplarEditor:
         terms = {"shape": shape, "colour": colour, "texture": texture, "sharpness": sharp, "beard": beard,
                  "degree": degree}
         cost = sum(WEIGHTS[name] * v for name, v in terms.items())
-        return [Exemplar(int(cand[i]), float(bank.degrees[cand[i]]), {name: float(v[i]) for name, v in terms.items()})
-                for i in np.argsort(cost, kind="stable")[:k]]
+        return [Exemplar(int(cand[i]), float(bank.degrees[cand[i]]), {name: float(v[i]) for name, v in terms.items()},
+                         grey_photo) for i in np.argsort(cost, kind="stable")[:k]]
 
     def edit_face(self, rgb: np.ndarray, face: Face, target: float, onto: np.ndarray | None = None,
                   read: SmileReading | None = None) -> tuple[np.ndarray, np.ndarray, Exemplar]:
@@ -213,7 +222,10 @@ class ExemplarEditor:
         (x0, y0), (x1, y1) = lo, hi
         roi = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         to_roi = compose(np.array([[1.0, 0, -x0], [0, 1, -y0]]), to_photo)
-        source = cv2.warpAffine(self.bank.patches[chosen.index], to_roi, (x1 - x0, y1 - y0), flags=cv2.INTER_CUBIC,
+        patch = self.bank.patches[chosen.index]
+        if chosen.grey:
+            patch = np.repeat(cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)[..., None], 3, -1)
+        source = cv2.warpAffine(patch, to_roi, (x1 - x0, y1 - y0), flags=cv2.INTER_CUBIC,
                                 borderMode=cv2.BORDER_REFLECT)
         mask = np.zeros(roi.shape[:2], np.uint8)
         for polygon in polygons:

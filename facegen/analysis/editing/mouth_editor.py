@@ -31,6 +31,7 @@ import torch
 
 from facegen.core.errors import FacegenError
 from facegen.data.align import feather, invert, warp
+from facegen.data.colour import is_monochrome
 from facegen.data.landmarks import Face
 from facegen.data.mouths import SIDE, mouth_frame
 from facegen.models.base import Model
@@ -99,7 +100,7 @@ def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: fl
     (:func:`reshape_mouth`); without ``draw`` the generator is not applied (the reshaping alone, an ablation).
     With ``onto`` (the same photo already edited another way, e.g. by residual editing) each patch is cut from
     ``photo`` and the editor's colours are painted onto ``onto`` by its mask (the landmark warp, if any, moves
-    both)."""
+    both). On a black-and-white face the colours are painted in grey."""
     require(model, Editor, "editing a smile with an expression editor")
     if reshape is None:
         reshape = not model.draws_shape
@@ -120,6 +121,8 @@ def edit_mouths(model: Model, photo: torch.Tensor, faces: list[Face], target: fl
             continue
         y = torch.full((1, model.cond_dim), float(target))
         edited, colour, attention = model.edit(patch[None], y)
+        if is_monochrome(patch):  # a black-and-white face: the editor's colours in grey
+            colour = colour.mean(1, keepdim=True).expand_as(colour)
         alpha = warp((attention[0] * weight).float(), frame, tuple(photo.shape[-2:]), padding="zeros")
         paint = warp(colour[0].float(), frame, tuple(photo.shape[-2:]))
         out = out + alpha * (paint - out)

@@ -42,6 +42,7 @@ from facegen.core.files import user_cache_dir, write_json
 from facegen.data import resolve_data
 from facegen.data.align import invert, paste_change, similarity_from_box, to_template_eyes, warp
 from facegen.data.cache import decode_images
+from facegen.data.colour import is_monochrome
 from facegen.data.landmarks import Face, faces_in_photo, find_faces
 from facegen.models.base import Model
 from facegen.models.capabilities import Editor, SmilePredictor
@@ -197,6 +198,8 @@ def edit_face(model: Model, run: Run, photo: torch.Tensor, photo_to_crop: torch.
     y_own = space.condition_vector(run, own, 1, **others)
     targets = degrees if degrees is not None else [max(-1.0, min(1.0, own + s)) for s in (shifts or [])]
     before, changes = edit_crop(model, run, crop, y_own, targets, method)
+    if is_monochrome(crop[0]):  # a colour change would tint a black-and-white face
+        changes = [c.mean(1, keepdim=True) for c in changes]
     photos = [paste_change(photo, change[0], photo_to_crop) for change in changes]
     return FaceEdit(photos, own, crop[0], before[0],
                     [crop_face(edited, photo_to_crop, run.size, run.channels) for edited in photos])
