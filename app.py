@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facegen.analysis.editing.exemplar import ExemplarEditor
 from facegen.analysis.editing.model_card import photo_template
+from facegen.analysis.editing.mouth_source import load_mouths, mouths_flag
 from facegen.analysis.editing.photo import smile_judge
 from facegen.analysis.editing.photo_files import require_code_editing
 from facegen.apps.demo import PhotoDemo, PriorDemo, build_page, serve
@@ -18,7 +18,6 @@ from facegen.cli.args import Parser, add_common_args, add_run_arg, guard, open_r
 from facegen.cli.sliders import build_state
 from facegen.core.argtypes import int_between
 from facegen.data.cache import list_images
-from facegen.data.mouth_bank import bank_flag, load_bank
 from facegen.models.capabilities import Decoder, Editor, Sampler
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "shared" / "data" / "lfw" / "photos"
@@ -30,8 +29,9 @@ def parser() -> Parser:
     add_run_arg(p, default_model=True)
     add_common_args(p)
     p.add_argument("--port", type=int_between(1024, 65535), default=7860, help="local port to serve the page on")
-    p.add_argument("--bank", default=None, help="mouth bank (build_mouth_bank.py) whose real mouths are blended into "
-                   "the edits; default results/mouth_bank.safetensors when it exists; 'none': the run's edits alone")
+    p.add_argument("--mouths", default=None, help="what draws each mouth anew onto the edits: a mouth bank "
+                   "(build_mouth_bank.py) or a taught editor; default results/mouth_bank.safetensors when it exists, "
+                   "else weights/smile_mouths.safetensors; 'none': the run's edits alone")
     return p
 
 
@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     editor = isinstance(model, Editor)  # an expression editor edits photos itself; a CVAE through its code
     if not editor:
         require_code_editing(run, model)
-    bank = None if editor else bank_flag(args.bank)
+    mouths = None if editor else mouths_flag(args.mouths)
     photos = PhotoDemo(run, model, None if editor else photo_template(run), None if editor else smile_judge(model, run),
-                       None if bank is None else ExemplarEditor(load_bank(bank)))
+                       None if mouths is None else load_mouths(mouths))
     draws = isinstance(model, Sampler) and isinstance(model, Decoder)
     prior = PriorDemo(build_state(run, model, method="pca", k=PRINCIPAL_SLIDERS)) if draws else None
     examples = list_images(EXAMPLES) if EXAMPLES.is_dir() else []

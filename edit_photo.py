@@ -1,7 +1,8 @@
 """Give the people in a photo a new smile: find each face, align it to the run's training crop, edit it by residual
-editing and paste the change back into the photo at its own resolution (see facegen.analysis.editing.photo); with a
-mouth bank (build_mouth_bank.py; results/mouth_bank.safetensors is used when it exists) each face's mouth and cheeks
-are then replaced by a real mouth of the degree asked for, blended in (facegen.analysis.editing.exemplar).
+editing and paste the change back into the photo at its own resolution (see facegen.analysis.editing.photo); then
+each face's mouth is drawn anew at the degree asked for (--mouths, facegen.analysis.editing.mouth_source): by default
+a real mouth from the bank results/mouth_bank.safetensors when it exists (build_mouth_bank.py), else the shipped
+taught editor's weights/smile_mouths.safetensors.
 
 Writes OUT/NAME_smile+0.8.png (one per value) and OUT/NAME_strip.png (before | after); the input is never
 overwritten. With --identity RUN (train_identity.py), also OUT/identity_strip.png and OUT/identity.json: each face's
@@ -19,12 +20,13 @@ from argparse import ArgumentTypeError
 from pathlib import Path
 
 from facegen.analysis.editing.methods import PHOTO_METHODS
+from facegen.analysis.editing.mouth_source import SHIPPED_MOUTH_EDITOR, mouths_flag
 from facegen.analysis.editing.photo_files import PhotoJob
 from facegen.cli.args import Parser, add_common_args, add_condition_args, add_run_arg, condition_values, guard, open_run
 from facegen.cli.photos import run_photo_job
 from facegen.core.argtypes import float_list
 from facegen.core.errors import FacegenError
-from facegen.data.mouth_bank import DEFAULT_BANK, bank_flag
+from facegen.data.mouth_bank import DEFAULT_BANK
 from facegen.models.capabilities import Editor
 
 
@@ -41,9 +43,11 @@ def parser() -> Parser:
                    help="residual: add the model's masked change to the photo; replace: put the model's edited face "
                         "where the change is; 'pivotal ...': the same after fitting the code and a decoder copy to "
                         "the face (slower, keeps more of the person; see docs/identity.md)")
-    p.add_argument("--bank", default=None,
-                   help="mouth bank (build_mouth_bank.py) whose real mouths are blended into a CVAE run's edits; "
-                        f"default {DEFAULT_BANK} when it exists; 'none': the run's edits alone")
+    p.add_argument("--mouths", default=None,
+                   help="what draws each mouth anew onto a CVAE run's edits: a mouth bank (build_mouth_bank.py) or a "
+                        f"taught editor (train_taught_editor.py); default {DEFAULT_BANK} when it exists, else "
+                        f"{SHIPPED_MOUTH_EDITOR.parent.name}/{SHIPPED_MOUTH_EDITOR.name}; 'none': the run's edits "
+                        "alone")
     p.add_argument("--face", type=int, default=None, help="edit only face K (1 = the largest); default: every face")
     p.add_argument("--identity", type=Path, default=None,
                    help="identity run (train_identity.py): write the crops' identity strip and distances too")
@@ -61,9 +65,10 @@ def main(argv: list[str] | None = None) -> None:
     except ArgumentTypeError as e:
         raise FacegenError(f"{flag}: {e}") from None
     run, model = open_run(args, writes=False)
-    bank = bank_flag(args.bank) if not isinstance(model, Editor) else None if args.bank is None else Path(args.bank)
+    mouths = mouths_flag(args.mouths) if not isinstance(model, Editor) else None if args.mouths is None \
+        else Path(args.mouths)
     job = PhotoJob(args.photos, args.out, values, shift, args.method, args.face, args.identity, condition_values(args),
-                   bank)
+                   mouths)
     if run_photo_job(run, model, job):
         sys.exit(2)
 

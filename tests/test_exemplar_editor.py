@@ -303,14 +303,3 @@ def test_the_photo_pipeline_blends_real_mouths_into_the_runs_edit_only_around_th
     assert lift[lips[1], lips[0]] > lift[changed].mean() + 0.2  # the bright lips drawn where the face's lips are
     assert not torch.equal(blended.edits[0].edited_crops[0], plain.edits[0].edited_crops[0])  # measured as shown
 
-
-def test_the_bank_flag_uses_the_default_bank_only_when_it_exists(tmp_path, monkeypatch, capsys):
-    from facegen.data.mouth_bank import DEFAULT_BANK, bank_flag
-
-    monkeypatch.chdir(tmp_path)
-    assert bank_flag(None) is None and "build_mouth_bank.py" in capsys.readouterr().out
-    DEFAULT_BANK.parent.mkdir(parents=True)
-    DEFAULT_BANK.write_bytes(b"")
-    assert bank_flag(None) == DEFAULT_BANK and "--bank none" in capsys.readouterr().out
-    assert bank_flag("none") is None and bank_flag("NONE") is None
-    assert bank_flag("other.safetensors") == Path("other.safetensors")

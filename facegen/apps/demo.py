@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from facegen.analysis.editing.exemplar import ExemplarEditor
+from facegen.analysis.editing.mouth_source import MouthSource
 from facegen.analysis.editing.photo import Template, edit_photo
 from facegen.analysis.judges.judge import Judge
 from facegen.apps.sliders import SliderState
@@ -81,10 +81,11 @@ class DemoEdit:
 
 class PhotoDemo:
     """Smile edits of uploaded photos with one trained run (its face template and smile judge found once; both None
-    for an expression editor, which finds its own), with real mouths blended in when a bank is given."""
+    for an expression editor, which finds its own), with each mouth drawn anew by ``mouths`` when given (real
+    mouths or the taught editor's)."""
 
     def __init__(self, run: Run, model: Model, template: Template | None, judge: Judge | None,
-                 mouths: ExemplarEditor | None = None):
+                 mouths: MouthSource | None = None):
         self.run, self.model, self.template, self.judge, self.mouths = run, model, template, judge, mouths
 
     def edit(self, path: str | Path, smile: float) -> DemoEdit:

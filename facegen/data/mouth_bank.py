@@ -145,15 +145,10 @@ def load_bank(path: Path) -> MouthBank:
     return MouthBank(p, arrays["landmarks"], arrays["degrees"], arrays["sharpness"], provenance)
 
 
-
-def bank_flag(value: str | None) -> Path | None:
-    """The bank a ``--bank`` flag names: its path; ``none``: no bank; not given: :data:`DEFAULT_BANK` when that
-    file exists (else none, and a note says how to build one)."""
-    if value is not None:
-        return None if value.lower() == "none" else Path(value)
-    if DEFAULT_BANK.is_file():
-        print(f"real mouths from {DEFAULT_BANK} (--bank none: the run's edits alone)")
-        return DEFAULT_BANK
-    print(f"note: no mouth bank at {DEFAULT_BANK}, so smiles are the run's edits alone; build_mouth_bank.py makes "
-          f"one (docs/editor.md)")
-    return None
+def is_bank(path: Path) -> bool:
+    """Whether ``path`` is a safetensors file whose metadata says it is a mouth bank (reads the header only)."""
+    try:
+        with safe_open(path, framework="pt") as f:
+            return (f.metadata() or {}).get("format") == BANK_FORMAT
+    except (SafetensorError, OSError, ValueError):
+        return False

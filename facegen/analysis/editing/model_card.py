@@ -9,6 +9,9 @@
   the run's training faces), so editing a photo needs neither the training data nor a measurement;
 - ``principal``: the top PCA directions of the run's encoded training faces, for the sliders.
 
+An expression editor's card (the shipped taught editor, ``weights/smile_mouths.json``) has neither of the last
+two: it works in the mouth frame the landmarks give, and has no code to walk.
+
 :data:`facegen.runs.DEFAULT_MODEL` is the shipped default model (``weights/``): every script that takes ``--run``
 uses it when ``--run`` is omitted. It is made by ``sh scripts/train_default.sh``; a better editor replaces it by
 being exported, with its card, to that path (or by pointing that one constant at its file).
@@ -28,6 +31,7 @@ from facegen.analysis.editing.photo import Template, face_template
 from facegen.core.errors import FacegenError
 from facegen.core.files import write_json
 from facegen.models.base import Model
+from facegen.models.capabilities import Editor
 from facegen.runs import Run
 
 PRINCIPAL_K = 8  # principal directions kept on a card
@@ -39,23 +43,28 @@ class ModelCard:
 
     provenance: dict
     config: dict
-    template: Template
-    principal: Directions
+    template: Template | None
+    principal: Directions | None
 
     def to_dict(self) -> dict:
         p = self.principal
-        return {"provenance": self.provenance, "config": self.config, "template": asdict(self.template),
-                "principal": {"method": p.method, "names": list(p.names), "vectors": p.vectors.tolist(),
-                              "scales": p.scales.tolist(), "center": p.center.tolist(), "info": p.info}}
+        return {"provenance": self.provenance, "config": self.config,
+                "template": None if self.template is None else asdict(self.template),
+                "principal": None if p is None else {
+                    "method": p.method, "names": list(p.names), "vectors": p.vectors.tolist(),
+                    "scales": p.scales.tolist(), "center": p.center.tolist(), "info": p.info}}
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelCard:
         t, p = d["template"], d["principal"]
-        eyes = t["eyes"]
-        template = Template(tuple(t["box"]), None if eyes is None else (tuple(eyes[0]), tuple(eyes[1])),
-                            t["n_faces"], t["n_eyes"])
-        principal = Directions(p["method"], p["names"], np.asarray(p["vectors"]), np.asarray(p["scales"]),
-                               np.asarray(p["center"]), p.get("info", {}))
+        template = principal = None
+        if t is not None:
+            eyes = t["eyes"]
+            template = Template(tuple(t["box"]), None if eyes is None else (tuple(eyes[0]), tuple(eyes[1])),
+                                t["n_faces"], t["n_eyes"])
+        if p is not None:
+            principal = Directions(p["method"], p["names"], np.asarray(p["vectors"]), np.asarray(p["scales"]),
+                                   np.asarray(p["center"]), p.get("info", {}))
         return cls(d["provenance"], d["config"], template, principal)
 
 
@@ -90,7 +99,9 @@ def read_card(run: Run) -> ModelCard | None:
 
 def make_card(run: Run, model: Model, provenance: dict, k: int = PRINCIPAL_K) -> ModelCard:
     """The card of a run folder's model: its template and top-``k`` PCA directions measured on its training
-    faces (the template cached in the run as usual)."""
+    faces (the template cached in the run as usual); an expression editor's has neither."""
+    if isinstance(model, Editor):
+        return ModelCard(provenance, model_config(run), None, None)
     return ModelCard(provenance, model_config(run), face_template(run), principal_directions(run, model, "pca", k))
 
 
@@ -101,14 +112,15 @@ def write_card(model_file: Path, card: ModelCard) -> Path:
 def photo_template(run: Run) -> Template:
     """Where ``run``'s crops put a face: from its model file's card, else measured once and cached in the run."""
     card = read_card(run)
-    return card.template if card is not None else face_template(run)
+    return card.template if card is not None and card.template is not None else face_template(run)
 
 
 def principal(run: Run, model: Model, method: str, k: int, n_samples: int = 2000, seed: int = 0) -> Directions:
     """The top-``k`` principal directions of ``method``: the card's when it has them (pca, k at most its count),
     else measured (:func:`facegen.analysis.directions.principal.principal_directions`)."""
     card = read_card(run)
-    if card is not None and method == card.principal.method and k <= len(card.principal.names):
+    if card is not None and card.principal is not None and method == card.principal.method \
+            and k <= len(card.principal.names):
         p = card.principal
         return Directions(p.method, p.names[:k], p.vectors[:k], p.scales[:k], p.center, p.info)
     return principal_directions(run, model, method, k, n_samples, seed)

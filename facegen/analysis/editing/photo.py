@@ -30,9 +30,10 @@ import numpy as np
 import torch
 
 from facegen.analysis.editing import inversion
-from facegen.analysis.editing.exemplar import ExemplarEditor, SmileReading
+from facegen.analysis.editing.exemplar import SmileReading
 from facegen.analysis.editing.methods import PHOTO_METHODS, method_parts, own_degree
 from facegen.analysis.editing.mouth_editor import edit_mouths, frame_tensor
+from facegen.analysis.editing.mouth_source import MouthSource
 from facegen.analysis.editing.residual import change_mask
 from facegen.analysis.judges import pixel
 from facegen.analysis.judges.judge import Judge
@@ -218,15 +219,15 @@ class PhotoEdit:
 
 def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template | None, degrees: list[float] | None,
                shifts: list[float] | None, method: str = "residual", judge: Judge | None = None,
-               face: int | None = None, name: str = "the photo", mouths: ExemplarEditor | None = None,
+               face: int | None = None, name: str = "the photo", mouths: MouthSource | None = None,
                **others: float) -> PhotoEdit:
     """Every face in ``photo`` (3, H, W) in [0, 1] large and frontal enough (or only face number ``face``, 1 the
     largest) given each of ``degrees`` (or moved by each of ``shifts``): by :func:`edit_face` with a CVAE run
     (``template`` its face template; each face is edited on the photo as it is and the changes are added up; with
-    ``mouths`` each face's mouth and cheeks are then replaced by a real mouth of the degree asked for, blended into
-    that edit: :mod:`facegen.analysis.editing.exemplar`), by :func:`edit_face_with_editor` with an expression
-    editor (``template`` None; the faces one after another). A photo with no face to edit is a one-line error
-    naming it as ``name``."""
+    ``mouths`` each face's mouth is then drawn anew at the degree asked for onto that edit: a real mouth blended
+    in, :mod:`facegen.analysis.editing.exemplar`, or a network's, :mod:`facegen.analysis.editing.mouth_source`), by
+    :func:`edit_face_with_editor` with an expression editor (``template`` None; the faces one after another). A
+    photo with no face to edit is a one-line error naming it as ``name``."""
     faces = faces_in_photo(photo)
     if not faces:
         raise FacegenError(f"no face found in {name}: give a photo of a face seen from the front, at least 48 px wide")
@@ -256,7 +257,7 @@ def edit_photo(model: Model, run: Run, photo: torch.Tensor, template: Template |
         to_crops.append(t)
     if mouths is not None:
         read = smile_reading(model, run, template, judge)
-        edited = with_real_mouths(mouths, run, photo, edited, large, edits, to_crops, degrees, shifts, read)
+        edited = with_new_mouths(mouths, run, photo, edited, large, edits, to_crops, degrees, shifts, read)
     return PhotoEdit(edited, large, aligned_by, edits)
 
 
@@ -272,13 +273,13 @@ def smile_reading(model: Model, run: Run, template: Template, judge: Judge | Non
     return read
 
 
-def with_real_mouths(mouths: ExemplarEditor, run: Run, photo: torch.Tensor, edited: list[torch.Tensor],
-                     faces: list[Face], edits: list[FaceEdit], to_crops: list[torch.Tensor],
-                     degrees: list[float] | None, shifts: list[float] | None, read: SmileReading | None = None
-                     ) -> list[torch.Tensor]:
-    """``edited`` (one photo per target) with every face's mouth replaced by a real one of its target degree (a
-    shift's target is the face's own degree moved by it, kept in -1..1), chosen on ``photo`` (with ``read``,
-    among a shortlist by how each reads); each face's edited crops are cut again (through its alignment
+def with_new_mouths(mouths: MouthSource, run: Run, photo: torch.Tensor, edited: list[torch.Tensor],
+                    faces: list[Face], edits: list[FaceEdit], to_crops: list[torch.Tensor],
+                    degrees: list[float] | None, shifts: list[float] | None, read: SmileReading | None = None
+                    ) -> list[torch.Tensor]:
+    """``edited`` (one photo per target) with every face's mouth drawn anew by ``mouths`` at its target degree (a
+    shift's target is the face's own degree moved by it, kept in -1..1), made from ``photo`` (real mouths: with
+    ``read``, chosen among a shortlist by how each reads); each face's edited crops are cut again (through its alignment
     ``to_crops``) from the result, so the identity strip measures what the user gets."""
     for found, done in zip(faces, edits, strict=True):
         targets = degrees if degrees is not None else [max(-1.0, min(1.0, done.own + s)) for s in shifts or []]

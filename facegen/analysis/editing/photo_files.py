@@ -11,14 +11,13 @@ from pathlib import Path
 import torch
 
 from facegen import plots
-from facegen.analysis.editing.exemplar import ExemplarEditor
 from facegen.analysis.editing.model_card import photo_template
+from facegen.analysis.editing.mouth_source import MouthSource, load_mouths
 from facegen.analysis.editing.photo import FaceEdit, Template, edit_photo, smile_judge
 from facegen.analysis.judges.judge import Judge
 from facegen.analysis.latent import space
 from facegen.core.errors import FacegenError
 from facegen.data.cache import IMAGE_SUFFIXES, list_images
-from facegen.data.mouth_bank import load_bank
 from facegen.data.photos import read_photo
 from facegen.models.base import Model
 from facegen.models.capabilities import Decoder, Editor, Encoder, require
@@ -31,8 +30,9 @@ STRIP_HEIGHT = 256  # px: photos are shrunk to this height in the before / after
 class PhotoJob:
     """What to do to the photos: give each face each of ``values`` as its smile degree, or (``shift``) move its
     own degree by each; ``face`` K edits only the K-th largest face; ``identity`` an identity run that measures
-    the edits in the run's crops; ``bank`` a mouth bank (build_mouth_bank.py) whose real mouths are blended into
-    a CVAE run's edits (None: the run's edits alone); ``others`` the other conditions' values."""
+    the edits in the run's crops; ``mouths`` what draws each mouth anew onto a CVAE run's edits, a mouth bank
+    (build_mouth_bank.py) or a taught editor (:mod:`~.mouth_source`; None: the run's edits alone); ``others``
+    the other conditions' values."""
 
     photos: Path
     out: Path
@@ -42,7 +42,7 @@ class PhotoJob:
     face: int | None = None
     identity: Path | None = None
     others: dict[str, float] = field(default_factory=dict)
-    bank: Path | None = None
+    mouths: Path | None = None
 
     @property
     def tag(self) -> str:
@@ -91,13 +91,13 @@ def check_job(run: Run, model: Model, job: PhotoJob) -> None:
     elif job.method != "residual":
         raise FacegenError(f"--method {job.method} is a way of editing with a CVAE run; {run.path.name} is an "
                            "expression editor: drop --method")
-    elif job.bank is not None:
-        raise FacegenError(f"--bank blends real mouths into a CVAE run's edits; {run.path.name} is an expression "
-                           "editor: drop --bank")
+    elif job.mouths is not None:
+        raise FacegenError(f"--mouths draws new mouths onto a CVAE run's edits; {run.path.name} is an expression "
+                           "editor, which draws its own: drop --mouths")
 
 
 def edit_one(path: Path, job: PhotoJob, run: Run, model: Model, template: Template | None, judge: Judge | None,
-             crops: list[tuple[str, FaceEdit]], mouths: ExemplarEditor | None = None) -> list[Path]:
+             crops: list[tuple[str, FaceEdit]], mouths: MouthSource | None = None) -> list[Path]:
     """Edit the photo in ``path`` and write its edits and strip; its faces' crops are added to ``crops``."""
     photo = read_photo(path)
     degrees, shifts = (None, job.values) if job.shift else (job.values, None)
@@ -129,7 +129,7 @@ def edit_photos(run: Run, model: Model, job: PhotoJob, photos: list[Path]) -> tu
     editor = isinstance(model, Editor)
     template = None if editor else photo_template(run)
     judge = None if editor else smile_judge(model, run)
-    mouths = None if job.bank is None else ExemplarEditor(load_bank(job.bank))
+    mouths = None if job.mouths is None else load_mouths(job.mouths)
     crops: list[tuple[str, FaceEdit]] = []
     failed = 0
     for path in photos:

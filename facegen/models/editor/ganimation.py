@@ -174,8 +174,8 @@ class GANimation(Model):
         t = -y
         fake = self.generator(x, t)[0]
         back = self.generator(fake, y)[0]
-        return {"val_reg": (self.critic(x)[1] - y).pow(2).mean(), "val_cond": (self.critic(fake)[1] - t).pow(2).mean(),
-                "val_cyc": (back - x).abs().mean()}
+        return {"reg": (self.critic(x)[1] - y).pow(2).mean(), "cond": (self.critic(fake)[1] - t).pow(2).mean(),
+                "cyc": (back - x).abs().mean()}
 
     def snapshot(self, batch: Batch) -> torch.Tensor:
         """The shown patches, then each given smile -1, then +1."""

@@ -80,8 +80,8 @@ class TaughtGANimation(GANimation):
         critic's degree error on the lessons."""
         s, x = self.check_data(batch)
         fake = self.generator(s, batch.y)[0]
-        return {"val_teach": (fake - x).abs().mean(), "val_cond": (self.critic(fake)[1] - batch.y).pow(2).mean(),
-                "val_reg": (self.critic(x)[1] - batch.y).pow(2).mean()}
+        return {"teach": (fake - x).abs().mean(), "cond": (self.critic(fake)[1] - batch.y).pow(2).mean(),
+                "reg": (self.critic(x)[1] - batch.y).pow(2).mean()}
 
     def snapshot(self, batch: Batch) -> torch.Tensor:
         """The shown source patches, then each given smile -1, then +1 (as GANimation's snapshot; the shown
