@@ -1,8 +1,9 @@
 """Times of the browser demo on this machine, and the README's screenshots of the real page:
 
-    python benchmarks/app_times.py OUT_DIR
+    python benchmarks/app_times.py OUT_DIR [APP FLAGS]
 
-Starts ``python app.py`` (the shipped model) on a free port, loads the page 3 times in headless Chromium, uploads
+Starts ``python app.py`` (the shipped model; APP FLAGS are passed on, e.g. ``--mouths
+weights/smile_mouths.safetensors`` for what a fresh clone without a mouth bank gets) on a free port, loads the page 3 times in headless Chromium, uploads
 an LFW photo, moves the smile slider end to end 5 times (keyboard End / Home), and writes OUT_DIR/times.json
 (seconds: app start, page loads, upload to first edit, slider moves; and any request that left 127.0.0.1) with
 OUT_DIR/app_edit.png and OUT_DIR/app_prior.png (the two tabs). Needs chromium and the shared LFW photos.
@@ -30,7 +31,7 @@ def status_says(page: Page, text: str) -> None:
                            timeout=60_000)
 
 
-def main(out: Path) -> None:
+def main(out: Path, app_flags: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -38,7 +39,7 @@ def main(out: Path) -> None:
     url, log = f"http://127.0.0.1:{port}", out / "app.log"
     start = time.perf_counter()
     with open(log, "w") as sink:
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, stdout=sink,
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *app_flags], cwd=ROOT, stdout=sink,
                                 stderr=subprocess.STDOUT)
     times: dict = {}
     try:
@@ -91,4 +92,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "results" / "app_times")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "results" / "app_times", sys.argv[2:])

@@ -3,8 +3,9 @@
 # else a ridge regression on mouth shape), the bank of real mouths built from them, the CelebA smile judge and
 # the identity net that judge the edits, the study of residual editing with the semi-supervised CVAE of
 # scripts/train_default.sh, with and without real mouths blended in, on held-out UTKFace faces and whole LFW
-# photos (the first draw, and two fresh draws never used to choose a setting), and one whole photo edited by
-# edit_photo.py's default. A run that is already there is reused. About 30 minutes on 2 idle CPU cores.
+# photos (the first draw, and three fresh draws never used to choose a setting), and one whole photo edited by
+# edit_photo.py's default (real mouths) and by the shipped taught editor's mouths (weights/smile_mouths.safetensors).
+# A run that is already there is reused. About 35 minutes on 2 idle CPU cores.
 # TAUGHT=1 also writes the exemplar editor's lessons and trains the taught editor on them (about 65 minutes;
 # TAUGHT_EPOCHS, default 4) and adds it and its ablations; GANIMATION=1 trains the GANimation editor (about 35
 # minutes; EDITOR_EPOCHS, default 2) and adds it. TRAIN_FLAGS (e.g. "--device cuda") change both trainings.
@@ -58,14 +59,16 @@ fi
 "$PY" compare_smile_editors.py --bank results/mouth_bank.safetensors --cvae results/default_cvae \
     --feature_net results/feature_net --identity results/identity --utkface "$U" --mouths data/mouths \
     --lfw "$LFW/photos" --n 160 --out results/editor_study $EDITORS
-for seed in 1 2; do  # fresh draws of held-out faces, never used to choose a setting
+for seed in 1 2 3; do  # fresh draws of held-out faces, never used to choose a setting
     # shellcheck disable=SC2086
     "$PY" compare_smile_editors.py --bank results/mouth_bank.safetensors --cvae results/default_cvae \
         --feature_net results/feature_net --identity results/identity --utkface "$U" --mouths data/mouths \
         --n 160 --seed "$seed" --out "results/editor_study_fresh$seed" $EDITORS
 done
 "$PY" edit_photo.py "$LFW/photos/Bill_Stapleton_0001.jpg" --run weights/smile_cvae.safetensors \
-    --bank results/mouth_bank.safetensors --smile -1,0.5,1 --out results/editor_photo
+    --mouths results/mouth_bank.safetensors --smile -1,0.5,1 --out results/editor_photo
+"$PY" edit_photo.py "$LFW/photos/Bill_Stapleton_0001.jpg" --run weights/smile_cvae.safetensors \
+    --mouths weights/smile_mouths.safetensors --smile -1,0.5,1 --out results/shipped_mouths_photo
 if [ "${TAUGHT:-0}" = 1 ]; then
     "$PY" edit_photo.py "$LFW/photos/Bill_Stapleton_0001.jpg" --run results/taught_editor --smile -1,0.5,1 \
         --out results/taught_photo
