@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     draws = isinstance(model, Sampler) and isinstance(model, Decoder)
     prior = PriorDemo(build_state(run, model, method="pca", k=PRINCIPAL_SLIDERS)) if draws else None
     examples = list_images(EXAMPLES) if EXAMPLES.is_dir() else []
-    title = f"Model: `{run.source.name}` ({run.model_name}, {run.size} px, conditions {', '.join(run.cond_names)})."
+    title = f"Model: `{run.source.name}` ({run.model_name}, {run.size} px, conditions {', '.join(run.cond_names)})" + \
+        ("." if mouths is None else f"; mouths drawn by `{mouths.name}`.")
     serve(build_page(photos, prior, examples, title, args.seed), args.port)
 
 

@@ -3,8 +3,9 @@
     python benchmarks/app_times.py OUT_DIR [APP FLAGS]
 
 Starts ``python app.py`` (the shipped model; APP FLAGS are passed on, e.g. ``--mouths
-weights/smile_mouths.safetensors`` for what a fresh clone without a mouth bank gets) on a free port, loads the page 3 times in headless Chromium, uploads
-an LFW photo, moves the smile slider end to end 5 times (keyboard End / Home), and writes OUT_DIR/times.json
+weights/smile_mouths.safetensors`` for what a fresh clone without a mouth bank gets) on a free port, loads the
+page 3 times in headless Chromium, uploads an LFW photo, moves the smile slider end to end 5 times (keyboard End /
+Home), and writes OUT_DIR/times.json
 (seconds: app start, page loads, upload to first edit, slider moves; and any request that left 127.0.0.1) with
 OUT_DIR/app_edit.png and OUT_DIR/app_prior.png (the two tabs). Needs chromium and the shared LFW photos.
 """

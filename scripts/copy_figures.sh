@@ -4,7 +4,8 @@
 # folder in $LFW_STUDY; docs/gan.md) and its 64 px run (results/lfw64), of the Glow runs of docs/glow.md
 # (results/glow_celeba32), of `sh scripts/depth2face_compare.sh` (results/d2f), of docs/steering.md's commands
 # (results/cvae/steering) and of `sh scripts/identity_study.sh` (docs/identity.md), each set when its runs are
-# there; `sh scripts/copy_figures.sh steering` (or lfw64, identity, editor: scripts/editor_study.sh, docs/editor.md)
+# there; `sh scripts/copy_figures.sh steering` (or lfw64, identity, editor: scripts/editor_study.sh, docs/editor.md;
+# app: benchmarks/app_times.py, the README's demo screenshots)
 # copies only that set.
 set -e
 cd "$(dirname "$0")/.."
@@ -51,7 +52,7 @@ editor() {  # made by TAUGHT=1 sh scripts/editor_study.sh (docs/editor.md)
     for f in table.md study.json utkface_photos.png utkface_mouths.png lfw_photos.png lfw_mouths.png; do
         copy "editor_study/$f" "editor_$f"
     done
-    for seed in 1 2; do
+    for seed in 1 2 3; do
         for f in table.md study.json utkface_mouths.png; do
             copy "editor_study_fresh$seed/$f" "editor_fresh${seed}_$f"
         done
@@ -59,6 +60,11 @@ editor() {  # made by TAUGHT=1 sh scripts/editor_study.sh (docs/editor.md)
     copy editor_photo/Bill_Stapleton_0001_strip.png editor_photo_strip.png
     copy taught_editor/plots/training.png editor_taught_training.png
     copy taught_photo/Bill_Stapleton_0001_strip.png editor_taught_photo_strip.png
+    copy shipped_mouths_photo/Bill_Stapleton_0001_strip.png editor_shipped_mouths_photo_strip.png
+}
+app() {  # made by python benchmarks/app_times.py results/app_times --mouths weights/smile_mouths.safetensors
+    copy app_times/app_edit.png app_edit.png
+    copy app_times/app_prior.png app_prior.png
 }
 identity() {  # made by sh scripts/identity_study.sh (docs/identity.md)
     copy identity/plots/verification.png identity_verification.png
@@ -75,8 +81,8 @@ identity() {  # made by sh scripts/identity_study.sh (docs/identity.md)
     copy cvae_semi/photos_residual/Aaron_Eckhart_0001_strip.png identity_cvae_semi_photo_aaron_residual.png
 }
 STUDY="${LFW_STUDY:-results/lfw_study}"
-case "$1" in  # sh scripts/copy_figures.sh steering|lfw64|identity: only that set
-    steering|lfw64|identity|editor)
+case "$1" in  # sh scripts/copy_figures.sh steering|lfw64|identity|editor|app: only that set
+    steering|lfw64|identity|editor|app)
         "$1"
         echo "copy_figures: docs/figures/ updated with the $1 figures"
         exit 0 ;;
