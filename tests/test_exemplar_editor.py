@@ -6,8 +6,6 @@ filters of build_mouth_bank.py) and, on real UTKFace photos, a wider mouth after
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
