@@ -74,7 +74,10 @@ def test_exactly_one_of_several_processes_wins(tmp_path, stale):
     winners = [detail for kind, detail in outcomes if kind == "won"]
     losers = [detail for kind, detail in outcomes if kind == "lost"]
     assert len(winners) == 1 and len(losers) == n - 1
-    assert all(f"being written by process {winners[0]} (started " in msg for msg in losers), losers
+    # a loser that looks between the winner creating the lock file and writing into it sees "a process that is
+    # starting up" (seen under load); any other holder would be a second winner
+    assert all(f"being written by process {winners[0]} (started " in msg
+               or "being written by a process that is starting up" in msg for msg in losers), losers
     assert not (tmp_path / "run" / ".lock").exists()
 
 
