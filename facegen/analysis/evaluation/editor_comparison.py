@@ -11,14 +11,15 @@ from pathlib import Path
 import numpy as np
 
 from facegen.analysis.editing.exemplar import ExemplarEditor
+from facegen.analysis.editing.mouth_source import DrawnMouths
 from facegen.analysis.editing.photo import face_template, smile_judge, smile_reading
 from facegen.analysis.evaluation.smile_study import (
     Judges,
     Method,
     editor_method,
-    exemplar_method,
     human_gap,
     lfw_crop_framing,
+    mouth_method,
     residual_method,
     run_set,
     save_strips,
@@ -70,7 +71,7 @@ def editor_methods(editors: list, ablations: bool = False, residual: Method | No
         name = "taught editor" if editor.draws_shape else "GANimation"
         methods[name] = editor_method(editor)
         if residual is not None:
-            methods[f"residual + {name}"] = editor_method(editor, residual=residual)
+            methods[f"residual + {name}"] = mouth_method(DrawnMouths(editor), residual)
         if ablations:
             methods[f"{name}, {'with' if editor.draws_shape else 'no'} reshaping"] = \
                 editor_method(editor, reshape=editor.draws_shape)
@@ -97,9 +98,9 @@ def run_editor_study(study: EditorStudy) -> str:
         read = smile_reading(model, run, face_template(run), smile_judge(model, run))
     if study.bank is not None:
         exemplars = ExemplarEditor(load_bank(study.bank))
-        methods["exemplar"] = exemplar_method(exemplars)
+        methods["exemplar"] = mouth_method(exemplars)
         if residual is not None:
-            methods["residual + exemplar"] = exemplar_method(exemplars, residual, read)
+            methods["residual + exemplar"] = mouth_method(exemplars, residual, read)
     if residual is not None:
         methods["residual"] = residual
     methods.update(editor_methods([load_trained(path)[1] for path in study.editors], study.ablations, residual))

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from facegen.analysis.editing.exemplar import SmileReading
+from facegen.analysis.editing.mouth_source import MouthSource
 from facegen.analysis.evaluation.two_sample import held_out_accuracy
 from facegen.analysis.judges.celeba_judge import CelebASmileJudge
 from facegen.analysis.judges.identity import IdentityJudge
@@ -228,15 +229,13 @@ def save_strips(shown: list, columns: list[str], out: Path, stem: str, size: int
     return paths
 
 
-def editor_method(model, reshape: bool | None = None, draw: bool = True, residual: Method | None = None) -> Method:
+def editor_method(model, reshape: bool | None = None, draw: bool = True) -> Method:
     """The expression editor on one face (:func:`facegen.analysis.editing.mouth_editor.edit_mouths`), with or
-    without its reshaping of the mouth, or the reshaping alone (``draw`` off: no pixel from its generator); with
-    ``residual`` (another method) its mouth is drawn from the photo as it was onto that method's edit."""
+    without its reshaping of the mouth, or the reshaping alone (``draw`` off: no pixel from its generator)."""
     from facegen.analysis.editing.mouth_editor import edit_mouths
 
     def method(photo: torch.Tensor, face: Face, t: float) -> torch.Tensor:
-        onto = None if residual is None else residual(photo, face, t)
-        return edit_mouths(model, photo, [face], t, reshape, draw, onto)[0]
+        return edit_mouths(model, photo, [face], t, reshape, draw)[0]
 
     return method
 
@@ -255,13 +254,14 @@ def residual_method(run, model) -> Method:
     return method
 
 
-def exemplar_method(editor, residual: Method | None = None, read: SmileReading | None = None) -> Method:
-    """The exemplar editor on one face (:mod:`facegen.analysis.editing.exemplar`); with ``residual`` (another
-    method) the real mouth is blended into that method's edit, chosen on the photo as it was; with ``read`` among
-    a shortlist by how each reads."""
+def mouth_method(mouths: MouthSource, residual: Method | None = None, read: SmileReading | None = None) -> Method:
+    """A new mouth drawn on one face by ``mouths`` (real mouths, :mod:`facegen.analysis.editing.exemplar`, or an
+    editor's, :class:`~facegen.analysis.editing.mouth_source.DrawnMouths`), as ``edit_photo.py`` draws it; with
+    ``residual`` (another method) onto that method's edit, made from the photo as it was; with ``read`` real
+    mouths are chosen among a shortlist by how each reads."""
 
     def method(photo: torch.Tensor, face: Face, t: float) -> torch.Tensor:
         onto = None if residual is None else residual(photo, face, t)
-        return editor.edit(photo, [face], t, onto, read)[0]
+        return mouths.edit(photo, [face], t, onto, read)[0]
 
     return method
