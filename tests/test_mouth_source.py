@@ -45,11 +45,12 @@ def test_one_path_loads_a_bank_or_an_editor_and_anything_else_is_refused_in_one_
     assert isinstance(load_mouths(bank), ExemplarEditor)
     drawn = load_mouths(SHIPPED_MOUTH_EDITOR)
     assert isinstance(drawn, DrawnMouths) and isinstance(drawn.model, Editor) and drawn.model.draws_shape
-    with pytest.raises(FacegenError, match="edit expressions"):
+    with pytest.raises(FacegenError, match="neither a mouth bank nor an expression editor .*edit expressions"):
         load_mouths(DEFAULT_MODEL)  # a CVAE draws no mouths
     (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file")
-    with pytest.raises(FacegenError):
-        load_mouths(tmp_path / "junk.safetensors")
+    for bad in (tmp_path / "junk.safetensors", tmp_path / "missing.safetensors", tmp_path):
+        with pytest.raises(FacegenError, match=f"^--mouths {bad}: neither a mouth bank nor an expression editor"):
+            load_mouths(bad)
 
 
 def test_the_shipped_taught_editor_loads_and_matches_its_card():

@@ -16,6 +16,7 @@ import torch
 
 from facegen.analysis.editing.exemplar import ExemplarEditor, SmileReading
 from facegen.analysis.editing.mouth_editor import edit_mouths
+from facegen.core.errors import FacegenError
 from facegen.data.landmarks import Face
 from facegen.data.mouth_bank import DEFAULT_BANK, is_bank, load_bank
 from facegen.models.base import Model
@@ -68,7 +69,13 @@ def load_mouths(path: Path, device: str | torch.device = "cpu") -> MouthSource:
     or exported model (train_taught_editor.py, train_editor.py); one line for anything else."""
     if Path(path).is_file() and is_bank(path):
         return ExemplarEditor(load_bank(path))
-    return DrawnMouths(Run.load(path).load_model(device))
+    try:
+        return DrawnMouths(Run.load(path).load_model(device))
+    except FacegenError as e:
+        why = str(e).split(": ")[0]  # what is wrong, without the fix meant for --run
+        raise FacegenError(f"--mouths {path}: neither a mouth bank nor an expression editor ({why}): give "
+                           f"build_mouth_bank.py's file, a train_taught_editor.py run or "
+                           f"{_short(SHIPPED_MOUTH_EDITOR)}") from None
 
 
 def _short(path: Path) -> Path:
