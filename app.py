@@ -30,8 +30,8 @@ def parser() -> Parser:
     add_common_args(p)
     p.add_argument("--port", type=int_between(1024, 65535), default=7860, help="local port to serve the page on")
     p.add_argument("--mouths", default=None, help="what draws each mouth anew onto the edits: a mouth bank "
-                   "(build_mouth_bank.py) or a taught editor; default results/mouth_bank.safetensors when it exists, "
-                   "else weights/smile_mouths.safetensors; 'none': the run's edits alone")
+                   "(build_mouth_bank.py) or a taught editor; default the shipped weights/smile_mouths.safetensors; "
+                   "'none': the run's edits alone")
     return p
 
 

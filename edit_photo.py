@@ -1,8 +1,8 @@
 """Give the people in a photo a new smile: find each face, align it to the run's training crop, edit it by residual
 editing and paste the change back into the photo at its own resolution (see facegen.analysis.editing.photo); then
 each face's mouth is drawn anew at the degree asked for (--mouths, facegen.analysis.editing.mouth_source): by default
-a real mouth from the bank results/mouth_bank.safetensors when it exists (build_mouth_bank.py), else the shipped
-taught editor's weights/smile_mouths.safetensors.
+by the shipped taught editor weights/smile_mouths.safetensors; --mouths results/mouth_bank.safetensors blends in a
+real mouth from a bank (build_mouth_bank.py) instead.
 
 Writes OUT/NAME_smile+0.8.png (one per value) and OUT/NAME_strip.png (before | after); the input is never
 overwritten. With --identity RUN (train_identity.py), also OUT/identity_strip.png and OUT/identity.json: each face's
@@ -45,7 +45,7 @@ def parser() -> Parser:
                         "the face (slower, keeps more of the person; see docs/identity.md)")
     p.add_argument("--mouths", default=None,
                    help="what draws each mouth anew onto a CVAE run's edits: a mouth bank (build_mouth_bank.py) or a "
-                        f"taught editor (train_taught_editor.py); default {DEFAULT_BANK} when it exists, else "
+                        f"taught editor (train_taught_editor.py), e.g. {DEFAULT_BANK}; default the shipped "
                         f"{SHIPPED_MOUTH_EDITOR.parent.name}/{SHIPPED_MOUTH_EDITOR.name}; 'none': the run's edits "
                         "alone")
     p.add_argument("--face", type=int, default=None, help="edit only face K (1 = the largest); default: every face")

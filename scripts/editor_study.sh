@@ -6,8 +6,8 @@
 # photos (the first draw, and three fresh draws never used to choose a setting), and one whole photo edited by
 # edit_photo.py's default (real mouths) and by the shipped taught editor's mouths (weights/smile_mouths.safetensors).
 # A run that is already there is reused. About 35 minutes on 2 idle CPU cores.
-# TAUGHT=1 also writes the exemplar editor's lessons and trains the taught editor on them (about 65 minutes;
-# TAUGHT_EPOCHS, default 4) and adds it and its ablations; GANIMATION=1 trains the GANimation editor (about 35
+# TAUGHT=1 also writes the exemplar editor's lessons and trains the taught editor on them (about 110 minutes;
+# TAUGHT_EPOCHS, default 7) and adds it and its ablations; GANIMATION=1 trains the GANimation editor (about 35
 # minutes; EDITOR_EPOCHS, default 2) and adds it. TRAIN_FLAGS (e.g. "--device cuda") change both trainings.
 set -e
 cd "$(dirname "$0")/.."
@@ -39,7 +39,7 @@ if [ "${TAUGHT:-0}" = 1 ]; then
         --bank results/mouth_bank.safetensors --out data/lessons
     if [ ! -f results/taught_editor/checkpoints/last.pt ]; then
         # shellcheck disable=SC2086
-        "$PY" train_taught_editor.py --n_epochs "${TAUGHT_EPOCHS:-4}" --amp --eval_every 1 \
+        "$PY" train_taught_editor.py --n_epochs "${TAUGHT_EPOCHS:-7}" --amp --eval_every 1 \
             --out results/taught_editor --overwrite ${TRAIN_FLAGS:-}
     fi
     EDITORS="$EDITORS --editor results/taught_editor --ablations"

@@ -1,5 +1,5 @@
-"""What draws the new mouth onto a CVAE's residual edit: the --mouths flag's default (the bank when it exists,
-else the shipped taught editor, else nothing, each said in one line), loading a bank or an editor from one path
+"""What draws the new mouth onto a CVAE's residual edit: the --mouths flag's default (the shipped taught editor,
+else nothing, each said in one line), loading a bank or an editor from one path
 (anything else refused in one line), the shipped taught editor and its card, and a photo's edit with it."""
 
 from __future__ import annotations
@@ -24,14 +24,13 @@ from tests.helpers import SHARED_DATA
 MAX_BYTES = 10 * 2 ** 20  # the shipped editor stays small enough to live in git
 
 
-def test_the_default_is_the_bank_when_there_is_one_else_the_shipped_editor_else_nothing(tmp_path, monkeypatch,
-                                                                                         capsys):
+def test_the_default_is_the_shipped_editor_and_without_it_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert mouths_flag(None) == SHIPPED_MOUTH_EDITOR and "taught editor" in capsys.readouterr().out
     DEFAULT_BANK.parent.mkdir(parents=True)
-    DEFAULT_BANK.write_bytes(b"")
-    assert mouths_flag(None) == DEFAULT_BANK and "--mouths none" in capsys.readouterr().out
-    DEFAULT_BANK.unlink()
+    DEFAULT_BANK.write_bytes(b"")  # a bank is used only when named
+    assert mouths_flag(None) == SHIPPED_MOUTH_EDITOR
+    said = capsys.readouterr().out
+    assert "taught editor" in said and "--mouths none" in said and f"--mouths {DEFAULT_BANK}" in said
     monkeypatch.setattr(mouth_source, "SHIPPED_MOUTH_EDITOR", tmp_path / "missing.safetensors")
     assert mouths_flag(None) is None and "build_mouth_bank.py" in capsys.readouterr().out
     assert mouths_flag("none") is None and mouths_flag("NONE") is None

@@ -30,7 +30,7 @@ from facegen.data.landmarks import JAW
 from facegen.data.mouths import SIDE, read_mouths
 
 BANK_FORMAT = "facegen-mouth-bank/1"
-DEFAULT_BANK = Path("results/mouth_bank.safetensors")  # where build_mouth_bank.py writes, and edit_photo.py looks
+DEFAULT_BANK = Path("results/mouth_bank.safetensors")  # where build_mouth_bank.py writes by default
 SHARP_QUANTILE = 0.25
 MAX_GAP = 0.35  # eye distances between the inner lips
 EXTREME = 0.6  # |degree| from which every clean mouth is kept

@@ -2,9 +2,9 @@
 :mod:`facegen.analysis.editing.exemplar`) or a network that draws it (an expression editor, e.g. the taught editor
 of ``train_taught_editor.py``: :mod:`facegen.analysis.editing.mouth_editor`).
 
-``edit_photo.py --mouths`` and ``app.py --mouths`` name one; not given, :func:`mouths_flag` takes the bank in
-:data:`facegen.data.mouth_bank.DEFAULT_BANK` when it exists (real mouths look the most real), else the shipped
-taught editor :data:`SHIPPED_MOUTH_EDITOR`, so a fresh clone with no data draws a new mouth too.
+``edit_photo.py --mouths`` and ``app.py --mouths`` name one; not given, :func:`mouths_flag` takes the shipped
+taught editor :data:`SHIPPED_MOUTH_EDITOR`: on top of residual editing it meets every goal of the editor study
+(docs/editor.md section 7), which real mouths do not on LFW, and it needs no data.
 """
 
 from __future__ import annotations
@@ -50,17 +50,16 @@ class DrawnMouths:
 
 
 def mouths_flag(value: str | None) -> Path | None:
-    """What a ``--mouths`` flag names: its path; ``none``: nothing (the CVAE's edits alone); not given: the bank
-    in :data:`DEFAULT_BANK` when it exists, else :data:`SHIPPED_MOUTH_EDITOR` when it exists (each said in one
-    line)."""
+    """What a ``--mouths`` flag names: its path; ``none``: nothing (the CVAE's edits alone); not given:
+    :data:`SHIPPED_MOUTH_EDITOR` when it exists (said in one line, with how to take real mouths instead)."""
     if value is not None:
         return None if value.lower() == "none" else Path(value)
-    for path, what in ((DEFAULT_BANK, "real mouths from"), (SHIPPED_MOUTH_EDITOR, "mouths drawn by the taught editor")):
-        if path.is_file():
-            print(f"{what} {_short(path)} (--mouths none: the run's edits alone)")
-            return path
-    print(f"note: no mouth bank at {DEFAULT_BANK} and no {_short(SHIPPED_MOUTH_EDITOR)}, so smiles are the run's "
-          f"edits alone; build_mouth_bank.py makes a bank (docs/editor.md)")
+    if SHIPPED_MOUTH_EDITOR.is_file():
+        print(f"mouths drawn by the taught editor {_short(SHIPPED_MOUTH_EDITOR)} (--mouths none: the run's edits "
+              f"alone; --mouths {DEFAULT_BANK}: real mouths from a bank)")
+        return SHIPPED_MOUTH_EDITOR
+    print(f"note: no {_short(SHIPPED_MOUTH_EDITOR)}, so smiles are the run's edits alone; --mouths takes a mouth "
+          f"bank (build_mouth_bank.py) or a taught editor (docs/editor.md)")
     return None
 
 
