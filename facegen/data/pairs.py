@@ -135,17 +135,20 @@ def load_lessons(file: Path, *, size: int, cache_dir: Path | None, num_workers: 
     faces = [r["face"] for r in rows]
     ids = {f: i for i, f in enumerate(sorted(set(faces)))}
     n = len(rows)
+    # each patch is the input of all its face's lessons and the target of one: every file is decoded once
+    files = sorted(set(inputs + targets))
+    at = {p: i for i, p in enumerate(files)}
+    decoded = decode_images(files, size=size, channels=channels, cache_dir=cache_dir, num_workers=num_workers,
+                            desc="lesson images")
     return FaceSet(
-        images=decode_images(targets, size=size, channels=channels, cache_dir=cache_dir, num_workers=num_workers,
-                             desc="lesson targets"),
+        images=decoded[[at[p] for p in targets]],
         cond=torch.tensor(degrees, dtype=torch.float32)[:, None],
         cond_names=["smile"],
         labelled=torch.ones(n, dtype=torch.bool),
         names=[p.name for p in targets],
         meta={"subject": torch.tensor([ids[f] for f in faces])},
         source=f"lessons: {n} taught edits of {len(ids)} mouth patches from {file}",
-        sources=decode_images(inputs, size=size, channels=channels, cache_dir=cache_dir, num_workers=num_workers,
-                              desc="lesson inputs"),
+        sources=decoded[[at[p] for p in inputs]],
     )
 
 
