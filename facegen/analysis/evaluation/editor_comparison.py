@@ -39,11 +39,10 @@ from facegen.runs import load_trained
 class EditorStudy:
     """Which editors, judges and photos: ``bank`` a build_mouth_bank.py file for the exemplar editor, ``editors``
     train_editor.py or train_taught_editor.py runs, ``cvae`` a CVAE run for residual editing (each None or none:
-    left out; with both ``bank`` and
-    ``cvae`` the exemplar editor also runs on top of residual editing, choosing among its shortlist by the CVAE's
-    reading of each blend), ``feature_net`` the smile judge's run,
-    ``identity`` the identity judge's, ``utkface`` the folder with UTKFace/ and smiles_dataset.txt, ``mouths``
-    prepare_mouths.py's output (its split names the held-out faces, ``n`` of which are drawn with ``seed``),
+    left out; with ``cvae`` the exemplar editor and each editor also draw their mouths onto its residual edit, the
+    exemplar editor choosing among its shortlist by the CVAE's reading of each blend), ``feature_net`` the smile
+    judge's run, ``identity`` the identity judge's, ``utkface`` the folder with UTKFace/ and smiles_dataset.txt,
+    ``mouths`` prepare_mouths.py's output (its split names the held-out faces, ``n`` of which are drawn with ``seed``),
     ``lfw`` whole LFW photos (None: none); ``ablations`` adds each editor with the landmark warp of the mouth the
     other way round (GANimation without it, the taught editor with it), and the warp alone."""
 
